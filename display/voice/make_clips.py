@@ -8,6 +8,7 @@ manifest.json of file names and durations. See docs/voice.md.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import math
 import shutil
@@ -19,9 +20,19 @@ import wave
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
 
-from layso.speech import CHIME, CLIP_TEXTS  # noqa: E402
+
+def _load_speech():
+    """Load layso/speech.py alone: it is pure Python, so the app's dependencies are not needed."""
+    spec = importlib.util.spec_from_file_location("layso_speech", REPO / "layso" / "speech.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_speech = _load_speech()
+CHIME: str = _speech.CHIME
+CLIP_TEXTS: dict[str, str | None] = _speech.CLIP_TEXTS
 
 DEFAULT_OUT = REPO / "display" / "static" / "voice" / "clips"
 RATE = 16_000
