@@ -1,0 +1,66 @@
+"""Lấy Số: queue ticketing for a commune Public Administration Service Center."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, jsonify, redirect, request, url_for
+
+from layso import config as config_mod
+from layso.db import Database, utcnow
+from layso.events import Hub
+from layso.queue import Center
+
+BUILD = os.environ.get("LAYSO_BUILD") or "dev"
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """The Flask app factory: configuration, database, hub, API, pages and sockets."""
+    cfg = config_mod.load(config)
+    app = Flask(__name__, instance_path=cfg["DATA_DIR"], instance_relative_config=False)
+    Path(cfg["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
+    app.config.update(cfg)
+    app.config["SECRET_KEY"] = config_mod.ensure_secret_key(cfg)
+    app.config["MAX_CONTENT_LENGTH"] = cfg["MAX_BODY_BYTES"]
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=cfg["SESSION_HOURS"])
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_NAME"] = "layso_session"
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    database = Database(cfg["DATABASE_URL"], clock=cfg.get("CLOCK") or utcnow)
+    center = Center(database, Hub(), public_url=cfg["PUBLIC_URL"])
+    app.extensions["layso"] = center
+    app.config["BUILD"] = cfg.get("BUILD") or BUILD
+
+    from layso import web
+    from layso.api import bp as api_bp
+
+    app.register_blueprint(api_bp)
+    web.init_app(app)
+
+    from layso import realtime
+
+    realtime.init_app(app, center)
+
+    @app.get("/")
+    def index() -> Any:
+        target = url_for("display.board") if "display" in app.blueprints else "/api/v1/board"
+        return redirect(target)
+
+    @app.errorhandler(404)
+    def not_found(_e: Exception) -> Any:
+        if request.path.startswith("/api/"):
+            return jsonify(error={"code": "not_found", "message": "No such resource"}), 404
+        return "Không tìm thấy trang / Page not found", 404
+
+    return app
+
+
+def center_of(app: Flask) -> Center:
+    """The app's Center (database, hub, clock)."""
+    return app.extensions["layso"]

@@ -1,0 +1,160 @@
+"""Users, roles, device tokens, API tokens, sessions and CSRF."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections import deque
+from datetime import timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from layso import db
+from layso.queue.errors import Conflict, Invalid
+from layso.queue.unit import Actor
+
+ROLES = ("admin", "supervisor", "officer")
+DEVICE_KINDS = ("kiosk", "display", "feedback")
+_hasher = PasswordHasher()
+# verified against when the username is unknown, so timing does not reveal which users exist
+_DUMMY_HASH = _hasher.hash("not a password")
+
+
+def token_digest(token: str) -> str:
+    """What we keep of a bearer token: its SHA-256."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def add_user(conn: Connection, username: str, password: str, role: str, name: str = "") -> int:
+    """Create a user with an Argon2id password hash."""
+    if role not in ROLES:
+        raise Invalid("invalid_role", f"role must be one of {', '.join(ROLES)}")
+    if not username or len(username) > 80 or not username.replace(".", "").replace(
+            "-", "").replace("_", "").isalnum():
+        raise Invalid("invalid_username", "username: letters, digits, . - _ (at most 80)")
+    if len(password) < 8:
+        raise Invalid("weak_password", "password must have at least 8 characters")
+    try:
+        return int(conn.execute(insert(db.users).values(
+            username=username, name=name, role=role, password_hash=_hasher.hash(password),
+            active=True, created_at=db.utcnow())).inserted_primary_key[0])
+    except IntegrityError as exc:
+        raise Conflict("user_exists", f"User {username!r} exists already") from exc
+
+
+def set_password(conn: Connection, username: str, password: str) -> None:
+    """Replace a user's password."""
+    if len(password) < 8:
+        raise Invalid("weak_password", "password must have at least 8 characters")
+    conn.execute(update(db.users).where(db.users.c.username == username)
+                 .values(password_hash=_hasher.hash(password)))
+
+
+def check_password(conn: Connection, username: str, password: str) -> Actor | None:
+    """The user, if the username and password match an active account."""
+    row = conn.execute(select(db.users).where(db.users.c.username == username)).first()
+    try:
+        _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if row is None or not row.active:
+        return None
+    return user_actor(row)
+
+
+def user_actor(row: Any) -> Actor:
+    """The actor for a user row."""
+    return Actor(kind="user", id=row.id, role=row.role, name=row.name or row.username)
+
+
+def issue_user_token(conn: Connection, user_id: int, hours: int) -> str:
+    """A new bearer token for a logged-in user."""
+    token = "u_" + secrets.token_urlsafe(32)
+    now = db.utcnow()
+    conn.execute(insert(db.api_tokens).values(
+        token_hash=token_digest(token), user_id=user_id, created_at=now,
+        expires_at=now + timedelta(hours=hours), revoked=False))
+    return token
+
+
+def revoke_user_token(conn: Connection, token: str) -> None:
+    """Log a bearer token out."""
+    conn.execute(update(db.api_tokens).where(db.api_tokens.c.token_hash == token_digest(token))
+                 .values(revoked=True))
+
+
+def add_device(conn: Connection, name: str, kind: str, counter_id: int | None = None) -> str:
+    """Enrol a device; returns its token (shown once, stored hashed)."""
+    if kind not in DEVICE_KINDS:
+        raise Invalid("invalid_kind", f"kind must be one of {', '.join(DEVICE_KINDS)}")
+    if kind == "feedback" and counter_id is None:
+        raise Invalid("counter_required", "a feedback device belongs to one counter")
+    token = f"d{kind[0]}_" + secrets.token_urlsafe(32)
+    conn.execute(insert(db.devices).values(
+        name=name, kind=kind, counter_id=counter_id, token_hash=token_digest(token),
+        active=True, created_at=db.utcnow()))
+    return token
+
+
+def actor_for_token(conn: Connection, token: str) -> Actor | None:
+    """The user or device a bearer token stands for, or None."""
+    digest = token_digest(token)
+    if token.startswith("u_"):
+        row = conn.execute(
+            select(db.users, db.api_tokens.c.expires_at, db.api_tokens.c.revoked)
+            .join(db.api_tokens, db.api_tokens.c.user_id == db.users.c.id)
+            .where(db.api_tokens.c.token_hash == digest)).first()
+        if row is None or row.revoked or row.expires_at <= db.utcnow() or not row.active:
+            return None
+        return user_actor(row)
+    dev = conn.execute(select(db.devices).where(db.devices.c.token_hash == digest)).first()
+    if dev is None or not dev.active:
+        return None
+    return Actor(kind="device", id=dev.id, role=dev.kind, counter_id=dev.counter_id,
+                 name=dev.name)
+
+
+def user_by_id(conn: Connection, user_id: int) -> Actor | None:
+    """The active user with this id."""
+    row = conn.execute(select(db.users).where(db.users.c.id == user_id)).first()
+    return user_actor(row) if row is not None and row.active else None
+
+
+def csrf_matches(expected: str | None, given: str | None) -> bool:
+    """Constant-time CSRF token comparison."""
+    return bool(expected) and bool(given) and hmac.compare_digest(str(expected), str(given))
+
+
+class RateLimiter:
+    """A sliding one-minute window per key, in this process's memory."""
+
+    def __init__(self, per_minute: int, window: float = 60.0) -> None:
+        self.per_minute = per_minute
+        self.window = window
+        self._hits: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key: str) -> bool:
+        """Count a hit; False when the key is over its limit."""
+        now = time.monotonic()
+        with self._lock:
+            hits = self._hits.setdefault(key, deque())
+            while hits and hits[0] <= now - self.window:
+                hits.popleft()
+            if len(hits) >= self.per_minute:
+                return False
+            hits.append(now)
+            return True
+
+
+def new_csrf_token() -> str:
+    """A fresh CSRF token for a session."""
+    return secrets.token_urlsafe(24)

@@ -1,0 +1,193 @@
+"""The `layso` command: init, run, user add, device add, printer test."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from typing import Any
+
+from sqlalchemy import select
+
+from layso import config as config_mod
+
+
+def _database(cfg: dict[str, Any]) -> Any:
+    from layso.db import Database
+
+    return Database(cfg["DATABASE_URL"])
+
+
+def init_db(cfg: dict[str, Any], demo: bool = False) -> None:
+    """Create or upgrade the database; with demo, seed the demo center (idempotently)."""
+    from layso.migrations import upgrade
+    from layso.queue import catalog
+
+    database = _database(cfg)
+    try:
+        upgrade(database.engine)
+        with database.write() as conn:
+            catalog.ensure_center(conn, timezone=cfg["TIMEZONE"])
+            if demo:
+                catalog.seed_demo(conn)
+                _demo_accounts(conn)
+    finally:
+        database.dispose()
+
+
+DEMO_USERS = [
+    ("admin", "admin", "Quản trị hệ thống"),
+    ("lanhdao", "supervisor", "Lãnh đạo Trung tâm"),
+    ("canbo1", "officer", "Cán bộ Quầy 1"),
+    ("canbo2", "officer", "Cán bộ Quầy 2"),
+    ("canbo3", "officer", "Cán bộ Quầy 3"),
+]
+DEMO_PASSWORD = "layso-demo"
+
+
+def _demo_accounts(conn: Any) -> None:
+    from layso import auth, db
+
+    for username, role, name in DEMO_USERS:
+        if conn.execute(select(db.users.c.id).where(db.users.c.username == username)).first():
+            continue
+        auth.add_user(conn, username, DEMO_PASSWORD, role, name)
+
+
+def cmd_init(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
+    init_db(cfg, demo=args.demo)
+    print(f"Database ready: {_safe_url(cfg['DATABASE_URL'])}")
+    if args.demo:
+        print("Demo center seeded: services A–F, counters 1–5.")
+        print(f"Demo accounts (password {DEMO_PASSWORD}): "
+              + ", ".join(f"{u} ({r})" for u, r, _ in DEMO_USERS))
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+def cmd_run(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
+    from layso.server import serve
+
+    init_db(cfg, demo=False)
+    base = f"http://{args.host}:{args.port}"
+    print("Lấy Số is running:")
+    for label, path in (("Kiosk", "/kiosk/"), ("Board", "/display/"), ("Counter", "/counter/"),
+                        ("Feedback", "/counter/feedback"), ("Admin", "/admin/"),
+                        ("API", "/api/v1/openapi.json")):
+        print(f"  {label:9} {base}{path}")
+    sys.stdout.flush()
+    serve(args.host, args.port, threads=cfg["THREADS"])
+    return 0
+
+
+def cmd_user_add(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
+    from layso import auth
+    from layso.queue import QueueError
+
+    password = os.environ.get("LAYSO_PASSWORD")
+    if not password:
+        if not sys.stdin.isatty():
+            print("error: set LAYSO_PASSWORD or run in a terminal", file=sys.stderr)
+            return 2
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            print("error: the passwords differ", file=sys.stderr)
+            return 2
+    init_db(cfg)
+    database = _database(cfg)
+    try:
+        with database.write() as conn:
+            auth.add_user(conn, args.username, password, args.role, args.name or "")
+    except QueueError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        database.dispose()
+    print(f"User {args.username} ({args.role}) added.")
+    return 0
+
+
+def cmd_device_add(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
+    from layso import auth, db
+    from layso.queue import QueueError
+
+    init_db(cfg)
+    database = _database(cfg)
+    try:
+        with database.write() as conn:
+            counter_id = None
+            if args.counter is not None:
+                counter_id = conn.execute(select(db.counters.c.id).where(
+                    db.counters.c.number == args.counter)).scalar()
+                if counter_id is None:
+                    print(f"error: no counter number {args.counter}", file=sys.stderr)
+                    return 1
+            token = auth.add_device(conn, args.name, args.kind, counter_id)
+    except QueueError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        database.dispose()
+    where = f" for counter {args.counter}" if args.counter is not None else ""
+    print(f"Device {args.name!r} ({args.kind}){where} enrolled. Its token (shown once):")
+    print(token)
+    return 0
+
+
+def cmd_printer_test(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
+    try:
+        from kiosk.printing import printer_test
+    except ImportError:
+        print("error: printing is not installed in this build", file=sys.stderr)
+        return 2
+    return printer_test(args.uri or cfg["PRINTER"], cfg)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `layso`."""
+    p = argparse.ArgumentParser(prog="layso", description="Lấy Số queue ticketing")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("init", help="create or upgrade the database")
+    s.add_argument("--demo", action="store_true", help="also seed the demo center")
+    s.set_defaults(fn=cmd_init)
+    s = sub.add_parser("run", help="serve pages, API, sockets and printing")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.set_defaults(fn=cmd_run)
+    user = sub.add_parser("user", help="manage users").add_subparsers(dest="action", required=True)
+    s = user.add_parser("add", help="add a user (password from LAYSO_PASSWORD or a prompt)")
+    s.add_argument("username")
+    s.add_argument("--role", required=True, choices=["admin", "supervisor", "officer"])
+    s.add_argument("--name")
+    s.set_defaults(fn=cmd_user_add)
+    dev = sub.add_parser("device", help="manage devices").add_subparsers(dest="action",
+                                                                         required=True)
+    s = dev.add_parser("add", help="enrol a kiosk, display or feedback device")
+    s.add_argument("name")
+    s.add_argument("--kind", required=True, choices=["kiosk", "display", "feedback"])
+    s.add_argument("--counter", type=int)
+    s.set_defaults(fn=cmd_device_add)
+    prn = sub.add_parser("printer", help="printer tools").add_subparsers(dest="action",
+                                                                        required=True)
+    s = prn.add_parser("test", help="print a test ticket and report the printer status")
+    s.add_argument("uri", nargs="?")
+    s.set_defaults(fn=cmd_printer_test)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `layso` console script."""
+    args = build_parser().parse_args(argv)
+    cfg = config_mod.load()
+    return int(args.fn(args, cfg) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

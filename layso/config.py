@@ -1,0 +1,95 @@
+"""Configuration: defaults, then the instance config file, then LAYSO_* environment variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+#: Keys a center may set, with their defaults. The file and the environment use the LAYSO_ prefix.
+DEFAULTS: dict[str, Any] = {
+    "DATA_DIR": "./instance",
+    "DATABASE_URL": None,
+    "SECRET_KEY": None,
+    "TIMEZONE": "Asia/Ho_Chi_Minh",
+    "PUBLIC_URL": "http://127.0.0.1:8000",
+    "PRINTER": "none",
+    "MESSAGE_QUEUE": None,
+    "LANG": "vi",
+    "MAX_BODY_BYTES": 64 * 1024,
+    "KIOSK_RATE_PER_MINUTE": 60,
+    "SESSION_HOURS": 12,
+    "TOKEN_HOURS": 12,
+    "LOGIN_ATTEMPTS_PER_MINUTE": 10,
+    "THREADS": 600,
+}
+
+CONFIG_FILE_NAME = "layso.cfg"
+
+
+def _coerce(key: str, value: Any) -> Any:
+    default = DEFAULTS.get(key)
+    if isinstance(default, int) and isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError as exc:
+            raise ValueError(f"LAYSO_{key} must be a whole number, not {value!r}") from exc
+    return value
+
+
+def read_file(path: Path) -> dict[str, Any]:
+    """Read an instance config file (Python syntax, `KEY = value`, with or without LAYSO_)."""
+    scope: dict[str, Any] = {}
+    exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"), scope)  # noqa: S102
+    out: dict[str, Any] = {}
+    for key, value in scope.items():
+        if not key.isupper():
+            continue
+        out[key.removeprefix("LAYSO_")] = value
+    return out
+
+
+def load(
+    overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Return the effective configuration; `overrides` (tests, create_app(config)) win over all."""
+    env = os.environ if environ is None else environ
+    overrides = dict(overrides or {})
+    cfg: dict[str, Any] = dict(DEFAULTS)
+    data_dir = overrides.get("DATA_DIR") or env.get("LAYSO_DATA_DIR") or cfg["DATA_DIR"]
+    data_path = Path(data_dir).resolve()
+    cfg_file = data_path / CONFIG_FILE_NAME
+    if cfg_file.is_file():
+        cfg.update(read_file(cfg_file))
+    for key in DEFAULTS:
+        if f"LAYSO_{key}" in env:
+            cfg[key] = env[f"LAYSO_{key}"]
+    cfg.update(overrides)
+    cfg["DATA_DIR"] = str(data_path)
+    for key in list(cfg):
+        cfg[key] = _coerce(key, cfg[key])
+    if not cfg.get("DATABASE_URL"):
+        cfg["DATABASE_URL"] = f"sqlite:///{data_path / 'layso.db'}"
+    if cfg.get("LANG") not in ("vi", "en"):
+        raise ValueError("LAYSO_LANG must be vi or en")
+    cfg["PUBLIC_URL"] = str(cfg["PUBLIC_URL"]).rstrip("/")
+    return cfg
+
+
+def ensure_secret_key(cfg: dict[str, Any]) -> str:
+    """Return the secret key, generating and keeping one in the data dir when none is set."""
+    if cfg.get("SECRET_KEY"):
+        return str(cfg["SECRET_KEY"])
+    path = Path(cfg["DATA_DIR"]) / "secret_key"
+    if path.is_file():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key

@@ -1,0 +1,361 @@
+"""Storage: SQLAlchemy 2 engine, tables and write transactions (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    text,
+)
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import NullPool
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes stored as naive UTC, so SQLite and PostgreSQL compare them alike."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+center = Table(
+    "center",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name_vi", String(200), nullable=False),
+    Column("name_en", String(200), nullable=False),
+    Column("timezone", String(64), nullable=False, default="Asia/Ho_Chi_Minh"),
+    # strict | ratio:N | aging:MINUTES
+    Column("priority_policy", String(32), nullable=False, default="strict"),
+    Column("recall_limit", Integer, nullable=False, default=3),
+    Column("default_service_minutes", Integer, nullable=False, default=5),
+    Column("notice_vi", Text, nullable=False, default=""),
+    Column("notice_en", Text, nullable=False, default=""),
+    Column("speech_mode", String(16), nullable=False, default="words"),
+    Column("speak_english", Boolean, nullable=False, default=True),
+)
+
+# The stream row: current epoch and the last seq written in it. Every write transaction locks it
+# first, which serialises writers (SQLite does so anyway) and keeps seq gap-free.
+stream = Table(
+    "stream",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("epoch", String(40), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+)
+
+business_days = Table(
+    "business_days",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("day", Date, nullable=False, unique=True),
+    Column("epoch", String(40), nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+)
+
+services = Table(
+    "services",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(40), nullable=False, unique=True),
+    Column("prefix", String(3), nullable=False, unique=True),
+    Column("name_vi", String(200), nullable=False),
+    Column("name_en", String(200), nullable=False),
+    Column("position", Integer, nullable=False, default=0),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("target_wait_minutes", Integer, nullable=False, default=30),
+    Column("opens_at", String(5)),  # "HH:MM" local, null = all day
+    Column("closes_at", String(5)),
+    Column("daily_cap", Integer),
+    Column("start_number", Integer, nullable=False, default=1),
+    Column("default_service_minutes", Integer),
+)
+
+procedures = Table(
+    "procedures",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("service_id", ForeignKey("services.id", ondelete="CASCADE"), nullable=False),
+    Column("code", String(60), nullable=False),
+    Column("name_vi", String(300), nullable=False),
+    Column("name_en", String(300), nullable=False),
+    Column("position", Integer, nullable=False, default=0),
+    UniqueConstraint("service_id", "code"),
+)
+
+priority_categories = Table(
+    "priority_categories",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(40), nullable=False, unique=True),
+    Column("name_vi", String(200), nullable=False),
+    Column("name_en", String(200), nullable=False),
+    Column("position", Integer, nullable=False, default=0),
+    Column("active", Boolean, nullable=False, default=True),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(80), nullable=False, unique=True),
+    Column("name", String(200), nullable=False, default=""),
+    Column("role", String(20), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+counters = Table(
+    "counters",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("number", Integer, nullable=False, unique=True),
+    Column("name_vi", String(100), nullable=False),
+    Column("name_en", String(100), nullable=False),
+    Column("mode", String(10), nullable=False, default="fifo"),
+    Column("state", String(10), nullable=False, default="closed"),
+    Column("pause_reason", String(200)),
+    Column("current_ticket_id", Integer),
+    Column("officer_id", ForeignKey("users.id")),
+    # normal calls since this counter last called a priority ticket (the ratio:N policy)
+    Column("normal_streak", Integer, nullable=False, default=0),
+    Column("changed_at", UTCDateTime),
+)
+
+counter_services = Table(
+    "counter_services",
+    metadata,
+    Column("counter_id", ForeignKey("counters.id", ondelete="CASCADE"), primary_key=True),
+    Column("service_id", ForeignKey("services.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, nullable=False, default=0),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("counter_id", ForeignKey("counters.id")),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("revoked", Boolean, nullable=False, default=False),
+)
+
+# The daily number of each service: one row per (day, service), bumped by an upsert.
+day_numbers = Table(
+    "day_numbers",
+    metadata,
+    Column("day_id", ForeignKey("business_days.id"), primary_key=True),
+    Column("service_id", ForeignKey("services.id"), primary_key=True),
+    Column("last_number", Integer, nullable=False),
+)
+
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("day_id", ForeignKey("business_days.id"), nullable=False),
+    Column("origin_service_id", ForeignKey("services.id"), nullable=False),
+    Column("service_id", ForeignKey("services.id"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("label", String(12), nullable=False),
+    Column("token", String(40), nullable=False, unique=True),
+    Column("priority", String(40)),
+    Column("procedure", String(60)),
+    Column("lang", String(2), nullable=False, default="vi"),
+    Column("state", String(12), nullable=False),
+    # call order key: when it joined its current queue (a front transfer puts it before all)
+    Column("queue_at", UTCDateTime, nullable=False),
+    Column("issued_at", UTCDateTime, nullable=False),
+    Column("called_at", UTCDateTime),
+    Column("started_at", UTCDateTime),
+    Column("finished_at", UTCDateTime),
+    Column("counter_id", ForeignKey("counters.id")),
+    Column("officer_id", ForeignKey("users.id")),
+    Column("recalls", Integer, nullable=False, default=0),
+    Column("outcome", String(30)),
+    Column("issued_by_device", ForeignKey("devices.id")),
+    Column("issued_by_user", ForeignKey("users.id")),
+    Column("print_state", String(20), nullable=False, default="none"),
+    UniqueConstraint("day_id", "origin_service_id", "number"),
+    UniqueConstraint("day_id", "label"),
+    Index("ix_tickets_queue", "day_id", "state", "service_id", "queue_at"),
+)
+
+ratings = Table(
+    "ratings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ticket_id", ForeignKey("tickets.id"), nullable=False, unique=True),
+    Column("counter_id", ForeignKey("counters.id")),
+    Column("officer_id", ForeignKey("users.id")),
+    Column("device_id", ForeignKey("devices.id")),
+    Column("score", Integer, nullable=False),
+    Column("reason", String(40)),
+    Column("comment", Text),
+    Column("at", UTCDateTime, nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("epoch", String(40), primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    Column("type", String(40), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("actor", String(40), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("fingerprint", String(300), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+print_jobs = Table(
+    "print_jobs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ticket_id", ForeignKey("tickets.id"), nullable=False),
+    Column("state", String(20), nullable=False),  # queued | printed | waiting_printer | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+
+def utcnow() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def make_engine(url: str) -> Engine:
+    """Create the engine; SQLite gets WAL, synchronous=FULL, foreign keys and BEGIN IMMEDIATE."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            poolclass=NullPool if path == ":memory:" else None,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+            # let SQLAlchemy's "begin" event own the transaction start (BEGIN IMMEDIATE below)
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Connection) -> None:
+            mode = conn.info.pop("begin_mode", "DEFERRED")
+            conn.exec_driver_sql(f"BEGIN {mode}")
+
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    elif url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgres://")
+    return create_engine(url, pool_size=10, max_overflow=40, pool_pre_ping=True)
+
+
+class Database:
+    """Owns the engine and hands out read and write transactions."""
+
+    def __init__(self, url: str, clock: Callable[[], datetime] = utcnow) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self.clock = clock
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self._local = threading.local()
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only transaction (a consistent snapshot on SQLite WAL)."""
+        with self.engine.connect() as conn:
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction that holds the center's write lock until it commits."""
+        with self.engine.connect() as conn:
+            if self.is_sqlite:
+                conn.info["begin_mode"] = "IMMEDIATE"
+            with conn.begin():
+                if not self.is_sqlite:
+                    conn.execute(text("SELECT seq FROM stream WHERE id = 1 FOR UPDATE"))
+                yield conn
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()

@@ -1,0 +1,106 @@
+"""The event log (epoch, seq) and the realtime hub that emits events after their commit.
+
+No Flask or Socket.IO here: the hub calls whatever emitter the web layer registers.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Connection
+
+from layso import db
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One row of the event log, as clients receive it."""
+
+    epoch: str
+    seq: int
+    type: str
+    at: datetime
+    payload: dict[str, Any]
+
+    def as_message(self) -> dict[str, Any]:
+        """The wire form: `{epoch, seq, type, at, ...payload}`."""
+        return {**self.payload, "epoch": self.epoch, "seq": self.seq, "type": self.type,
+                "at": self.at.isoformat()}
+
+
+def new_epoch(label: str) -> str:
+    """A fresh epoch name; unique even when a restored backup reuses a day."""
+    return f"{label}.{secrets.token_hex(4)}"
+
+
+def ensure_stream(conn: Connection, now: datetime) -> None:
+    """Create the stream row if the database has none yet."""
+    if conn.execute(select(db.stream.c.id).where(db.stream.c.id == 1)).first() is None:
+        conn.execute(insert(db.stream).values(id=1, epoch=new_epoch("init"), seq=0))
+
+
+def current(conn: Connection) -> tuple[str, int]:
+    """The current (epoch, seq)."""
+    row = conn.execute(select(db.stream.c.epoch, db.stream.c.seq).where(db.stream.c.id == 1)).one()
+    return row.epoch, int(row.seq)
+
+
+def start_epoch(conn: Connection, epoch: str) -> None:
+    """Begin a new epoch at seq 0 (a new business day, or a restored backup)."""
+    conn.execute(update(db.stream).where(db.stream.c.id == 1).values(epoch=epoch, seq=0))
+
+
+def append(conn: Connection, type_: str, payload: dict[str, Any], at: datetime) -> Event:
+    """Append an event in the caller's transaction; seq is gap-free within the epoch."""
+    epoch, seq = current(conn)
+    seq += 1
+    conn.execute(update(db.stream).where(db.stream.c.id == 1).values(seq=seq))
+    conn.execute(insert(db.events).values(epoch=epoch, seq=seq, type=type_, payload=payload, at=at))
+    return Event(epoch=epoch, seq=seq, type=type_, at=at, payload=payload)
+
+
+def since(conn: Connection, epoch: str, seq: int, limit: int = 1000) -> list[Event] | None:
+    """Events after (epoch, seq), or None when the client must take a snapshot instead."""
+    cur_epoch, cur_seq = current(conn)
+    if epoch != cur_epoch or seq > cur_seq or cur_seq - seq > limit:
+        return None
+    rows = conn.execute(
+        select(db.events)
+        .where(db.events.c.epoch == epoch, db.events.c.seq > seq)
+        .order_by(db.events.c.seq)
+    ).all()
+    return [Event(r.epoch, int(r.seq), r.type, r.at, r.payload) for r in rows]
+
+
+Emitter = Callable[[Event], None]
+
+
+@dataclass
+class Hub:
+    """Fans committed events out to the registered emitters, in commit order."""
+
+    emitters: list[Emitter] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def subscribe(self, emitter: Emitter) -> None:
+        """Register an emitter (the Socket.IO layer, a test probe, the print worker...)."""
+        self.emitters.append(emitter)
+
+    def publish(self, events: Iterable[Event]) -> None:
+        """Emit events that have been committed; an emitter failure never reaches the caller."""
+        with self._lock:
+            for ev in events:
+                for emit in list(self.emitters):
+                    try:
+                        emit(ev)
+                    except Exception:  # an emitter must never undo a committed action
+                        log.exception("emitter failed on %s %s:%s", ev.type, ev.epoch, ev.seq)

@@ -1,0 +1,176 @@
+"""The center's catalogue: settings, services, procedures, priority categories and counters."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.engine import Connection
+
+from layso import db, events
+from layso.queue.errors import Invalid
+from layso.queue.policy import parse_policy
+from layso.queue.unit import Tx
+
+DEFAULT_CATEGORIES = [
+    ("elderly", "Người cao tuổi", "Elderly person"),
+    ("disability", "Người khuyết tật", "Person with a disability"),
+    ("pregnant", "Phụ nữ mang thai hoặc có con nhỏ", "Pregnant woman or parent with a small child"),
+    ("merit", "Người có công với cách mạng", "Person with meritorious service to the revolution"),
+]
+
+DEMO_CENTER = ("Trung tâm Phục vụ hành chính công xã Thọ Xuân",
+               "Tho Xuan Commune Public Administration Service Center")
+
+DEMO_SERVICES = [
+    ("A", "civil-status", "Hộ tịch", "Civil status", [
+        ("birth-registration", "Đăng ký khai sinh", "Birth registration"),
+        ("marriage-registration", "Đăng ký kết hôn", "Marriage registration"),
+        ("death-registration", "Đăng ký khai tử", "Death registration"),
+        ("marital-status", "Cấp giấy xác nhận tình trạng hôn nhân",
+         "Certificate of marital status"),
+    ]),
+    ("B", "certification", "Chứng thực", "Certification", [
+        ("copy-from-original", "Chứng thực bản sao từ bản chính",
+         "Certified copy from the original"),
+        ("signature", "Chứng thực chữ ký", "Signature certification"),
+        ("contract", "Chứng thực hợp đồng, giao dịch", "Certification of a contract"),
+    ]),
+    ("C", "land", "Đất đai", "Land", []),
+    ("D", "social", "Lao động – Thương binh và Xã hội", "Labour, invalids and social affairs", []),
+    ("E", "business", "Đăng ký kinh doanh", "Business registration", []),
+    ("F", "online-help", "Hỗ trợ dịch vụ công trực tuyến", "Help with online public services", []),
+]
+
+DEMO_COUNTERS = [(1, ["A", "B"]), (2, ["B", "A"]), (3, ["C"]), (4, ["D", "F"]), (5, ["E", "F"])]
+
+PREFIX = re.compile(r"^[A-Z]{1,3}$")
+HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+def ensure_center(conn: Connection, name_vi: str = "Trung tâm Phục vụ hành chính công",
+                  name_en: str = "Public Administration Service Center",
+                  timezone: str = "Asia/Ho_Chi_Minh") -> None:
+    """Create the center row and the event stream once; later calls change nothing."""
+    if conn.execute(select(db.center.c.id)).first() is None:
+        conn.execute(insert(db.center).values(
+            id=1, name_vi=name_vi, name_en=name_en, timezone=timezone, priority_policy="strict",
+            recall_limit=3, default_service_minutes=5, notice_vi="", notice_en="",
+            speech_mode="words", speak_english=True))
+    events.ensure_stream(conn, db.utcnow())
+    for pos, (code, vi, en) in enumerate(DEFAULT_CATEGORIES):
+        if conn.execute(select(db.priority_categories.c.id)
+                        .where(db.priority_categories.c.code == code)).first() is None:
+            conn.execute(insert(db.priority_categories).values(
+                code=code, name_vi=vi, name_en=en, position=pos, active=True))
+
+
+def update_center(tx: Tx, **fields: Any) -> None:
+    """Change center settings (name, time zone, policy, recall limit, notice, voice)."""
+    allowed = {"name_vi", "name_en", "timezone", "priority_policy", "recall_limit",
+               "default_service_minutes", "notice_vi", "notice_en", "speech_mode",
+               "speak_english"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise Invalid("unknown_setting", f"Unknown settings: {', '.join(sorted(unknown))}")
+    if "priority_policy" in fields:
+        fields["priority_policy"] = str(parse_policy(fields["priority_policy"]))
+    if "recall_limit" in fields and not (isinstance(fields["recall_limit"], int)
+                                         and 0 <= fields["recall_limit"] <= 20):
+        raise Invalid("invalid_recall_limit", "recall_limit must be 0-20")
+    if "speech_mode" in fields and fields["speech_mode"] not in ("words", "digits"):
+        raise Invalid("invalid_speech_mode", "speech_mode must be words or digits")
+    if "timezone" in fields:
+        from zoneinfo import ZoneInfo
+        try:
+            ZoneInfo(fields["timezone"])
+        except Exception as exc:
+            raise Invalid("invalid_timezone", f"Unknown time zone {fields['timezone']!r}") from exc
+    tx.conn.execute(update(db.center).where(db.center.c.id == 1).values(**fields))
+    tx._center = None
+    if {"notice_vi", "notice_en"} & set(fields):
+        tx.emit("notice.changed", {"notice": {"vi": tx.center.notice_vi,
+                                              "en": tx.center.notice_en}})
+
+
+def upsert_service(conn: Connection, code: str, prefix: str, name_vi: str, name_en: str,
+                   position: int = 0, **extra: Any) -> int:
+    """Create or update a service by code; returns its id."""
+    if not PREFIX.match(prefix):
+        raise Invalid("invalid_prefix", "prefix must be 1-3 capital letters")
+    for key in ("opens_at", "closes_at"):
+        if extra.get(key) is not None and not HHMM.match(extra[key]):
+            raise Invalid("invalid_hours", f"{key} must be HH:MM")
+    values = {"code": code, "prefix": prefix, "name_vi": name_vi, "name_en": name_en,
+              "position": position, **extra}
+    row = conn.execute(select(db.services.c.id).where(db.services.c.code == code)).first()
+    if row is None:
+        values.setdefault("active", True)
+        values.setdefault("target_wait_minutes", 30)
+        values.setdefault("start_number", 1)
+        return int(conn.execute(insert(db.services).values(**values)).inserted_primary_key[0])
+    conn.execute(update(db.services).where(db.services.c.id == row.id).values(**values))
+    return int(row.id)
+
+
+def upsert_procedure(conn: Connection, service_id: int, code: str, name_vi: str, name_en: str,
+                     position: int = 0) -> None:
+    """Create or update a procedure of a service."""
+    row = conn.execute(select(db.procedures.c.id).where(
+        db.procedures.c.service_id == service_id, db.procedures.c.code == code)).first()
+    values = {"name_vi": name_vi, "name_en": name_en, "position": position}
+    if row is None:
+        conn.execute(insert(db.procedures).values(service_id=service_id, code=code, **values))
+    else:
+        conn.execute(update(db.procedures).where(db.procedures.c.id == row.id).values(**values))
+
+
+def upsert_counter(conn: Connection, number: int, service_codes: list[str], mode: str = "fifo",
+                   name_vi: str | None = None, name_en: str | None = None) -> int:
+    """Create or update a counter and the services it serves, in preference order."""
+    if mode not in ("fifo", "ordered"):
+        raise Invalid("invalid_mode", "mode must be fifo or ordered")
+    name_vi = name_vi or f"Quầy {number}"
+    name_en = name_en or f"Counter {number}"
+    row = conn.execute(select(db.counters.c.id).where(db.counters.c.number == number)).first()
+    if row is None:
+        cid = int(conn.execute(insert(db.counters).values(
+            number=number, name_vi=name_vi, name_en=name_en, mode=mode, state="closed",
+            normal_streak=0)).inserted_primary_key[0])
+    else:
+        cid = int(row.id)
+        conn.execute(update(db.counters).where(db.counters.c.id == cid)
+                     .values(name_vi=name_vi, name_en=name_en, mode=mode))
+    conn.execute(delete(db.counter_services).where(db.counter_services.c.counter_id == cid))
+    for pos, code in enumerate(service_codes):
+        sid = conn.execute(select(db.services.c.id).where(db.services.c.code == code)).scalar()
+        if sid is None:
+            raise Invalid("unknown_service", f"No service {code!r}")
+        conn.execute(insert(db.counter_services).values(counter_id=cid, service_id=sid,
+                                                        position=pos))
+    return cid
+
+
+def seed_demo(conn: Connection) -> None:
+    """The demo center of DESIGN.md; running it twice changes nothing."""
+    ensure_center(conn)
+    row = conn.execute(select(db.center.c.name_vi)).scalar_one()
+    if row != DEMO_CENTER[0]:
+        conn.execute(update(db.center).where(db.center.c.id == 1).values(
+            name_vi=DEMO_CENTER[0], name_en=DEMO_CENTER[1], timezone="Asia/Ho_Chi_Minh"))
+    by_prefix = {}
+    for pos, (prefix, code, vi, en, procs) in enumerate(DEMO_SERVICES):
+        if conn.execute(select(db.services.c.id).where(db.services.c.code == code)).first():
+            sid = conn.execute(select(db.services.c.id).where(db.services.c.code == code)
+                               ).scalar_one()
+        else:
+            sid = upsert_service(conn, code, prefix, vi, en, position=pos)
+        by_prefix[prefix] = code
+        for ppos, (pcode, pvi, pen) in enumerate(procs):
+            upsert_procedure(conn, sid, pcode, pvi, pen, ppos)
+    for number, prefixes in DEMO_COUNTERS:
+        exists = conn.execute(select(db.counters.c.id).where(db.counters.c.number == number)
+                              ).first()
+        if exists is None:
+            upsert_counter(conn, number, [by_prefix[p] for p in prefixes])

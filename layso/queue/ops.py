@@ -1,0 +1,471 @@
+"""Every action on the queue, each one transaction that checks its guard and logs its event."""
+
+from __future__ import annotations
+
+import secrets
+import unicodedata
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.engine import Row
+
+from layso import db
+from layso.queue import views
+from layso.queue.errors import Conflict, Forbidden, Invalid, NotFound
+from layso.queue.policy import parse_policy, pick_next
+from layso.queue.unit import Actor, Tx
+
+OUTCOMES = ("done", "received", "result_returned", "advised", "needs_more_documents",
+            "redirected", "rejected")
+RATING_REASONS = ("long_wait", "attitude", "unclear_guidance", "documents_repeatedly",
+                  "facilities", "other")
+MAX_PAUSE_REASON = 200
+MAX_COMMENT = 500
+
+
+# -- lookups ---------------------------------------------------------------------------------
+
+def _service(tx: Tx, code: Any) -> Row[Any]:
+    if not isinstance(code, str) or not code:
+        raise Invalid("invalid_service", "service must be a service code")
+    s = tx.conn.execute(select(db.services).where(db.services.c.code == code)).first()
+    if s is None or not s.active:
+        raise Invalid("unknown_service", f"No service with code {code!r}")
+    return s
+
+
+def _counter(tx: Tx, number: int) -> Row[Any]:
+    c = tx.conn.execute(select(db.counters).where(db.counters.c.number == number)).first()
+    if c is None:
+        raise NotFound("unknown_counter", f"No counter number {number}")
+    return c
+
+
+def _ticket(tx: Tx, ticket_id: int) -> Row[Any]:
+    t = views.get_ticket_row(tx, ticket_id)
+    if t is None:
+        raise NotFound("unknown_ticket", f"No ticket with id {ticket_id}")
+    return t
+
+
+def _reload(tx: Tx, table: Any, row_id: int) -> Row[Any]:
+    return tx.conn.execute(select(table).where(table.c.id == row_id)).one()
+
+
+def _may_act(actor: Actor, c: Row[Any]) -> None:
+    """An officer acts only on a counter they opened; supervisors and admins on any."""
+    if not actor.is_staff:
+        raise Forbidden("forbidden", "Only officials act on counters")
+    if actor.is_supervisor:
+        return
+    if c.officer_id is not None and c.officer_id != actor.id:
+        raise Forbidden("not_your_counter",
+                        f"Counter {c.number} was opened by another official")
+    if c.officer_id is None and c.state != "closed":
+        raise Forbidden("not_your_counter", f"Open counter {c.number} first")
+
+
+# -- events ----------------------------------------------------------------------------------
+
+def _emit_counter(tx: Tx, counter_id: int) -> dict[str, Any]:
+    c = _reload(tx, db.counters, counter_id)
+    tx.emit("counter.changed", {"counter": views.counter_view(tx, c, brief_ticket=True)})
+    return views.counter_view(tx, c)
+
+
+def _emit_queue(tx: Tx) -> None:
+    tx.emit("queue.changed", {"waiting": views.waiting_counts(tx)})
+
+
+def _emit_ticket(tx: Tx, type_: str, ticket_id: int, **extra: Any) -> dict[str, Any]:
+    t = _reload(tx, db.tickets, ticket_id)
+    counter = None
+    if t.counter_id is not None:
+        counter = views.counter_brief(_reload(tx, db.counters, t.counter_id))
+    payload = {"ticket": views.ticket_brief(tx, t), "counter": counter, **extra}
+    tx.emit(type_, payload)
+    return views.ticket_view(tx, t)
+
+
+def _speech(tx: Tx, t: Row[Any], counter: Row[Any]) -> dict[str, Any]:
+    from layso import speech  # the words of the call; pure functions
+
+    prefix = t.label.rstrip("0123456789")
+    mode = tx.center.speech_mode
+    out = {"speech": speech.call_speech(t.label, prefix, counter.number, mode=mode),
+           "clips": {"vi": speech.call_clips(t.label, prefix, counter.number, mode=mode,
+                                             lang="vi")}}
+    if tx.center.speak_english:
+        out["clips"]["en"] = speech.call_clips(t.label, prefix, counter.number, mode=mode,
+                                               lang="en")
+    return out
+
+
+# -- issuing ---------------------------------------------------------------------------------
+
+def issue(tx: Tx, actor: Actor, service: Any, priority: Any = None, procedure: Any = None,
+          lang: Any = "vi", print_state: str = "none") -> dict[str, Any]:
+    """Issue the next number of a service: one transaction, numbers never repeat in a day."""
+    s = _service(tx, service)
+    if priority is not None:
+        if not isinstance(priority, str) or tx.conn.execute(
+            select(db.priority_categories.c.id).where(
+                db.priority_categories.c.code == priority,
+                db.priority_categories.c.active.is_(True))
+        ).first() is None:
+            raise Invalid("unknown_priority", f"No priority category {priority!r}")
+    if procedure is not None:
+        _check_procedure(tx, s, procedure)
+    if lang not in ("vi", "en"):
+        raise Invalid("invalid_lang", "lang must be vi or en")
+    if not views.service_is_open(tx, s):
+        hours = f"{s.opens_at or '00:00'}–{s.closes_at or '24:00'}"
+        raise Conflict("service_closed", f"{s.name_en} is not issuing numbers now. Hours: {hours}",
+                       opens_at=s.opens_at, closes_at=s.closes_at)
+    day = tx.open_day()
+    number = tx.conn.execute(
+        text(
+            "INSERT INTO day_numbers (day_id, service_id, last_number) "
+            "VALUES (:day, :service, :start) "
+            "ON CONFLICT (day_id, service_id) "
+            "DO UPDATE SET last_number = day_numbers.last_number + 1 "
+            "RETURNING last_number"
+        ),
+        {"day": day.id, "service": s.id, "start": s.start_number},
+    ).scalar_one()
+    if s.daily_cap is not None and number - s.start_number + 1 > s.daily_cap:
+        raise Conflict("daily_cap_reached", f"No more numbers today for {s.name_en}")
+    label = f"{s.prefix}{number:03d}"
+    ticket_id = tx.conn.execute(
+        insert(db.tickets).values(
+            day_id=day.id, origin_service_id=s.id, service_id=s.id, number=number, label=label,
+            token=secrets.token_urlsafe(18), priority=priority, procedure=procedure, lang=lang,
+            state="waiting", queue_at=tx.now, issued_at=tx.now, recalls=0,
+            issued_by_device=actor.id if actor.kind == "device" else None,
+            issued_by_user=actor.id if actor.kind == "user" else None,
+            print_state=print_state,
+        )
+    ).inserted_primary_key[0]
+    view = _emit_ticket(tx, "ticket.issued", ticket_id)
+    _emit_queue(tx)
+    return view
+
+
+def _check_procedure(tx: Tx, s: Row[Any], procedure: Any) -> None:
+    if not isinstance(procedure, str) or tx.conn.execute(
+        select(db.procedures.c.id).where(db.procedures.c.service_id == s.id,
+                                         db.procedures.c.code == procedure)
+    ).first() is None:
+        raise Invalid("unknown_procedure", f"No procedure {procedure!r} in {s.code}")
+
+
+def set_print_state(tx: Tx, ticket_id: int, state: str) -> None:
+    """Record how printing went (`queued`, `printed`, `waiting_printer`, `failed`)."""
+    if state not in ("none", "queued", "printed", "waiting_printer", "failed"):
+        raise Invalid("invalid_print_state", state)
+    tx.conn.execute(update(db.tickets).where(db.tickets.c.id == ticket_id)
+                    .values(print_state=state))
+
+
+# -- counter state ---------------------------------------------------------------------------
+
+def open_counter(tx: Tx, actor: Actor, number: int) -> dict[str, Any]:
+    """Open (or resume) a counter; the officer who opens it owns it until it closes."""
+    tx.open_day()
+    c = _counter(tx, number)
+    _may_act(actor, c)
+    if c.state in ("open", "calling", "serving"):
+        return views.counter_view(tx, c)
+    values: dict[str, Any] = {"state": "open", "pause_reason": None, "changed_at": tx.now}
+    if c.state == "closed":
+        values["officer_id"] = actor.id
+        values["normal_streak"] = 0
+    tx.conn.execute(update(db.counters).where(db.counters.c.id == c.id).values(**values))
+    return _emit_counter(tx, c.id)
+
+
+def pause_counter(tx: Tx, actor: Actor, number: int, reason: Any) -> dict[str, Any]:
+    """Pause an idle counter with a reason shown to the room."""
+    if not isinstance(reason, str) or not reason.strip():
+        raise Invalid("invalid_reason", "A pause needs a reason")
+    reason = unicodedata.normalize("NFC", reason.strip())
+    if len(reason) > MAX_PAUSE_REASON:
+        raise Invalid("invalid_reason", f"reason is at most {MAX_PAUSE_REASON} characters")
+    c = _counter(tx, number)
+    _may_act(actor, c)
+    if c.state == "closed":
+        raise Conflict("counter_closed", f"Counter {number} is closed")
+    if c.state in ("calling", "serving"):
+        raise Conflict("counter_busy", f"Counter {number} has a citizen: finish first")
+    if c.state == "paused" and c.pause_reason == reason:
+        return views.counter_view(tx, c)
+    tx.conn.execute(update(db.counters).where(db.counters.c.id == c.id)
+                    .values(state="paused", pause_reason=reason, changed_at=tx.now))
+    return _emit_counter(tx, c.id)
+
+
+def close_counter(tx: Tx, actor: Actor, number: int) -> dict[str, Any]:
+    """Close an idle or paused counter."""
+    c = _counter(tx, number)
+    _may_act(actor, c)
+    if c.state in ("calling", "serving"):
+        raise Conflict("counter_busy", f"Counter {number} has a citizen: finish first")
+    if c.state == "closed":
+        return views.counter_view(tx, c)
+    tx.conn.execute(update(db.counters).where(db.counters.c.id == c.id).values(
+        state="closed", pause_reason=None, officer_id=None, changed_at=tx.now))
+    return _emit_counter(tx, c.id)
+
+
+def _ready_to_call(tx: Tx, actor: Actor, number: int) -> Row[Any]:
+    c = _counter(tx, number)
+    _may_act(actor, c)
+    if c.state == "closed":
+        raise Conflict("counter_closed", f"Counter {number} is closed: open it first")
+    if c.state == "paused":
+        raise Conflict("counter_paused", f"Counter {number} is paused: resume first")
+    if c.state in ("calling", "serving"):
+        raise Conflict("counter_busy",
+                       f"Counter {number} already has a citizen: finish, transfer or mark absent")
+    return c
+
+
+def _call(tx: Tx, actor: Actor, c: Row[Any], t: Row[Any]) -> dict[str, Any]:
+    streak = 0 if t.priority is not None else c.normal_streak + 1
+    tx.conn.execute(update(db.tickets).where(db.tickets.c.id == t.id).values(
+        state="called", called_at=tx.now, counter_id=c.id, officer_id=actor.id, recalls=0))
+    tx.conn.execute(update(db.counters).where(db.counters.c.id == c.id).values(
+        state="calling", current_ticket_id=t.id, normal_streak=streak, changed_at=tx.now))
+    t = _reload(tx, db.tickets, t.id)
+    view = _emit_ticket(tx, "ticket.called", t.id, recall=False, recalls=0, **_speech(tx, t, c))
+    _emit_counter(tx, c.id)
+    _emit_queue(tx)
+    return view
+
+
+def call_next(tx: Tx, actor: Actor, number: int) -> dict[str, Any] | None:
+    """Call the next eligible ticket for a counter, or None when nobody waits for it."""
+    c = _ready_to_call(tx, actor, number)
+    sids = [s.id for s in views.counter_services(tx, c.id)]
+    policy = parse_policy(tx.center.priority_policy)
+    chosen = pick_next(views.waiting_candidates(tx, sids), policy, c.normal_streak,
+                       sids if c.mode == "ordered" else None)
+    if chosen is None:
+        return None
+    return _call(tx, actor, c, _reload(tx, db.tickets, chosen.id))
+
+
+def find_ticket(tx: Tx, ref: Any) -> Row[Any]:
+    """A ticket by id (a whole number) or by today's label (text such as 'A023')."""
+    if isinstance(ref, bool) or not isinstance(ref, (int, str)) or ref == "":
+        raise Invalid("invalid_ticket", "ticket must be an id or a label")
+    if isinstance(ref, int):
+        return _ticket(tx, ref)
+    day = tx.shown_day()
+    t = None
+    if day is not None:
+        t = tx.conn.execute(select(db.tickets).where(
+            db.tickets.c.day_id == day.id, db.tickets.c.label == ref.strip().upper())).first()
+    if t is None:
+        raise NotFound("unknown_ticket", f"No ticket {ref!r} today")
+    return t
+
+
+def call_ticket(tx: Tx, actor: Actor, number: int, ref: Any) -> dict[str, Any]:
+    """Call one chosen waiting ticket of this counter's services."""
+    c = _ready_to_call(tx, actor, number)
+    t = find_ticket(tx, ref)
+    _today(tx, t)
+    if t.state != "waiting":
+        raise Conflict("ticket_not_waiting", f"{t.label} is {t.state}, not waiting")
+    if t.service_id not in {s.id for s in views.counter_services(tx, c.id)}:
+        raise Conflict("not_served_here", f"Counter {number} does not serve {t.label}'s service")
+    return _call(tx, actor, c, t)
+
+
+def _today(tx: Tx, t: Row[Any]) -> None:
+    day = tx.shown_day()
+    if day is None or t.day_id != day.id:
+        raise Conflict("ticket_expired", f"{t.label} belongs to an earlier day")
+
+
+def _current(tx: Tx, actor: Actor, number: int, states: tuple[str, ...]) -> tuple[Row, Row]:
+    c = _counter(tx, number)
+    _may_act(actor, c)
+    if c.current_ticket_id is None:
+        raise Conflict("no_current_ticket", f"Counter {number} has no citizen now")
+    t = _reload(tx, db.tickets, c.current_ticket_id)
+    if t.state not in states:
+        raise Conflict("illegal_transition",
+                       f"{t.label} is {t.state}; this needs {' or '.join(states)}")
+    return c, t
+
+
+def recall(tx: Tx, actor: Actor, number: int) -> dict[str, Any]:
+    """Announce the current called ticket again, up to the center's recall limit."""
+    c, t = _current(tx, actor, number, ("called",))
+    limit = tx.center.recall_limit
+    if t.recalls >= limit:
+        raise Conflict("recall_limit",
+                       f"{t.label} was recalled {t.recalls} times (limit {limit}): mark absent")
+    tx.conn.execute(update(db.tickets).where(db.tickets.c.id == t.id)
+                    .values(recalls=t.recalls + 1))
+    t = _reload(tx, db.tickets, t.id)
+    return _emit_ticket(tx, "ticket.called", t.id, recall=True, recalls=t.recalls,
+                        **_speech(tx, t, c))
+
+
+def start(tx: Tx, actor: Actor, number: int) -> dict[str, Any]:
+    """The citizen arrived: start serving the called ticket."""
+    c, t = _current(tx, actor, number, ("called",))
+    tx.conn.execute(update(db.tickets).where(db.tickets.c.id == t.id)
+                    .values(state="serving", started_at=tx.now))
+    tx.conn.execute(update(db.counters).where(db.counters.c.id == c.id)
+                    .values(state="serving", changed_at=tx.now))
+    view = _emit_ticket(tx, "ticket.started", t.id)
+    _emit_counter(tx, c.id)
+    return view
+
+
+def no_show(tx: Tx, actor: Actor, number: int) -> dict[str, Any]:
+    """The called citizen did not come: mark absent and free the counter."""
+    c, t = _current(tx, actor, number, ("called",))
+    tx.conn.execute(update(db.tickets).where(db.tickets.c.id == t.id)
+                    .values(state="no_show", finished_at=tx.now))
+    _free(tx, c)
+    view = _emit_ticket(tx, "ticket.no_show", t.id)
+    _emit_counter(tx, c.id)
+    return view
+
+
+def _free(tx: Tx, c: Row[Any]) -> None:
+    tx.conn.execute(update(db.counters).where(db.counters.c.id == c.id)
+                    .values(state="open", current_ticket_id=None, changed_at=tx.now))
+
+
+def complete(tx: Tx, actor: Actor, number: int, outcome: Any,
+             procedure: Any = None) -> dict[str, Any]:
+    """Finish serving with an outcome (and the procedure handled)."""
+    if outcome not in OUTCOMES:
+        raise Invalid("invalid_outcome", f"outcome must be one of {', '.join(OUTCOMES)}")
+    c, t = _current(tx, actor, number, ("serving",))
+    values: dict[str, Any] = {"state": "done", "outcome": outcome, "finished_at": tx.now}
+    if procedure is not None:
+        _check_procedure(tx, _reload(tx, db.services, t.service_id), procedure)
+        values["procedure"] = procedure
+    tx.conn.execute(update(db.tickets).where(db.tickets.c.id == t.id).values(**values))
+    _free(tx, c)
+    officer = None
+    if t.officer_id is not None:
+        u = _reload(tx, db.users, t.officer_id)
+        officer = {"name": u.name or u.username}
+    view = _emit_ticket(tx, "ticket.completed", t.id, outcome=outcome, officer=officer)
+    _emit_counter(tx, c.id)
+    return view
+
+
+def transfer(tx: Tx, actor: Actor, number: int, service: Any, position: Any) -> dict[str, Any]:
+    """Move the current ticket to another service's queue, at its front or back."""
+    if position not in ("front", "back"):
+        raise Invalid("invalid_position", "position must be front or back")
+    target = _service(tx, service)
+    c, t = _current(tx, actor, number, ("called", "serving"))
+    queue_at = tx.now
+    if position == "front":
+        first = tx.conn.execute(select(func.min(db.tickets.c.queue_at)).where(
+            db.tickets.c.day_id == t.day_id, db.tickets.c.state == "waiting",
+            db.tickets.c.service_id == target.id)).scalar()
+        if first is not None and first <= queue_at:
+            queue_at = first - timedelta(microseconds=1000)
+    from_service = _reload(tx, db.services, t.service_id)
+    tx.conn.execute(update(db.tickets).where(db.tickets.c.id == t.id).values(
+        state="waiting", service_id=target.id, queue_at=queue_at, counter_id=None,
+        called_at=None, started_at=None, recalls=0))
+    _free(tx, c)
+    view = _emit_ticket(tx, "ticket.transferred", t.id,
+                        from_service=views.service_brief(from_service),
+                        to_service=views.service_brief(target), position=position,
+                        from_counter=views.counter_brief(c))
+    _emit_counter(tx, c.id)
+    _emit_queue(tx)
+    return view
+
+
+def reactivate(tx: Tx, actor: Actor, ticket_id: int) -> dict[str, Any]:
+    """An absent citizen came back: the ticket waits again with its number and place."""
+    if not actor.is_staff:
+        raise Forbidden("forbidden", "Only officials reactivate tickets")
+    t = _ticket(tx, ticket_id)
+    _today(tx, t)
+    if t.state != "no_show":
+        raise Conflict("illegal_transition", f"{t.label} is {t.state}, not absent")
+    tx.conn.execute(update(db.tickets).where(db.tickets.c.id == t.id).values(
+        state="waiting", counter_id=None, called_at=None, finished_at=None, recalls=0))
+    view = _emit_ticket(tx, "ticket.reactivated", t.id)
+    _emit_queue(tx)
+    return view
+
+
+def cancel(tx: Tx, actor: Actor, ticket_id: int) -> dict[str, Any]:
+    """Cancel a waiting ticket."""
+    if not actor.is_staff:
+        raise Forbidden("forbidden", "Only officials cancel tickets")
+    t = _ticket(tx, ticket_id)
+    if t.state != "waiting":
+        raise Conflict("illegal_transition", f"{t.label} is {t.state}, not waiting")
+    tx.conn.execute(update(db.tickets).where(db.tickets.c.id == t.id)
+                    .values(state="cancelled", finished_at=tx.now))
+    view = _emit_ticket(tx, "ticket.cancelled", t.id)
+    _emit_queue(tx)
+    return view
+
+
+def set_priority(tx: Tx, actor: Actor, ticket_id: int, priority: Any) -> dict[str, Any]:
+    """Staff correct the priority category a citizen declared (None clears it)."""
+    if not actor.is_staff:
+        raise Forbidden("forbidden", "Only officials change priority")
+    t = _ticket(tx, ticket_id)
+    if t.state != "waiting":
+        raise Conflict("illegal_transition", f"{t.label} is {t.state}, not waiting")
+    if priority is not None and (not isinstance(priority, str) or tx.conn.execute(
+            select(db.priority_categories.c.id).where(
+                db.priority_categories.c.code == priority)).first() is None):
+        raise Invalid("unknown_priority", f"No priority category {priority!r}")
+    tx.conn.execute(update(db.tickets).where(db.tickets.c.id == t.id).values(priority=priority))
+    view = _emit_ticket(tx, "ticket.updated", t.id)
+    _emit_queue(tx)
+    return view
+
+
+# -- ratings ---------------------------------------------------------------------------------
+
+def rate(tx: Tx, actor: Actor, ticket_id: Any, score: Any, reason: Any = None,
+         comment: Any = None) -> dict[str, Any]:
+    """The citizen's 1–5 rating of a completed visit, once, tied to the ticket and officer."""
+    if isinstance(ticket_id, bool) or not isinstance(ticket_id, int):
+        raise Invalid("invalid_ticket", "ticket must be a ticket id")
+    if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
+        raise Invalid("invalid_score", "score must be a whole number from 1 to 5")
+    if reason is not None and reason not in RATING_REASONS:
+        raise Invalid("invalid_reason", f"reason must be one of {', '.join(RATING_REASONS)}")
+    if comment is not None:
+        if not isinstance(comment, str) or len(comment) > MAX_COMMENT:
+            raise Invalid("invalid_comment", f"comment is text of at most {MAX_COMMENT} chars")
+        comment = unicodedata.normalize("NFC", comment.strip()) or None
+    t = _ticket(tx, ticket_id)
+    if t.state != "done":
+        raise Conflict("not_completed", f"{t.label} has not been completed")
+    if actor.kind == "device" and actor.counter_id is not None and actor.counter_id != t.counter_id:
+        raise Forbidden("other_counter", f"{t.label} was served at another counter")
+    if tx.conn.execute(select(db.ratings.c.id).where(db.ratings.c.ticket_id == t.id)).first():
+        raise Conflict("already_rated", f"{t.label} has been rated already")
+    tx.conn.execute(insert(db.ratings).values(
+        ticket_id=t.id, counter_id=t.counter_id, officer_id=t.officer_id,
+        device_id=actor.id if actor.kind == "device" else None, score=score,
+        reason=reason if score <= 3 else None, comment=comment, at=tx.now))
+    counter = _reload(tx, db.counters, t.counter_id) if t.counter_id else None
+    rating = {"ticket": views.ticket_brief(tx, t), "counter": views.counter_brief(counter),
+              "score": score, "reason": reason if score <= 3 else None}
+    tx.emit("rating.recorded", rating)
+    return rating

@@ -1,0 +1,168 @@
+"""The unit of work: one write transaction, its clock reading, and the events it appends."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Connection, Row
+
+from layso import db, events
+from layso.db import Database
+from layso.events import Event, Hub
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a user (with a role) or an enrolled device (with a kind and maybe a counter)."""
+
+    kind: str  # "user" | "device" | "system"
+    id: int | None = None
+    role: str | None = None  # admin | supervisor | officer (users); kiosk | display | feedback
+    counter_id: int | None = None  # feedback devices are bound to one counter
+    name: str = ""
+
+    @property
+    def key(self) -> str:
+        """A stable name for idempotency and rate limits."""
+        return f"{self.kind}:{self.id}"
+
+    @property
+    def is_staff(self) -> bool:
+        """Officers, supervisors and admins."""
+        return self.kind == "user" and self.role in ("officer", "supervisor", "admin")
+
+    @property
+    def is_supervisor(self) -> bool:
+        """Supervisors and admins, who may act on any counter."""
+        return self.kind == "user" and self.role in ("supervisor", "admin")
+
+
+SYSTEM = Actor(kind="system", role="admin", name="system")
+
+
+@dataclass
+class Reader:
+    """A read transaction with its clock reading and the center's settings."""
+
+    conn: Connection
+    now: datetime
+    public_url: str = ""
+    _center: Row[Any] | None = None
+
+    @property
+    def center(self) -> Row[Any]:
+        """The center's settings row."""
+        if self._center is None:
+            self._center = self.conn.execute(select(db.center).where(db.center.c.id == 1)).one()
+        return self._center
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The center's time zone."""
+        return ZoneInfo(self.center.timezone)
+
+    @property
+    def local_now(self) -> datetime:
+        """Now, in the center's time zone."""
+        return self.now.astimezone(self.tz)
+
+    def shown_day(self) -> Row[Any] | None:
+        """The day pages show now: the latest, unless the local date has moved past it."""
+        return visible_day(self.conn, self.local_now.date())
+
+
+@dataclass
+class Tx(Reader):
+    """A write in progress. Domain operations read and write through `conn` and call `emit`."""
+
+    events: list[Event] = field(default_factory=list)
+    _day: Row[Any] | None = None
+
+    def emit(self, type_: str, payload: dict[str, Any]) -> Event:
+        """Append an event to the log in this transaction; it is published after commit."""
+        ev = events.append(self.conn, type_, payload, self.now)
+        self.events.append(ev)
+        return ev
+
+    def open_day(self) -> Row[Any]:
+        """Today's business day, opening it (and a new epoch) when the local date moved on.
+
+        The day is a record: a clock that jumps back never reopens an old day or restarts
+        numbering; the latest day stays current until a later date arrives.
+        """
+        if self._day is not None:
+            return self._day
+        today = self.local_now.date()
+        latest = latest_day(self.conn)
+        if latest is not None and latest.day >= today:
+            self._day = latest
+            return latest
+        epoch = events.new_epoch(today.isoformat())
+        day_id = self.conn.execute(
+            insert(db.business_days).values(day=today, epoch=epoch, opened_at=self.now)
+        ).inserted_primary_key[0]
+        events.start_epoch(self.conn, epoch)
+        # counters start the day closed and empty; yesterday's leftovers stay in the log
+        self.conn.execute(
+            db.counters.update().values(
+                state="closed", current_ticket_id=None, pause_reason=None, officer_id=None,
+                normal_streak=0, changed_at=self.now,
+            )
+        )
+        self.emit("day.opened", {"day": today.isoformat()})
+        self._day = self.conn.execute(
+            select(db.business_days).where(db.business_days.c.id == day_id)
+        ).one()
+        return self._day
+
+
+def latest_day(conn: Connection) -> Row[Any] | None:
+    """The most recent business day record."""
+    return conn.execute(
+        select(db.business_days).order_by(db.business_days.c.day.desc()).limit(1)
+    ).first()
+
+
+def visible_day(conn: Connection, today: date) -> Row[Any] | None:
+    """The day whose queue pages should show: the latest one, unless the date has moved past it."""
+    day = latest_day(conn)
+    if day is None or day.day < today:
+        return None
+    return day
+
+
+class Center:
+    """The center's storage, clock and hub: every domain operation runs through `write`."""
+
+    def __init__(self, database: Database, hub: Hub | None = None,
+                 public_url: str = "http://127.0.0.1:8000",
+                 clock: Callable[[], datetime] | None = None) -> None:
+        self.db = database
+        self.hub = hub or Hub()
+        self.public_url = public_url.rstrip("/")
+        self.clock = clock or database.clock
+        # writers in this process queue here first, so events publish in commit order
+        self._write_lock = threading.Lock()
+
+    @contextmanager
+    def write(self) -> Iterator[Tx]:
+        """Run a write transaction; its events are published after it commits."""
+        with self._write_lock:
+            with self.db.write() as conn:
+                tx = Tx(conn=conn, now=self.clock(), public_url=self.public_url)
+                yield tx
+            self.hub.publish(tx.events)
+
+    @contextmanager
+    def read(self) -> Iterator[Reader]:
+        """A read-only view at one instant."""
+        with self.db.read() as conn:
+            yield Reader(conn=conn, now=self.clock(), public_url=self.public_url)
+

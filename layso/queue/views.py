@@ -1,0 +1,355 @@
+"""Reading the queue: the shapes the API, the pages and the events show."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Row
+
+from layso import db
+from layso.queue.policy import Candidate, call_order, parse_policy
+from layso.queue.unit import Reader
+
+RECENT_CALLS = 8
+MEAN_SAMPLE = 20
+
+
+def name(row: Row[Any]) -> dict[str, str]:
+    """A `{vi, en}` name from a row with name_vi and name_en."""
+    return {"vi": row.name_vi, "en": row.name_en}
+
+
+def iso(r: Reader, value: datetime | None) -> str | None:
+    """An ISO-8601 time with the center's offset."""
+    return value.astimezone(r.tz).isoformat() if value is not None else None
+
+
+def services_by_id(r: Reader) -> dict[int, Row[Any]]:
+    """Every service, by id."""
+    return {s.id: s for s in r.conn.execute(select(db.services)).all()}
+
+
+def counters_by_id(r: Reader) -> dict[int, Row[Any]]:
+    """Every counter, by id."""
+    return {c.id: c for c in r.conn.execute(select(db.counters)).all()}
+
+
+def service_brief(s: Row[Any]) -> dict[str, Any]:
+    """`{code, prefix, name}` of a service."""
+    return {"code": s.code, "prefix": s.prefix, "name": name(s)}
+
+
+def counter_brief(c: Row[Any] | None) -> dict[str, Any] | None:
+    """`{number, name}` of a counter."""
+    return None if c is None else {"number": c.number, "name": name(c)}
+
+
+def parse_hhmm(text: str | None) -> time | None:
+    """'07:30' to a time; None stays None."""
+    if not text:
+        return None
+    hh, mm = text.split(":")
+    return time(int(hh), int(mm))
+
+
+def service_is_open(r: Reader, s: Row[Any]) -> bool:
+    """Whether the service issues numbers now (active and inside its opening hours)."""
+    if not s.active:
+        return False
+    now = r.local_now.time()
+    opens, closes = parse_hhmm(s.opens_at), parse_hhmm(s.closes_at)
+    if opens is not None and now < opens:
+        return False
+    return not (closes is not None and now >= closes)
+
+
+def waiting_candidates(r: Reader, service_ids: list[int] | None = None) -> list[Candidate]:
+    """Today's waiting tickets as call candidates, optionally for some services only."""
+    day = r.shown_day()
+    if day is None:
+        return []
+    q = select(
+        db.tickets.c.id, db.tickets.c.service_id, db.tickets.c.priority, db.tickets.c.queue_at
+    ).where(db.tickets.c.day_id == day.id, db.tickets.c.state == "waiting")
+    if service_ids is not None:
+        q = q.where(db.tickets.c.service_id.in_(service_ids))
+    return [
+        Candidate(id=t.id, service_id=t.service_id, priority=t.priority is not None,
+                  queue_at=t.queue_at)
+        for t in r.conn.execute(q).all()
+    ]
+
+
+def waiting_counts(r: Reader) -> dict[str, int]:
+    """How many wait in each service today: `{code: n}` (every service listed)."""
+    svc = services_by_id(r)
+    counts = {s.code: 0 for s in sorted(svc.values(), key=lambda s: (s.position, s.id))}
+    day = r.shown_day()
+    if day is None:
+        return counts
+    rows = r.conn.execute(
+        select(db.tickets.c.service_id, func.count())
+        .where(db.tickets.c.day_id == day.id, db.tickets.c.state == "waiting")
+        .group_by(db.tickets.c.service_id)
+    ).all()
+    for sid, n in rows:
+        counts[svc[sid].code] = int(n)
+    return counts
+
+
+def service_order(r: Reader, service_id: int) -> list[int]:
+    """Ids of the service's waiting tickets in the order its queue is called."""
+    policy = parse_policy(r.center.priority_policy)
+    return [c.id for c in call_order(waiting_candidates(r, [service_id]), policy)]
+
+
+def mean_service_minutes(r: Reader, s: Row[Any]) -> float:
+    """Recent mean service time of a service today, falling back to its default."""
+    day = r.shown_day()
+    default = float(s.default_service_minutes or r.center.default_service_minutes)
+    if day is None:
+        return default
+    rows = r.conn.execute(
+        select(db.tickets.c.started_at, db.tickets.c.finished_at)
+        .where(db.tickets.c.day_id == day.id, db.tickets.c.service_id == s.id,
+               db.tickets.c.state == "done", db.tickets.c.started_at.is_not(None))
+        .order_by(db.tickets.c.finished_at.desc())
+        .limit(MEAN_SAMPLE)
+    ).all()
+    if not rows:
+        return default
+    total = sum(((f - st).total_seconds() for st, f in rows), 0.0)
+    return max(total / len(rows) / 60.0, 0.5)
+
+
+def open_counters_for(r: Reader, service_id: int) -> int:
+    """How many counters are open (not closed or paused) and serve this service."""
+    return int(
+        r.conn.execute(
+            select(func.count())
+            .select_from(db.counters.join(db.counter_services))
+            .where(db.counter_services.c.service_id == service_id,
+                   db.counters.c.state.in_(("open", "calling", "serving")))
+        ).scalar_one()
+    )
+
+
+def eta_minutes(r: Reader, s: Row[Any], ahead: int) -> int:
+    """People ahead ÷ open counters serving the service × recent mean service time."""
+    if ahead <= 0:
+        return 0
+    counters = max(open_counters_for(r, s.id), 1)
+    return math.ceil(ahead / counters * mean_service_minutes(r, s))
+
+
+def ticket_view(r: Reader, t: Row[Any], *, public: bool = False,
+                services: dict[int, Row[Any]] | None = None,
+                counters: dict[int, Row[Any]] | None = None,
+                ahead: int | None = None) -> dict[str, Any]:
+    """The API's ticket shape; `public` drops the id (the citizen's phone view)."""
+    services = services or services_by_id(r)
+    s = services[t.service_id]
+    counter = None
+    if t.counter_id is not None:
+        counter = (counters or counters_by_id(r)).get(t.counter_id)
+    eta = None
+    if t.state == "waiting":
+        if ahead is None:
+            order = service_order(r, t.service_id)
+            ahead = order.index(t.id) if t.id in order else 0
+        eta = eta_minutes(r, s, ahead)
+    else:
+        ahead = None
+    out: dict[str, Any] = {
+        "id": t.id,
+        "label": t.label,
+        "service": service_brief(s),
+        "priority": t.priority,
+        "procedure": t.procedure,
+        "state": t.state,
+        "issued_at": iso(r, t.issued_at),
+        "called_at": iso(r, t.called_at),
+        "started_at": iso(r, t.started_at),
+        "finished_at": iso(r, t.finished_at),
+        "counter": counter_brief(counter) if t.state in ("called", "serving", "done") else None,
+        "recalls": t.recalls,
+        "outcome": t.outcome,
+        "ahead": ahead,
+        "eta_minutes": eta,
+        "status_url": f"{r.public_url}/t/{t.token}",
+        "print": {"state": t.print_state},
+    }
+    if public:
+        del out["id"]
+    return out
+
+
+def ticket_brief(r: Reader, t: Row[Any], services: dict[int, Row[Any]] | None = None
+                 ) -> dict[str, Any]:
+    """What events say of a ticket: nothing that opens its public page."""
+    s = (services or services_by_id(r))[t.service_id]
+    return {"id": t.id, "label": t.label, "service": service_brief(s), "priority": t.priority,
+            "state": t.state}
+
+
+def get_ticket_row(r: Reader, ticket_id: int) -> Row[Any] | None:
+    """A ticket row by id."""
+    return r.conn.execute(select(db.tickets).where(db.tickets.c.id == ticket_id)).first()
+
+
+def ticket_by_token(r: Reader, token: str) -> Row[Any] | None:
+    """A ticket row by its public token."""
+    return r.conn.execute(select(db.tickets).where(db.tickets.c.token == token)).first()
+
+
+def counter_services(r: Reader, counter_id: int) -> list[Row[Any]]:
+    """A counter's services in its preference order."""
+    return list(
+        r.conn.execute(
+            select(db.services)
+            .join(db.counter_services, db.counter_services.c.service_id == db.services.c.id)
+            .where(db.counter_services.c.counter_id == counter_id)
+            .order_by(db.counter_services.c.position, db.services.c.id)
+        ).all()
+    )
+
+
+def counter_view(r: Reader, c: Row[Any], *, brief_ticket: bool = False) -> dict[str, Any]:
+    """The API's counter shape; events use `brief_ticket` (no status link)."""
+    current = None
+    if c.current_ticket_id is not None:
+        t = get_ticket_row(r, c.current_ticket_id)
+        if t is not None:
+            current = ticket_brief(r, t) if brief_ticket else ticket_view(r, t)
+    return {
+        "number": c.number,
+        "name": name(c),
+        "state": c.state,
+        "mode": c.mode,
+        "services": [s.code for s in counter_services(r, c.id)],
+        "current": current,
+        "pause_reason": c.pause_reason,
+    }
+
+
+def service_view(r: Reader, s: Row[Any], waiting: int) -> dict[str, Any]:
+    """The API's service shape."""
+    procs = r.conn.execute(
+        select(db.procedures).where(db.procedures.c.service_id == s.id)
+        .order_by(db.procedures.c.position, db.procedures.c.id)
+    ).all()
+    return {
+        "code": s.code,
+        "prefix": s.prefix,
+        "name": name(s),
+        "open": service_is_open(r, s),
+        "opens_at": s.opens_at,
+        "closes_at": s.closes_at,
+        "waiting": waiting,
+        "target_wait_minutes": s.target_wait_minutes,
+        "daily_cap": s.daily_cap,
+        "procedures": [{"code": p.code, "name": name(p)} for p in procs],
+    }
+
+
+def list_services(r: Reader, include_inactive: bool = False) -> list[dict[str, Any]]:
+    """Services in the admin's order, with waiting counts and the open flag."""
+    counts = waiting_counts(r)
+    q = select(db.services).order_by(db.services.c.position, db.services.c.id)
+    if not include_inactive:
+        q = q.where(db.services.c.active.is_(True))
+    return [service_view(r, s, counts.get(s.code, 0)) for s in r.conn.execute(q).all()]
+
+
+def list_categories(r: Reader) -> list[dict[str, Any]]:
+    """Active priority categories in order."""
+    rows = r.conn.execute(
+        select(db.priority_categories).where(db.priority_categories.c.active.is_(True))
+        .order_by(db.priority_categories.c.position, db.priority_categories.c.id)
+    ).all()
+    return [{"code": p.code, "name": name(p)} for p in rows]
+
+
+def queue_for(r: Reader, service_code: str | None = None,
+              counter_number: int | None = None) -> list[dict[str, Any]]:
+    """Waiting tickets in call order: one service's queue, a counter's, or every service's."""
+    policy = parse_policy(r.center.priority_policy)
+    services = services_by_id(r)
+    counters = counters_by_id(r)
+    if counter_number is not None:
+        c = next((c for c in counters.values() if c.number == counter_number), None)
+        if c is None:
+            return []
+        sids = [s.id for s in counter_services(r, c.id)]
+        order = call_order(waiting_candidates(r, sids), policy, c.normal_streak,
+                           sids if c.mode == "ordered" else None)
+        aheads = _service_positions(r, policy, sids)
+    elif service_code is not None:
+        s = next((s for s in services.values() if s.code == service_code), None)
+        if s is None:
+            return []
+        order = call_order(waiting_candidates(r, [s.id]), policy)
+        aheads = {c.id: i for i, c in enumerate(order)}
+    else:
+        sids = list(services)
+        order = call_order(waiting_candidates(r, sids), policy)
+        aheads = _service_positions(r, policy, sids)
+    rows = {}
+    if order:
+        rows = {t.id: t for t in r.conn.execute(
+            select(db.tickets).where(db.tickets.c.id.in_([c.id for c in order]))).all()}
+    return [ticket_view(r, rows[c.id], services=services, counters=counters, ahead=aheads[c.id])
+            for c in order]
+
+
+def _service_positions(r: Reader, policy: Any, sids: list[int]) -> dict[int, int]:
+    out: dict[int, int] = {}
+    for sid in sids:
+        for i, c in enumerate(call_order(waiting_candidates(r, [sid]), policy)):
+            out[c.id] = i
+    return out
+
+
+def recent_calls(r: Reader, limit: int = RECENT_CALLS) -> list[dict[str, Any]]:
+    """The last calls of the day, newest first (from the event log, so recalls count too)."""
+    day = r.shown_day()
+    if day is None:
+        return []
+    rows = r.conn.execute(
+        select(db.events.c.payload, db.events.c.at, db.events.c.seq)
+        .where(db.events.c.epoch == day.epoch, db.events.c.type == "ticket.called")
+        .order_by(db.events.c.seq.desc()).limit(limit)
+    ).all()
+    return [{**p.payload, "at": iso(r, p.at), "seq": p.seq} for p in rows]
+
+
+def board(r: Reader) -> dict[str, Any]:
+    """The board snapshot: center, counters, recent calls, waiting counts, notice."""
+    from layso import events as ev  # local: views are also used where events are not
+
+    epoch, seq = ev.current(r.conn)
+    counters = r.conn.execute(select(db.counters).order_by(db.counters.c.number)).all()
+    c = r.center
+    return {
+        "epoch": epoch,
+        "seq": seq,
+        "center": {"name": name(c), "timezone": c.timezone},
+        "now": iso(r, r.now),
+        "day": (d.day.isoformat() if (d := r.shown_day()) else r.local_now.date().isoformat()),
+        "counters": [counter_view(r, x, brief_ticket=True) for x in counters],
+        "recent": recent_calls(r),
+        "waiting": waiting_counts(r),
+        "services": [{**service_brief(s), "open": service_is_open(r, s)}
+                     for s in sorted(services_by_id(r).values(), key=lambda s: (s.position, s.id))
+                     if s.active],
+        "notice": {"vi": c.notice_vi, "en": c.notice_en},
+        "voice": {"mode": c.speech_mode, "english": bool(c.speak_english)},
+    }
+
+
+def minutes_between(a: datetime, b: datetime) -> int:
+    """Whole minutes from a to b (never negative)."""
+    return max(int((b - a) / timedelta(minutes=1)), 0)

@@ -1,0 +1,228 @@
+"""Socket.IO: rooms from the connect `auth`, the sync protocol, ticks, and ticket updates.
+
+Events reach sockets only through the hub, which publishes after commit. With
+LAYSO_MESSAGE_QUEUE set, emits go through Redis so every server process's clients get them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from flask import Flask, session
+from flask_socketio import SocketIO, emit, join_room, rooms
+from sqlalchemy import select
+
+from layso import auth, db, events
+from layso.events import Event
+from layso.queue import Center, views
+
+log = logging.getLogger(__name__)
+
+STREAM = "stream"
+TICK_SECONDS = 20
+ASYNC_MODE = "threading"
+STREAM_CHANNELS = ("board", "counter", "supervisor")
+
+
+def ticket_room(ticket_id: int) -> str:
+    """The room of one citizen's phone page."""
+    return f"ticket:{ticket_id}"
+
+
+def feedback_room(counter_number: int) -> str:
+    """The room of a counter's feedback tablet."""
+    return f"feedback:{counter_number}"
+
+
+class Realtime:
+    """Connects the hub to Socket.IO and answers the sync protocol."""
+
+    def __init__(self, app: Flask, center: Center) -> None:
+        self.app = app
+        self.center = center
+        self.socketio = SocketIO(
+            app,
+            async_mode=ASYNC_MODE,
+            message_queue=app.config.get("MESSAGE_QUEUE") or None,
+            cors_allowed_origins=[],
+            json=app.json,  # type: ignore[arg-type]
+        )
+        self._refresh = threading.Event()
+        self._sent: dict[int, dict[str, Any]] = {}
+        self._started = False
+        self._start_lock = threading.Lock()
+        center.hub.subscribe(self.on_event)
+        self._handlers()
+
+    # -- publishing ---------------------------------------------------------------------------
+
+    def on_event(self, ev: Event) -> None:
+        """Emit one committed event to the rooms that should see it."""
+        msg = ev.as_message()
+        self.socketio.emit(ev.type, msg, to=STREAM)
+        counter = ev.payload.get("counter")
+        if ev.type == "counter.changed":
+            counter = ev.payload["counter"]
+        if counter and ev.type in ("ticket.called", "ticket.started", "ticket.completed",
+                                   "ticket.no_show", "ticket.transferred", "counter.changed"):
+            self.socketio.emit(ev.type, msg, to=feedback_room(counter["number"]))
+        ticket = ev.payload.get("ticket")
+        if ev.type == "ticket.called" and ticket:
+            self.socketio.emit(ev.type, msg, to=ticket_room(ticket["id"]))
+        if ev.type.startswith("ticket.") or ev.type in ("queue.changed", "counter.changed",
+                                                         "day.opened"):
+            self._refresh.set()
+        self.ensure_background()
+
+    def refresh_tickets(self) -> None:
+        """Send `ticket.updated` to every ticket page whose public view changed."""
+        with self.center.read() as r:
+            day = r.shown_day()
+            if day is None:
+                return
+            rows = r.conn.execute(select(db.tickets).where(
+                db.tickets.c.day_id == day.id,
+                db.tickets.c.state.in_(("waiting", "called", "serving")))).all()
+            ids = {t.id for t in rows}
+            # tickets that just left the active states get one last update too
+            gone = [i for i in self._sent if i not in ids]
+            if gone:
+                rows += r.conn.execute(select(db.tickets).where(db.tickets.c.id.in_(gone))).all()
+            services = views.services_by_id(r)
+            counters = views.counters_by_id(r)
+            aheads: dict[int, int] = {}
+            for sid in {t.service_id for t in rows if t.state == "waiting"}:
+                for i, tid in enumerate(views.service_order(r, sid)):
+                    aheads[tid] = i
+            epoch, seq = events.current(r.conn)
+            for t in rows:
+                view = views.ticket_view(r, t, public=True, services=services,
+                                         counters=counters, ahead=aheads.get(t.id, 0))
+                if self._sent.get(t.id) == view:
+                    continue
+                if t.id in ids:
+                    self._sent[t.id] = view
+                else:
+                    self._sent.pop(t.id, None)
+                self.socketio.emit("ticket.updated", {
+                    "type": "ticket.updated", "epoch": epoch, "seq": seq,
+                    "at": views.iso(r, r.now), "ticket": view}, to=ticket_room(t.id))
+
+    def ensure_background(self) -> None:
+        """Start the tick and ticket-refresh tasks once."""
+        with self._start_lock:
+            if self._started:
+                return
+            self._started = True
+        self.socketio.start_background_task(self._tick_loop)
+        self.socketio.start_background_task(self._refresh_loop)
+
+    def _tick_loop(self) -> None:
+        while True:
+            self.socketio.sleep(TICK_SECONDS)
+            try:
+                with self.center.read() as r:
+                    epoch, seq = events.current(r.conn)
+                self.socketio.emit("tick", {"type": "tick", "epoch": epoch, "seq": seq},
+                                   to=STREAM)
+            except Exception:
+                log.exception("tick failed")
+
+    def _refresh_loop(self) -> None:
+        while True:
+            self._refresh.wait()
+            self.socketio.sleep(0.05)  # let a burst of events settle into one refresh
+            self._refresh.clear()
+            try:
+                self.refresh_tickets()
+            except Exception:
+                log.exception("ticket refresh failed")
+
+    # -- answering clients --------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """The board state with its (epoch, seq)."""
+        with self.center.read() as r:
+            return {"type": "snapshot", **views.board(r), "build": self.app.config["BUILD"]}
+
+    def sync(self, epoch: Any, seq: Any) -> None:
+        """Answer with the missed events, or a snapshot when they cannot be replayed."""
+        missed = None
+        if isinstance(epoch, str) and isinstance(seq, int) and not isinstance(seq, bool):
+            with self.center.read() as r:
+                missed = events.since(r.conn, epoch, seq)
+        if missed is None:
+            emit("snapshot", self.snapshot())
+            return
+        for ev in missed:
+            emit(ev.type, ev.as_message())
+
+    def _handlers(self) -> None:
+        sio = self.socketio
+
+        @sio.on("connect")
+        def connect(auth_data: Any = None) -> bool:
+            data = auth_data if isinstance(auth_data, dict) else {}
+            channel = data.get("channel")
+            token = data.get("token")
+            token = token if isinstance(token, str) and 8 <= len(token) <= 100 else None
+            with self.center.read() as r:
+                actor = auth.actor_for_token(r.conn, token) if token else None
+                if actor is None and session.get("uid") is not None:
+                    actor = auth.user_by_id(r.conn, int(session["uid"]))
+                if channel == "board":
+                    join_room(STREAM)
+                elif channel == "counter":
+                    if actor is None or not actor.is_staff:
+                        return False
+                    join_room(STREAM)
+                elif channel == "supervisor":
+                    if actor is None or not actor.is_supervisor:
+                        return False
+                    join_room(STREAM)
+                elif channel == "feedback":
+                    if actor is None or actor.role != "feedback" or actor.counter_id is None:
+                        return False
+                    c = r.conn.execute(select(db.counters).where(
+                        db.counters.c.id == actor.counter_id)).first()
+                    if c is None:
+                        return False
+                    join_room(feedback_room(c.number))
+                    view = views.counter_view(r, c, brief_ticket=True)
+                    emit("counter.changed", {"type": "counter.changed", "counter": view})
+                    return True
+                elif channel == "ticket":
+                    ticket_token = data.get("ticket")
+                    if not isinstance(ticket_token, str) or len(ticket_token) > 64:
+                        return False
+                    t = views.ticket_by_token(r, ticket_token)
+                    if t is None:
+                        return False
+                    join_room(ticket_room(t.id))
+                    epoch, seq = events.current(r.conn)
+                    emit("ticket.updated", {"type": "ticket.updated", "epoch": epoch, "seq": seq,
+                                            "at": views.iso(r, r.now),
+                                            "ticket": views.ticket_view(r, t, public=True)})
+                    self.ensure_background()
+                    return True
+                else:
+                    return False
+            self.ensure_background()
+            self.sync(data.get("epoch"), data.get("seq"))
+            return True
+
+        @sio.on("sync")
+        def on_sync(data: Any = None) -> None:
+            if STREAM not in rooms():
+                return
+            data = data if isinstance(data, dict) else {}
+            self.sync(data.get("epoch"), data.get("seq"))
+
+
+def init_app(app: Flask, center: Center) -> Realtime:
+    """Attach Socket.IO to the app."""
+    rt = Realtime(app, center)
+    app.extensions["layso_realtime"] = rt
+    return rt

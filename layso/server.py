@@ -1,0 +1,38 @@
+"""The production server: gunicorn, one worker process, threads for the sockets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+
+class _Server(BaseApplication):  # type: ignore[misc]
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        # built in the worker, after the fork: no connection or thread crosses it
+        from layso import create_app
+
+        return create_app()
+
+
+def serve(host: str, port: int, threads: int = 600) -> None:
+    """Serve the app with gunicorn's threaded worker (Flask-SocketIO threading mode)."""
+    _Server({
+        "bind": f"{host}:{port}",
+        "workers": 1,  # one process; scale out with more processes and the Redis queue
+        "worker_class": "gthread",
+        "threads": threads,
+        "timeout": 0,  # websockets live long; liveness is the socket's own ping
+        "graceful_timeout": 5,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "warning",
+    }).run()

@@ -1,0 +1,81 @@
+"""Pages shared by every feature: blueprints, login, the vendored socket client, limiters."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    jsonify,
+    render_template,
+    request,
+    send_from_directory,
+)
+
+from layso import auth
+
+log = logging.getLogger(__name__)
+
+FONT_NAME = re.compile(r"^BeVietnamPro-[A-Za-z]+\.ttf$")
+FEATURES = ("kiosk", "display", "counter", "layso.admin")
+
+bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/static/layso")
+
+
+@bp.get("/fonts/<name>")
+def font(name: str) -> Any:
+    """The Be Vietnam Pro files, served by the app (no web-font host)."""
+    if not FONT_NAME.match(name):
+        abort(404)
+    return send_from_directory(font_dir(), name, max_age=7 * 24 * 3600)
+
+
+def font_dir() -> Path:
+    """Where the Be Vietnam Pro package keeps its TTF files."""
+    import fontpkg_be_vietnam_pro
+
+    return Path(fontpkg_be_vietnam_pro.__file__).parent / "files"
+
+
+@bp.get("/login")
+def login_page() -> Any:
+    """The login page for officials, supervisors and admins."""
+    return render_template("login.html", next=request.args.get("next", "/counter/"))
+
+
+def init_app(app: Flask) -> None:
+    """Register the shared pages, every feature blueprint present, and the limiters."""
+    app.extensions["layso_issue_limiter"] = auth.RateLimiter(app.config["KIOSK_RATE_PER_MINUTE"])
+    app.extensions["layso_login_limiter"] = auth.RateLimiter(
+        app.config["LOGIN_ATTEMPTS_PER_MINUTE"])
+    app.register_blueprint(bp)
+    for name in FEATURES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        init = getattr(module, "init_app", None)
+        if init is not None:
+            init(app)
+        elif hasattr(module, "bp"):
+            app.register_blueprint(module.bp)
+
+    @app.errorhandler(413)
+    def too_large(_e: Exception) -> Any:
+        return jsonify(error={"code": "too_large",
+                              "message": "The request body is too large"}), 413
+
+    @app.errorhandler(500)
+    def internal(_e: Exception) -> Any:
+        log.exception("internal error on %s %s", request.method, request.path)
+        return jsonify(error={"code": "internal_error",
+                              "message": "Something went wrong on the server"}), 500
