@@ -1,0 +1,1 @@
+"""Printer drivers of Lấy Số: ticket rendering, ESC/POS encoding, printer URIs and connections."""
