@@ -17,8 +17,7 @@ from layso.cli import init_db
 from layso.config import load
 from layso.db import Database
 from layso.events import Hub
-from layso.queue import SYSTEM, Actor, Center
-from layso.queue import catalog
+from layso.queue import SYSTEM, Actor, Center, catalog
 
 PG_URL = os.environ.get("LAYSO_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("LAYSO_TEST_REDIS_URL")

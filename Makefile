@@ -1,0 +1,44 @@
+# Lấy Số: `make demo` installs everything and starts the demo center; `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+VENDOR := layso/static/vendor
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: demo test setup system-deps vendor lint clean
+
+demo: setup
+	$(BIN)/layso init --demo
+	$(BIN)/layso run --host $(HOST) --port $(PORT)
+
+test: setup system-deps
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+setup: $(VENV)/.installed $(VENDOR)/socket.io.min.js
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+# browser packages come from the npm registry at setup time and are served by the app itself
+$(VENDOR)/socket.io.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	mkdir -p $(VENDOR)
+	cp node_modules/socket.io-client/dist/socket.io.min.js $(VENDOR)/
+	cp node_modules/socket.io-client/dist/socket.io.min.js.map $(VENDOR)/
+
+# Debian's Chromium for the browser tests (never a downloaded browser build)
+system-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "Install Debian's Chromium first: sudo apt-get install -y chromium"; exit 1; fi; }
+
+lint:
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR) *.egg-info
