@@ -177,3 +177,47 @@ def api(client: Any, tokens: dict[str, str]) -> dict[str, Api]:
 
 
 __all__ = ["SYSTEM", "Clock", "catalog", "make_center"]
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync",
+                 "--autoplay-policy=no-user-gesture-required"]
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[Any]:
+    """A real server process on a free port with the demo center."""
+    from tests.live import LiveServer
+
+    server = LiveServer(tmp_path / "live")
+    server.init()
+    server.start()
+    yield server
+    server.kill()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (never a downloaded browser)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("browser tests need Debian's Chromium: apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh browser context and page (1920×1080 by default)."""
+    ctx = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="vi-VN")
+    pg = ctx.new_page()
+    yield pg
+    ctx.close()
+
+
+DOCS_SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
