@@ -4,10 +4,7 @@ import time
 from pathlib import Path
 
 import pytest
-from escpos_decode import decode, read_qr
-from helpers import CENTER, URL, sample_ticket
 from PIL import Image
-from printer_emulator import PrinterEmulator
 
 from printer_drivers import status as st
 from printer_drivers.connection import (
@@ -19,6 +16,9 @@ from printer_drivers.connection import (
     print_ticket,
     test_ticket,
 )
+from tests.printer_drivers.escpos_decode import decode, read_qr
+from tests.printer_drivers.helpers import CENTER, URL, sample_ticket
+from tests.printer_emulator import PrinterEmulator
 
 
 @pytest.fixture

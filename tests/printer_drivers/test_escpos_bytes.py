@@ -1,12 +1,12 @@
 """ESC/POS bytes of a ticket decode back to the same paper, QR included, within byte budgets."""
 
 import pytest
-from escpos_decode import decode, read_qr
-from helpers import URL, sample_ticket
 from PIL import Image
 
 from printer_drivers.escpos_bytes import encode_image, encode_ticket, native_qr, raster
 from printer_drivers.ticket import QR_ROW_KEY, WIDTHS, render_ticket
+from tests.printer_drivers.escpos_decode import decode, read_qr
+from tests.printer_drivers.helpers import URL, sample_ticket
 
 BUDGET = {"native": 16 * 1024, "image": 40 * 1024}
 
