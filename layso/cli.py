@@ -32,6 +32,7 @@ def init_db(cfg: dict[str, Any], demo: bool = False) -> None:
             if demo:
                 catalog.seed_demo(conn)
                 _demo_accounts(conn)
+                _demo_devices(conn, cfg)
     finally:
         database.dispose()
 
@@ -55,6 +56,32 @@ def _demo_accounts(conn: Any) -> None:
         auth.add_user(conn, username, DEMO_PASSWORD, role, name)
 
 
+DEMO_DEVICES = [("Kiosk sảnh chờ", "kiosk", None), ("Bảng gọi số", "display", None),
+                ("Máy đánh giá Quầy 1", "feedback", 1)]
+DEMO_DEVICES_FILE = "demo-devices.txt"
+
+
+def _demo_devices(conn: Any, cfg: dict[str, Any]) -> None:
+    """Enrol the demo's kiosk, board and feedback tablet once; keep their tokens for the demo."""
+    from pathlib import Path
+
+    from layso import auth, db
+
+    path = Path(cfg["DATA_DIR"]) / DEMO_DEVICES_FILE
+    if path.exists():
+        return
+    lines = []
+    for name, kind, counter in DEMO_DEVICES:
+        counter_id = None
+        if counter is not None:
+            counter_id = conn.execute(select(db.counters.c.id).where(
+                db.counters.c.number == counter)).scalar()
+        token = auth.add_device(conn, name, kind, counter_id)
+        lines.append(f"{kind:9} {token}")
+    path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o600)
+
+
 def cmd_init(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
     init_db(cfg, demo=args.demo)
     print(f"Database ready: {_safe_url(cfg['DATABASE_URL'])}")
@@ -62,6 +89,13 @@ def cmd_init(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
         print("Demo center seeded: services A–F, counters 1–5.")
         print(f"Demo accounts (password {DEMO_PASSWORD}): "
               + ", ".join(f"{u} ({r})" for u, r, _ in DEMO_USERS))
+        from pathlib import Path
+
+        tokens = Path(cfg["DATA_DIR"]) / DEMO_DEVICES_FILE
+        if tokens.exists():
+            print("Demo device tokens (enter one on the kiosk or feedback tablet's first screen):")
+            for line in tokens.read_text().splitlines():
+                print("  " + line)
     return 0
 
 
