@@ -6,7 +6,7 @@ VENDOR := layso/static/vendor
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test setup system-deps vendor lint clean
+.PHONY: demo test setup tools system-deps lint clean
 
 demo: setup
 	$(BIN)/layso init --demo
@@ -16,7 +16,13 @@ test: setup system-deps
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
-setup: $(VENV)/.installed $(VENDOR)/socket.io.min.js
+setup: tools $(VENV)/.installed $(VENDOR)/socket.io.min.js
+
+# npm fetches the browser packages at setup time; Debian's nodejs/npm when it is missing
+tools:
+	@command -v npm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; \
+	  else echo "Install Node.js and npm first: sudo apt-get install -y nodejs npm"; exit 1; fi; }
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
