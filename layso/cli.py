@@ -175,6 +175,61 @@ def cmd_device_add(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
+    """Copy a consistent snapshot of the SQLite database (the server may keep running)."""
+    import sqlite3
+
+    url = cfg["DATABASE_URL"]
+    if not url.startswith("sqlite:///"):
+        print("error: for PostgreSQL use pg_dump (see docs/operations.md)", file=sys.stderr)
+        return 2
+    src = sqlite3.connect(url.removeprefix("sqlite:///"))
+    dst = sqlite3.connect(args.path)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+    print(f"Backup written to {args.path}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
+    """Restore a SQLite backup (server stopped) and start a new event epoch."""
+    import sqlite3
+
+    url = cfg["DATABASE_URL"]
+    if not url.startswith("sqlite:///"):
+        print("error: for PostgreSQL use pg_restore, then `layso restore --new-epoch`",
+              file=sys.stderr)
+        return 2
+    if args.path:
+        src = sqlite3.connect(args.path)
+        dst = sqlite3.connect(url.removeprefix("sqlite:///"))
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+            src.close()
+    new_epoch_after_restore(cfg)
+    print("Restored; boards and counters will reload their state (new epoch).")
+    return 0
+
+
+def new_epoch_after_restore(cfg: dict[str, Any]) -> None:
+    """A restored database starts a new epoch, so no client mixes its events with older ones."""
+    from layso import events
+    from layso.migrations import upgrade
+
+    database = _database(cfg)
+    try:
+        upgrade(database.engine)
+        with database.write() as conn:
+            events.start_epoch(conn, events.new_epoch("restore"))
+    finally:
+        database.dispose()
+
+
 def cmd_printer_test(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
     try:
         from kiosk.printing import printer_test
@@ -208,6 +263,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--kind", required=True, choices=["kiosk", "display", "feedback"])
     s.add_argument("--counter", type=int)
     s.set_defaults(fn=cmd_device_add)
+    s = sub.add_parser("backup", help="write a consistent copy of the SQLite database")
+    s.add_argument("path")
+    s.set_defaults(fn=cmd_backup)
+    s = sub.add_parser("restore", help="restore a SQLite backup (server stopped); new epoch")
+    s.add_argument("path", nargs="?", help="backup file; omit after pg_restore")
+    s.add_argument("--new-epoch", action="store_true", help="only start a new epoch")
+    s.set_defaults(fn=cmd_restore)
     prn = sub.add_parser("printer", help="printer tools").add_subparsers(dest="action",
                                                                         required=True)
     s = prn.add_parser("test", help="print a test ticket and report the printer status")

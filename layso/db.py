@@ -261,6 +261,7 @@ events = Table(
     Column("type", String(40), nullable=False),
     Column("payload", JSON, nullable=False),
     Column("at", UTCDateTime, nullable=False),
+    Index("ix_events_type_at", "type", "at"),
 )
 
 idempotency_keys = Table(

@@ -318,10 +318,11 @@ def recent_calls(r: Reader, limit: int = RECENT_CALLS) -> list[dict[str, Any]]:
     day = r.shown_day()
     if day is None:
         return []
+    # by time, not epoch: a restored backup starts a new epoch within the same day
     rows = r.conn.execute(
         select(db.events.c.payload, db.events.c.at, db.events.c.seq)
-        .where(db.events.c.epoch == day.epoch, db.events.c.type == "ticket.called")
-        .order_by(db.events.c.seq.desc()).limit(limit)
+        .where(db.events.c.type == "ticket.called", db.events.c.at >= day.opened_at)
+        .order_by(db.events.c.at.desc(), db.events.c.seq.desc()).limit(limit)
     ).all()
     return [{**p.payload, "at": iso(r, p.at), "seq": p.seq} for p in rows]
 

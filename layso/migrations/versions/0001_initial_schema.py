@@ -49,6 +49,7 @@ def upgrade() -> None:
     sa.Column('at', layso.db.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('epoch', 'seq', name=op.f('pk_events'))
     )
+    op.create_index('ix_events_type_at', 'events', ['type', 'at'], unique=False)
     op.create_table('idempotency_keys',
     sa.Column('actor', sa.String(length=40), nullable=False),
     sa.Column('key', sa.String(length=200), nullable=False),
@@ -259,6 +260,7 @@ def downgrade() -> None:
     op.drop_table('services')
     op.drop_table('priority_categories')
     op.drop_table('idempotency_keys')
+    op.drop_index('ix_events_type_at', table_name='events')
     op.drop_table('events')
     op.drop_table('center')
     op.drop_table('business_days')
