@@ -16,6 +16,9 @@ WIDTHS = (576, 512, 384)
 QR_MODES = ("native", "image")
 #: Key in ``Image.info`` holding the row where a native QR goes (qr="native" only).
 QR_ROW_KEY = "layso_qr_row"
+#: English second lines: smaller and tighter than the Vietnamese they follow.
+EN_SIZE = 16
+EN_SPACING = 1.08
 
 
 @dataclass
@@ -267,31 +270,35 @@ def render_ticket(t: TicketPrint, width: int = 576, qr: str = "image") -> Image.
     c.gap(6)
     c.rule()
     c.gap(12)
+    # No English "Your number": the huge label says it, and the line cost 0.9 KiB.
     c.text("Số thứ tự của bạn", "Medium", 26)
-    if english:
-        c.text("Your number", "Regular", 19)
     c.gap(10)
     c.label(t.label)
     c.gap(18)
     c.text(t.service_name, "Bold", 30)
     if t.priority_name:
         c.gap(6)
-        prefix = "Ưu tiên / Priority" if english else "Ưu tiên"
-        c.badge(f"{prefix}: {t.priority_name}", 22)
+        c.badge(f"Ưu tiên: {t.priority_name}", 22)
     c.gap(6)
     c.text(t.issued_at.strftime("%d/%m/%Y  %H:%M"), "Regular", 22)
     c.gap(8)
     c.rule()
     c.gap(10)
+    english_wait: list[str] = []
     if t.ahead is not None:
         c.pair("Số người đang chờ trước bạn: ", str(t.ahead), 23)
-        if english:
-            c.text(f"People ahead of you: {t.ahead}", "Regular", 18)
+        english_wait.append(f"People ahead of you: {t.ahead}")
     if t.eta_minutes is not None:
-        minutes = max(1, t.eta_minutes)
-        c.pair("Thời gian chờ dự kiến: ", f"khoảng {minutes} phút", 23)
-        if english:
-            c.text(f"Estimated wait: about {minutes} min", "Regular", 18)
+        if t.eta_minutes <= 0:
+            # nobody ahead: "about 1 minute" would be a guess dressed as a promise
+            c.text("Sắp đến lượt của bạn", "Bold", 23)
+            english_wait.append("Your turn is next")
+        else:
+            c.pair("Thời gian chờ dự kiến: ", f"khoảng {t.eta_minutes} phút", 23)
+            english_wait.append(f"Estimated wait: about {t.eta_minutes} min")
+    if english and english_wait:
+        # one English line for both figures keeps the 80 mm English ticket under 16 KiB
+        c.text(" · ".join(english_wait), "Regular", EN_SIZE, EN_SPACING)
     c.gap(14)
     qr_row = None
     if qr == "image":
@@ -301,11 +308,11 @@ def render_ticket(t: TicketPrint, width: int = 576, qr: str = "image") -> Image.
     c.gap(10)
     c.text("Quét mã QR để theo dõi lượt của bạn", "Regular", 21)
     if english:
-        c.text("Scan the QR code to follow your turn", "Regular", 17)
+        c.text("Scan the QR code to follow your turn", "Regular", EN_SIZE, EN_SPACING)
     c.gap(8)
     c.text(t.instruction or "Vui lòng chờ đến lượt được gọi", "SemiBold", 23)
     if english and not t.instruction:
-        c.text("Please wait until your number is called", "Regular", 17)
+        c.text("Please wait until your number is called", "Regular", EN_SIZE, EN_SPACING)
     img = c.finish()
     if qr_row is not None:
         img.info[QR_ROW_KEY] = qr_row

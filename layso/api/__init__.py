@@ -16,7 +16,7 @@ from sqlalchemy import delete, insert, select
 from werkzeug.exceptions import HTTPException
 
 from layso import auth, db
-from layso.queue import Actor, Center, Invalid, QueueError, Tx, ops, views
+from layso.queue import Actor, Center, Invalid, QueueError, Tx, ops, stats, views
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -247,6 +247,8 @@ def me() -> Any:
         with center().read() as r:
             c = r.conn.execute(select(db.counters).where(db.counters.c.id == a.counter_id)).first()
             out["counter"] = views.counter_brief(c)
+            # the feedback tablet greets the citizen with the name of the official serving them
+            out["officer"] = stats.counter_officer(r, a.counter_id)
     if g.via_session:
         out["csrf_token"] = session.get("csrf")
     return jsonify(out)
@@ -316,6 +318,25 @@ def counter(n: int) -> Any:
         if c is None:
             raise ApiError(404, "unknown_counter", f"No counter number {n}")
         return jsonify(views.counter_view(r, c))
+
+
+@bp.get("/counters/<int:n>/absent")
+@require(*STAFF)
+def counter_absent(n: int) -> Any:
+    """Today's absent tickets of a counter's services, latest first (to reactivate)."""
+    with center().read() as r:
+        items = stats.absent_for_counter(r, n)
+        if items is None:
+            raise ApiError(404, "unknown_counter", f"No counter number {n}")
+        return jsonify(items=items)
+
+
+@bp.get("/me/stats")
+@require(*STAFF)
+def my_stats() -> Any:
+    """The logged-in official's figures for today, the counters they hold, the recall limit."""
+    with center().read() as r:
+        return jsonify(stats.officer_today(r, g.actor.id))
 
 
 @bp.get("/board")
