@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import importlib.metadata
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -14,7 +17,28 @@ from layso.db import Database, utcnow
 from layso.events import Hub
 from layso.queue import Center
 
-BUILD = os.environ.get("LAYSO_BUILD") or "dev"
+BUILD = os.environ.get("LAYSO_BUILD") or ""
+
+_ROOT = Path(__file__).resolve().parent.parent
+_BUILD_PACKAGES = ("layso", "kiosk", "display", "counter", "printer_drivers")
+_BUILD_SUFFIXES = {".py", ".html", ".js", ".css", ".json", ".ogg", ".wav", ".mp3", ".svg", ".png"}
+
+
+@functools.cache
+def code_build() -> str:
+    """A short hash of the version and the code, pages and clips: it changes with an upgrade."""
+    try:
+        version = importlib.metadata.version("layso")
+    except importlib.metadata.PackageNotFoundError:
+        version = "0"
+    digest = hashlib.sha256(version.encode())
+    for package in _BUILD_PACKAGES:
+        folder = _ROOT / package
+        files = sorted(p for p in folder.rglob("*") if p.suffix in _BUILD_SUFFIXES
+                       and "__pycache__" not in p.parts and p.is_file())
+        for path in files:
+            digest.update(str(path.relative_to(_ROOT)).encode() + b"\0" + path.read_bytes())
+    return f"{version}-{digest.hexdigest()[:10]}"
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -35,7 +59,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     database = Database(cfg["DATABASE_URL"], clock=cfg.get("CLOCK") or utcnow)
     center = Center(database, Hub(), public_url=cfg["PUBLIC_URL"])
     app.extensions["layso"] = center
-    app.config["BUILD"] = cfg.get("BUILD") or BUILD
+    app.config["BUILD"] = cfg.get("BUILD") or BUILD or code_build()
 
     from layso import web
     from layso.api import bp as api_bp
