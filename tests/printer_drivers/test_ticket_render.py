@@ -175,3 +175,29 @@ def test_save_screenshot() -> None:
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     img.save(SCREENSHOT)
     assert read_qr(Image.open(SCREENSHOT)) == [URL]
+
+
+def _catalog_names() -> list[str]:
+    from layso.queue import catalog
+
+    names = [n for _code, vi, en in catalog.DEFAULT_CATEGORIES for n in (vi, en)]
+    names += list(catalog.DEMO_CENTER)
+    for _prefix, _code, vi, en, procedures in catalog.DEMO_SERVICES:
+        names += [vi, en] + [n for _c, pvi, pen in procedures for n in (pvi, pen)]
+    return names
+
+
+@pytest.mark.parametrize("weight", ["Regular", "Medium", "SemiBold", "Bold", "ExtraBold"])
+def test_font_covers_every_service_procedure_and_category_name(weight: str) -> None:
+    names = _catalog_names()
+    assert any("Đăng ký khai sinh" in n for n in names)  # procedures are really included
+    assert fonts.missing_glyphs("".join(names), fonts.font_path(weight)) == set()
+
+
+def test_no_one_ahead_says_next_instead_of_about_one_minute() -> None:
+    soon = render_ticket(sample_ticket(ahead=0, eta_minutes=0), 576, "native")
+    one = render_ticket(sample_ticket(ahead=0, eta_minutes=1), 576, "native")
+    assert soon.tobytes() != one.tobytes()
+    # the eta line is the only difference, so the ink differs only in that band
+    diff = ImageChops.difference(soon.convert("L"), one.convert("L")).getbbox()
+    assert diff is not None and diff[1] > 400
