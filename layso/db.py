@@ -234,8 +234,10 @@ tickets = Table(
     Column("issued_by_device", ForeignKey("devices.id")),
     Column("issued_by_user", ForeignKey("users.id")),
     Column("print_state", String(20), nullable=False, default="none"),
-    UniqueConstraint("day_id", "origin_service_id", "number"),
-    UniqueConstraint("day_id", "label"),
+    # named by hand: the naming convention would give both "uq_tickets_day_id", which
+    # PostgreSQL refuses (one namespace for constraints); SQLite never minded
+    UniqueConstraint("day_id", "origin_service_id", "number", name="uq_tickets_day_number"),
+    UniqueConstraint("day_id", "label", name="uq_tickets_day_label"),
     Index("ix_tickets_queue", "day_id", "state", "service_id", "queue_at"),
 )
 

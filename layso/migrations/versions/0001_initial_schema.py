@@ -202,8 +202,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['origin_service_id'], ['services.id'], name=op.f('fk_tickets_origin_service_id_services')),
     sa.ForeignKeyConstraint(['service_id'], ['services.id'], name=op.f('fk_tickets_service_id_services')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tickets')),
-    sa.UniqueConstraint('day_id', 'label', name=op.f('uq_tickets_day_id')),
-    sa.UniqueConstraint('day_id', 'origin_service_id', 'number', name=op.f('uq_tickets_day_id')),
+    sa.UniqueConstraint('day_id', 'label', name=op.f('uq_tickets_day_label')),
+    sa.UniqueConstraint('day_id', 'origin_service_id', 'number', name=op.f('uq_tickets_day_number')),
     sa.UniqueConstraint('token', name=op.f('uq_tickets_token'))
     )
     with op.batch_alter_table('tickets', schema=None) as batch_op:
