@@ -500,6 +500,25 @@ def ratings() -> Any:
     return act(lambda tx: ops.rate(tx, g.actor, ticket, score, reason, comment), status=201)
 
 
+@bp.get("/reports/day")
+@require("supervisor", "admin")
+def report_day() -> Any:
+    """How a day went (`?day=YYYY-MM-DD`, default today): services, counters, officials."""
+    from datetime import date
+
+    from layso.queue import reports
+
+    text = request.args.get("day")
+    day = None
+    if text:
+        try:
+            day = date.fromisoformat(text)
+        except ValueError as exc:
+            raise Invalid("invalid_day", "day must be YYYY-MM-DD") from exc
+    with center().read() as r:
+        return jsonify(reports.day_report(r, day))
+
+
 @bp.get("/openapi.json")
 def openapi() -> Any:
     """The OpenAPI 3.1 document of this API."""

@@ -83,6 +83,8 @@ OPERATIONS: list[tuple[str, str, str, str, Any, int, Any]] = [
            "mean_service_minutes": {"type": ["number", "null"]}, "ratings": INT,
            "mean_rating": {"type": ["number", "null"]},
            "counters": {"type": "array", "items": INT}, "recall_limit": INT})),
+    ("get", "/reports/day", "How a day went (?day=YYYY-MM-DD)", "supervisor or admin", None,
+     200, {"type": "object"}),
     ("get", "/board", "The board snapshot", "anyone", None, 200, {"type": "object"}),
     ("get", "/health", "Health: database and printer", "anyone", None, 200,
      _obj({"ok": {"type": "boolean"}, "db": S,
