@@ -487,6 +487,16 @@ def ticket_priority(ticket_id: int) -> Any:
     return act(lambda tx: ops.set_priority(tx, g.actor, ticket_id, priority))
 
 
+@bp.post("/tickets/<int:ticket_id>/reprint")
+@require(*STAFF)
+def ticket_reprint(ticket_id: int) -> Any:
+    """Print a ticket again (the print worker takes it); 409 when there is no printer."""
+    only(body())
+    if current_app.config.get("PRINTER", "none") == "none":
+        raise ApiError(409, "no_printer", "No printer is configured (LAYSO_PRINTER=none)")
+    return act(lambda tx: ops.reprint(tx, g.actor, ticket_id))
+
+
 @bp.post("/ratings")
 @require("feedback")
 def ratings() -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import unicodedata
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select, text, update
@@ -141,7 +141,7 @@ def issue(tx: Tx, actor: Actor, service: Any, priority: Any = None, procedure: A
         insert(db.tickets).values(
             day_id=day.id, origin_service_id=s.id, service_id=s.id, number=number, label=label,
             token=secrets.token_urlsafe(18), priority=priority, procedure=procedure, lang=lang,
-            state="waiting", queue_at=tx.now, issued_at=tx.now, recalls=0,
+            state="waiting", queue_at=_queue_end(tx, day.id), issued_at=tx.now, recalls=0,
             issued_by_device=actor.id if actor.kind == "device" else None,
             issued_by_user=actor.id if actor.kind == "user" else None,
             print_state=print_state,
@@ -150,6 +150,16 @@ def issue(tx: Tx, actor: Actor, service: Any, priority: Any = None, procedure: A
     view = _emit_ticket(tx, "ticket.issued", ticket_id)
     _emit_queue(tx)
     return view
+
+
+def _queue_end(tx: Tx, day_id: int) -> datetime:
+    """The back of the day's queues: now, or just after the latest ticket if the clock went back."""
+    latest = tx.conn.execute(select(func.max(db.tickets.c.queue_at))
+                             .where(db.tickets.c.day_id == day_id)).scalar()
+    if latest is not None and latest > tx.now:
+        # a box whose clock was set back must not let new citizens pass those already waiting
+        return latest + timedelta(milliseconds=1)
+    return tx.now
 
 
 def _check_procedure(tx: Tx, s: Row[Any], procedure: Any) -> None:
@@ -371,7 +381,7 @@ def transfer(tx: Tx, actor: Actor, number: int, service: Any, position: Any) -> 
         raise Invalid("invalid_position", "position must be front or back")
     target = _service(tx, service)
     c, t = _current(tx, actor, number, ("called", "serving"))
-    queue_at = tx.now
+    queue_at = _queue_end(tx, t.day_id)
     if position == "front":
         first = tx.conn.execute(select(func.min(db.tickets.c.queue_at)).where(
             db.tickets.c.day_id == t.day_id, db.tickets.c.state == "waiting",
