@@ -178,6 +178,61 @@ def set_print_state(tx: Tx, ticket_id: int, state: str) -> None:
                     .values(print_state=state))
 
 
+PRINT_RESULTS = ("queued", "printed", "waiting_printer", "failed")
+PRINTER_STATUSES = ("none", "ok", "paper_near_end", "paper_out", "cover_open", "offline")
+
+
+def print_result(tx: Tx, ticket_id: int, state: str,
+                 error: str | None = None) -> dict[str, Any] | None:
+    """Record one print attempt (print_jobs) and emit `ticket.printed` when the state changed.
+
+    `queued` starts a new job (first print or a reprint); other states close the latest
+    attempt. Returns the ticket view, or None when the ticket's print state did not change.
+    """
+    if state not in PRINT_RESULTS:
+        raise Invalid("invalid_print_state", f"print state must be one of {PRINT_RESULTS}")
+    t = _ticket(tx, ticket_id)
+    error = error[:500] if error else None
+    job = tx.conn.execute(select(db.print_jobs).where(db.print_jobs.c.ticket_id == t.id)
+                          .order_by(db.print_jobs.c.id.desc()).limit(1)).first()
+    if state == "queued" or job is None or job.state in ("printed", "failed"):
+        tx.conn.execute(insert(db.print_jobs).values(
+            ticket_id=t.id, state=state, attempts=0 if state == "queued" else 1, error=error,
+            created_at=tx.now, updated_at=tx.now))
+    else:
+        tx.conn.execute(update(db.print_jobs).where(db.print_jobs.c.id == job.id).values(
+            state=state, attempts=job.attempts + 1, error=error, updated_at=tx.now))
+    if t.print_state == state:
+        return None
+    tx.conn.execute(update(db.tickets).where(db.tickets.c.id == t.id).values(print_state=state))
+    # any ticket.* event also makes phone pages refresh their public view (print.state)
+    return _emit_ticket(tx, "ticket.printed", t.id, print={"state": state})
+
+
+def reprint(tx: Tx, actor: Actor, ticket_id: int) -> dict[str, Any]:
+    """Staff ask for a ticket to be printed again (the print worker picks it up)."""
+    if not actor.is_staff:
+        raise Forbidden("forbidden", "Only officials reprint tickets")
+    t = _ticket(tx, ticket_id)
+    _today(tx, t)
+    if t.state in ("done", "cancelled", "no_show"):
+        raise Conflict("illegal_transition", f"{t.label} is {t.state}: nothing to reprint")
+    if t.print_state != "queued":
+        print_result(tx, t.id, "queued")
+    return views.ticket_view(tx, _reload(tx, db.tickets, t.id))
+
+
+def printer_changed(tx: Tx, status: str, previous: str | None = None,
+                    error: str | None = None, waiting: int = 0) -> None:
+    """Tell the board, counters and supervisors that the printer's status changed."""
+    if status not in PRINTER_STATUSES:
+        raise Invalid("invalid_printer_status", f"printer status must be one of {PRINTER_STATUSES}")
+    tx.emit("printer.changed", {
+        "printer": status, "previous": previous,
+        "alert": status in ("paper_out", "cover_open", "offline"),
+        "error": error[:200] if error else None, "waiting": waiting})
+
+
 # -- counter state ---------------------------------------------------------------------------
 
 def open_counter(tx: Tx, actor: Actor, number: int) -> dict[str, Any]:

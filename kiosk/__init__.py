@@ -1,0 +1,60 @@
+"""The touch kiosk, the citizen's phone page (/t/<token>) and the print worker's start-up."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Blueprint, Flask, abort, current_app, render_template, request
+
+bp = Blueprint("kiosk", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/static/kiosk")
+
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+def _start_printing() -> None:
+    worker = current_app.extensions.get("layso_print_worker")
+    if worker is not None:
+        worker.ensure_started()
+
+
+@bp.get("/kiosk/")
+def kiosk() -> Any:
+    """The ticket kiosk (enrols itself with a kiosk device token on first use)."""
+    _start_printing()
+    mode = "reception" if request.args.get("mode") == "reception" else "kiosk"
+    return _page("kiosk/kiosk.html", mode=mode)
+
+
+@bp.get("/kiosk/reception")
+def reception() -> Any:
+    """The kiosk for staff issuing on a citizen's behalf (logged-in official)."""
+    _start_printing()
+    return _page("kiosk/kiosk.html", mode="reception")
+
+
+@bp.get("/t/<token>")
+def phone(token: str) -> Any:
+    """The citizen's phone page: their ticket, live; no login, nothing about others."""
+    if not TOKEN_RE.match(token):
+        abort(404)
+    return _page("kiosk/phone.html", token=token)
+
+
+def _page(template: str, **context: Any) -> Any:
+    resp = current_app.make_response(render_template(
+        template, build=current_app.config.get("BUILD", "dev"),
+        lang=current_app.config.get("LANG", "vi"), **context))
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["Referrer-Policy"] = "no-referrer"  # the token never leaks to another host
+    resp.headers["X-Frame-Options"] = "DENY"
+    return resp
+
+
+def init_app(app: Flask) -> None:
+    """Register the pages and create the print worker (it starts on first use, after forks)."""
+    from kiosk.printing import init_worker
+
+    app.register_blueprint(bp)
+    init_worker(app, app.extensions["layso"])
