@@ -346,6 +346,24 @@ def board() -> Any:
         return jsonify({**views.board(r), "build": current_app.config["BUILD"]})
 
 
+@bp.post("/notice")
+@require("supervisor", "admin")
+def set_notice() -> Any:
+    """Set the board's scrolling notice line `{vi, en}`; empty strings clear it."""
+    from layso.queue import catalog
+
+    data = body()
+    only(data, "vi", "en")
+    vi = field(data, "vi", str, default="").strip()
+    en = field(data, "en", str, default="").strip()
+
+    def run(tx: Tx) -> dict[str, str]:
+        catalog.update_center(tx, notice_vi=vi, notice_en=en)
+        return {"vi": vi, "en": en}
+
+    return act(run)
+
+
 @bp.get("/health")
 def health() -> Any:
     """`{ok, db, printer}`."""

@@ -35,11 +35,12 @@ class Policy:
 
 def parse_policy(text: str) -> Policy:
     """Parse a policy string, raising Invalid for anything else."""
-    text = (text or "").strip()
+    text = text.strip() if isinstance(text, str) else ""
     if text == "strict":
         return Policy("strict")
     kind, _, num = text.partition(":")
-    if kind in ("ratio", "aging") and num.isdigit():
+    # ASCII digits only: str.isdigit() also passes "²" (int() then fails) and "٣" (int() reads 3)
+    if kind in ("ratio", "aging") and num.isascii() and num.isdigit():
         n = int(num)
         if (kind == "ratio" and 1 <= n <= 100) or (kind == "aging" and 0 <= n <= 24 * 60):
             return Policy(kind, n)

@@ -1,0 +1,279 @@
+/* The feedback tablet facing the citizen: idle → rating (1–5) → reason at 3 or below →
+   thank-you → idle. One rating per completed ticket, sent with the device token. */
+(function () {
+  'use strict';
+  var L = window.Layso, el = L.el, bi = L.bi;
+  var $ = function (id) { return document.getElementById(id); };
+  var TOKEN_KEY = 'layso.feedback.token';
+  var IDLE_MS = (parseInt(document.body.dataset.idleSeconds, 10) || 30) * 1000;
+
+  var SCORES = [
+    [5, 'Rất hài lòng', 'Very satisfied', '#1f8a4c', 'M30 58 Q50 82 70 58'],
+    [4, 'Hài lòng', 'Satisfied', '#62a83a', 'M32 62 Q50 74 68 62'],
+    [3, 'Bình thường', 'Neutral', '#d6a500', 'M32 66 L68 66'],
+    [2, 'Không hài lòng', 'Dissatisfied', '#e07a1f', 'M32 72 Q50 60 68 72'],
+    [1, 'Rất không hài lòng', 'Very dissatisfied', '#c62828', 'M30 76 Q50 54 70 76']
+  ];
+  var REASONS = [
+    ['long_wait', 'Thời gian chờ lâu', 'Long wait'],
+    ['attitude', 'Thái độ phục vụ chưa tốt', 'Attitude'],
+    ['unclear_guidance', 'Hướng dẫn chưa rõ ràng', 'Unclear guidance'],
+    ['documents_repeatedly', 'Phải bổ sung giấy tờ nhiều lần', 'Asked for documents repeatedly'],
+    ['facilities', 'Cơ sở vật chất chưa tốt', 'Facilities'],
+    ['other', 'Khác', 'Other']
+  ];
+
+  var S = {token: localStorage.getItem(TOKEN_KEY), me: null, counter: null, pending: null,
+           score: null, reason: null, sending: false, timer: null, socket: null};
+
+  function show(name) {
+    ['enrol', 'idle', 'rate', 'reason', 'thanks'].forEach(function (s) {
+      $('screen-' + s).hidden = s !== name;
+    });
+    document.body.dataset.screen = name;
+    clearTimeout(S.timer);
+    // anything but idle falls back to idle when nobody touches the tablet for a while
+    if (name !== 'idle' && name !== 'enrol') S.timer = setTimeout(backToIdle, IDLE_MS);
+  }
+  function touched() {
+    var s = document.body.dataset.screen;
+    if (s === 'rate' || s === 'reason') {
+      clearTimeout(S.timer);
+      S.timer = setTimeout(backToIdle, IDLE_MS);
+    }
+  }
+  function backToIdle() { S.pending = null; renderIdle(); show('idle'); }
+
+  function api(method, path, body, key) {
+    return L.call(method, path, body, {token: S.token, key: key});
+  }
+
+  // -- enrolment ------------------------------------------------------------------------------
+
+  async function verify(token) {
+    var r = await L.call('GET', '/auth/me', null, {token: token});
+    if (r.status === 200 && r.body.role === 'feedback' && r.body.counter) return r.body;
+    if (r.status === 200) return {wrongKind: true};
+    if (r.status === 0) return {offline: true};
+    return null;
+  }
+
+  function enrolError(vi, en) {
+    var e = $('enrol-error');
+    bi(e, vi, en);
+    e.hidden = false;
+  }
+
+  $('enrol-form').addEventListener('submit', async function (ev) {
+    ev.preventDefault();
+    var token = $('enrol-token').value.trim();
+    if (!token) return;
+    $('enrol-submit').disabled = true;
+    var me = await verify(token);
+    $('enrol-submit').disabled = false;
+    if (!me || me.offline) {
+      enrolError(me ? 'Không kết nối được máy chủ.' : 'Mã thiết bị không đúng hoặc đã bị thu hồi.',
+                 me ? 'Cannot reach the server.' : 'Unknown or revoked device token.');
+      return;
+    }
+    if (me.wrongKind) {
+      enrolError('Mã này không phải của máy đánh giá.', 'This token is not a feedback device token.');
+      return;
+    }
+    S.token = token;
+    localStorage.setItem(TOKEN_KEY, token);
+    start(me);
+  });
+
+  // -- idle -----------------------------------------------------------------------------------
+
+  function renderIdle() {
+    var me = S.me;
+    if (!me) return;
+    var c = me.counter;
+    bi($('fb-counter'), c.name.vi, '');
+    bi($('idle-counter'), c.name.vi, c.name.en);
+    var off = $('idle-officer');
+    if (me.officer) bi(off, 'Cán bộ tiếp nhận: ' + me.officer.name, 'Official: ' + me.officer.name);
+    else off.textContent = '';
+    var sv = $('idle-serving');
+    sv.textContent = '';
+    var st = S.counter ? S.counter.state : 'closed';
+    var cur = S.counter && S.counter.current;
+    if (cur && (st === 'calling' || st === 'serving')) {
+      sv.appendChild(document.createTextNode(st === 'calling' ? 'Đang mời số' : 'Đang phục vụ số'));
+      sv.appendChild(el('b', null, cur.label));
+      sv.appendChild(el('span', 'en', st === 'calling' ? 'Now calling' : 'Now serving'));
+    } else if (st === 'closed') {
+      bi(sv, 'Quầy đang đóng', 'The counter is closed');
+    } else if (st === 'paused') {
+      bi(sv, 'Quầy tạm dừng' + (S.counter.pause_reason ? ': ' + S.counter.pause_reason : ''),
+         'The counter is paused');
+    } else {
+      bi(sv, 'Xin mời công dân tiếp theo', 'Next citizen, please');
+    }
+  }
+
+  async function reloadMe() {
+    var me = await verify(S.token);
+    if (me && !me.offline && !me.wrongKind) { S.me = me; renderIdle(); }
+  }
+
+  // -- rating ---------------------------------------------------------------------------------
+
+  function buildFaces() {
+    var box = $('faces');
+    SCORES.forEach(function (s) {
+      var b = el('button', 'face');
+      b.type = 'button';
+      b.dataset.score = s[0];
+      b.innerHTML = '<svg viewBox="0 0 100 100" aria-hidden="true"><circle cx="50" cy="50" r="46" ' +
+        'fill="' + s[3] + '"/><circle cx="35" cy="40" r="6" fill="#fff"/><circle cx="65" cy="40" ' +
+        'r="6" fill="#fff"/><path d="' + s[4] + '" fill="none" stroke="#fff" stroke-width="7" ' +
+        'stroke-linecap="round"/></svg>';
+      var t = el('span');
+      bi(t, s[1], s[2]);
+      b.appendChild(t);
+      b.addEventListener('click', function () { choose(s[0], b); });
+      box.appendChild(b);
+    });
+    var rbox = $('reasons');
+    REASONS.forEach(function (r) {
+      var b = el('button', 'reason');
+      b.type = 'button';
+      b.dataset.reason = r[0];
+      b.setAttribute('aria-pressed', 'false');
+      bi(b, r[1], r[2]);
+      b.addEventListener('click', function () {
+        S.reason = r[0];
+        rbox.querySelectorAll('.reason').forEach(function (x) {
+          x.setAttribute('aria-pressed', x === b ? 'true' : 'false');
+        });
+        $('reason-send').disabled = false;
+      });
+      rbox.appendChild(b);
+    });
+  }
+
+  function askRating(ticket, officer) {
+    S.pending = {id: ticket.id, label: ticket.label, officer: officer, key: L.newKey()};
+    S.score = null; S.reason = null;
+    $('rate-error').hidden = true;
+    document.querySelectorAll('.face').forEach(function (b) {
+      b.disabled = false; b.classList.remove('chosen');
+    });
+    bi($('rate-about'), 'Số ' + ticket.label + (officer ? ' · Cán bộ ' + officer.name : ''), '');
+    show('rate');
+  }
+
+  function choose(score, btn) {
+    if (!S.pending || S.sending) return;
+    S.score = score;
+    document.querySelectorAll('.face').forEach(function (b) { b.classList.toggle('chosen', b === btn); });
+    if (score <= 3) {
+      S.reason = null;
+      $('reason-comment').value = '';
+      $('reason-error').hidden = true;
+      $('reason-send').disabled = true;
+      document.querySelectorAll('.reason').forEach(function (x) {
+        x.setAttribute('aria-pressed', 'false');
+      });
+      show('reason');
+    } else {
+      send('rate-error');
+    }
+  }
+
+  /* The key is made when the rating screen opens: a second tap or a retry rates once. */
+  async function send(errorId, withReason) {
+    if (!S.pending || S.sending) return;
+    S.sending = true;
+    var body = {ticket: S.pending.id, score: S.score};
+    if (withReason && S.reason) body.reason = S.reason;
+    var comment = withReason ? $('reason-comment').value.trim() : '';
+    if (comment) body.comment = comment;
+    setBusy(true);
+    // the body can differ between tries (a reason added): a new body needs a new key
+    var key = S.pending.key + ':' + S.score + ':' + (body.reason || '') + ':' + comment.length;
+    var r = await api('POST', '/ratings', body, key.slice(0, 200));
+    S.sending = false;
+    setBusy(false);
+    if (r.status === 201 || (r.error && r.error.code === 'already_rated')) {
+      S.pending = null;
+      show('thanks');
+      return;
+    }
+    var d = L.describe(r.error);
+    var e = $(errorId);
+    bi(e, d.vi, d.en);
+    e.hidden = false;
+  }
+
+  function setBusy(on) {
+    document.querySelectorAll('.face').forEach(function (b) { b.disabled = on; });
+    $('reason-send').disabled = on || !S.reason;
+    $('reason-skip').disabled = on;
+  }
+
+  $('reason-send').addEventListener('click', function () { send('reason-error', true); });
+  $('reason-skip').addEventListener('click', function () { send('reason-error', false); });
+
+  // -- live -----------------------------------------------------------------------------------
+
+  function connect() {
+    if (typeof io === 'undefined') return;
+    var socket = io({auth: {channel: 'feedback', token: S.token},
+                     transports: ['websocket', 'polling']});
+    S.socket = socket;
+    socket.on('counter.changed', function (msg) {
+      S.counter = msg.counter;
+      reloadMe();  // the official at the counter may have changed
+      renderIdle();
+    });
+    socket.on('ticket.called', function (msg) {
+      if (document.body.dataset.screen === 'thanks') backToIdle();
+    });
+    socket.on('ticket.completed', function (msg) {
+      askRating(msg.ticket, msg.officer || (S.me && S.me.officer));
+    });
+    socket.on('connect_error', async function () {
+      var me = await L.call('GET', '/auth/me', null, {token: S.token});
+      if (me.status === 401) {
+        socket.disconnect();
+        localStorage.removeItem(TOKEN_KEY);
+        S.token = null;
+        show('enrol');
+        enrolError('Mã thiết bị đã bị thu hồi. Vui lòng nhập mã mới.',
+                   'The device token was revoked. Enter a new one.');
+      }
+    });
+  }
+
+  function start(me) {
+    S.me = me;
+    renderIdle();
+    show('idle');
+    connect();
+  }
+
+  async function boot() {
+    if (!S.token) { show('enrol'); return; }
+    var me = await verify(S.token);
+    if (me && me.offline) {
+      // the server is not up yet: keep the token and try again shortly
+      setTimeout(boot, 3000);
+      return;
+    }
+    if (!me || me.wrongKind) {
+      localStorage.removeItem(TOKEN_KEY);
+      S.token = null;
+      show('enrol');
+      return;
+    }
+    start(me);
+  }
+
+  buildFaces();
+  ['pointerdown', 'keydown'].forEach(function (t) { document.addEventListener(t, touched); });
+  boot();
+})();

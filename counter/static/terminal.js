@@ -1,0 +1,630 @@
+/* The counter terminal: one key per action, one action in flight at a time, live updates
+   from the `counter` socket channel, the state always re-read from the API. */
+(function () {
+  'use strict';
+  var L = window.Layso, el = L.el, bi = L.bi;
+  var $ = function (id) { return document.getElementById(id); };
+
+  var OUTCOMES = [
+    ['done', 'Đã giải quyết xong', 'Settled on the spot'],
+    ['received', 'Đã tiếp nhận hồ sơ, hẹn trả kết quả', 'Dossier received, result to be returned'],
+    ['result_returned', 'Đã trả kết quả', 'Result returned'],
+    ['advised', 'Đã hướng dẫn, tư vấn', 'Guidance given'],
+    ['needs_more_documents', 'Hướng dẫn bổ sung hồ sơ', 'Documents to be completed'],
+    ['redirected', 'Chuyển cơ quan khác giải quyết', 'Referred to another agency'],
+    ['rejected', 'Từ chối tiếp nhận (có lý do)', 'Refused, with a reason']
+  ];
+  var STATES = {
+    closed: ['Đang đóng', 'Closed'], open: ['Đang mở', 'Open'], calling: ['Đang gọi', 'Calling'],
+    serving: ['Đang phục vụ', 'Serving'], paused: ['Tạm dừng', 'Paused'], none: ['', '']
+  };
+  // which actions are legal in which counter state (the server checks again)
+  var LEGAL = {
+    closed: ['btn-open'],
+    open: ['btn-call-next', 'btn-pause', 'btn-close'],
+    calling: ['btn-recall', 'btn-start', 'btn-no-show', 'btn-transfer'],
+    serving: ['btn-complete', 'btn-transfer'],
+    paused: ['btn-resume', 'btn-close']
+  };
+  var ACTION_IDS = ['btn-open', 'btn-call-next', 'btn-recall', 'btn-start', 'btn-complete',
+                    'btn-no-show', 'btn-transfer', 'btn-pause', 'btn-resume', 'btn-close'];
+
+  var S = {
+    csrf: null, role: document.body.dataset.userRole, services: {}, serviceList: [],
+    categories: {}, number: null, counter: null, queue: [], absent: [], stats: null,
+    skew: 0, inFlight: false, recallLimit: 3, messageTimer: null
+  };
+
+  function api(method, path, body, key) {
+    return L.call(method, path, body, {csrf: S.csrf, key: key});
+  }
+
+  function serverNow() { return Date.now() + S.skew; }
+  function minutesSince(iso) {
+    if (!iso) return null;
+    return Math.max(0, Math.floor((serverNow() - Date.parse(iso)) / 60000));
+  }
+  function fmtNumber(x, digits) {
+    return x === null || x === undefined ? '–' : x.toFixed(digits).replace('.', ',');
+  }
+  function serviceName(code) {
+    var s = S.services[code];
+    return s ? s.name : {vi: code, en: code};
+  }
+
+  // -- messages -------------------------------------------------------------------------------
+
+  function message(kind, vi, en, sticky) {
+    var m = $('message');
+    m.className = 'notice' + (kind ? ' ' + kind : '');
+    bi(m, vi, en);
+    m.hidden = false;
+    clearTimeout(S.messageTimer);
+    if (!sticky) S.messageTimer = setTimeout(function () { m.hidden = true; }, 8000);
+  }
+  function failed(res) {
+    if (res.status === 401) { goLogin(); return; }
+    var d = L.describe(res.error);
+    message('error', d.vi, d.en, true);
+  }
+  function goLogin() {
+    window.location.href = '/login?next=' + encodeURIComponent('/counter/');
+  }
+
+  // -- loading --------------------------------------------------------------------------------
+
+  async function boot() {
+    var me = await api('GET', '/auth/me');
+    if (me.status === 401) { goLogin(); return; }
+    S.csrf = me.body && me.body.csrf_token;
+    var res = await Promise.all([api('GET', '/services'), api('GET', '/categories'),
+                                 loadStats()]);
+    if (res[0].body) {
+      S.serviceList = res[0].body.items;
+      S.serviceList.forEach(function (s) { S.services[s.code] = s; });
+    }
+    if (res[1].body) res[1].body.items.forEach(function (c) { S.categories[c.code] = c.name; });
+    buildOutcomes();
+    var wanted = parseInt(new URLSearchParams(location.search).get('counter'), 10);
+    var held = S.stats && S.stats.counters.length ? S.stats.counters[0] : null;
+    var kept = parseInt(sessionStorage.getItem('layso.counter'), 10);
+    var n = wanted || held || kept || null;
+    if (n) await choose(n, false); else await showPicker();
+    connect();
+    setInterval(renderTimes, 15000);
+    setInterval(function () { refresh(true); }, 60000);  // a safety net if a socket event is lost
+  }
+
+  async function loadStats() {
+    var r = await api('GET', '/me/stats');
+    if (r.body) {
+      S.stats = r.body;
+      S.recallLimit = r.body.recall_limit;
+      S.skew = Date.parse(r.body.now) - Date.now();
+      renderStats();
+    }
+    return r;
+  }
+
+  var refreshTimer = null;
+  function scheduleRefresh(withStats) {
+    if (withStats) scheduleRefresh.stats = true;
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(function () {
+      var st = scheduleRefresh.stats; scheduleRefresh.stats = false;
+      refresh(st);
+    }, 120);
+  }
+
+  async function refresh(withStats) {
+    if (S.number === null) return;
+    var n = S.number;
+    var calls = [api('GET', '/counters/' + n), api('GET', '/queue?counter=' + n),
+                 api('GET', '/counters/' + n + '/absent')];
+    if (withStats) calls.push(loadStats());
+    var r = await Promise.all(calls);
+    if (r[0].status === 401) { goLogin(); return; }
+    if (n !== S.number) return;
+    if (r[0].body && !r[0].error) S.counter = r[0].body;
+    if (r[1].body && !r[1].error) S.queue = r[1].body.items;
+    if (r[2].body && !r[2].error) S.absent = r[2].body.items;
+    render();
+  }
+
+  // -- choosing a counter ---------------------------------------------------------------------
+
+  async function showPicker() {
+    $('desk').hidden = true;
+    $('picker').hidden = false;
+    $('btn-switch').hidden = true;
+    bi($('counter-name'), 'Chọn quầy', '');
+    $('counter-state').hidden = true;
+    var r = await api('GET', '/counters');
+    if (r.status === 401) { goLogin(); return; }
+    var list = $('picker-list');
+    list.textContent = '';
+    (r.body ? r.body.items : []).forEach(function (c) {
+      var b = el('button', 'pick');
+      b.type = 'button';
+      b.dataset.counter = c.number;
+      b.appendChild(el('span', 'pick-name', c.name.vi));
+      var names = c.services.map(function (code) { return serviceName(code).vi; }).join(', ');
+      b.appendChild(el('span', 'pick-services', names));
+      var st = el('span', 'state-pill');
+      st.dataset.state = c.state;
+      bi(st, STATES[c.state][0], '');
+      b.appendChild(st);
+      b.addEventListener('click', function () { choose(c.number, true); });
+      list.appendChild(b);
+    });
+  }
+
+  async function choose(n, openIt) {
+    S.number = n;
+    sessionStorage.setItem('layso.counter', String(n));
+    $('picker').hidden = true;
+    $('desk').hidden = false;
+    $('btn-switch').hidden = false;
+    await refresh(false);
+    if (!S.counter || S.counter.number !== n) {
+      S.number = null;
+      sessionStorage.removeItem('layso.counter');
+      await showPicker();
+      return;
+    }
+    if (openIt && S.counter.state === 'closed') await doAction('btn-open');
+  }
+
+  // -- rendering ------------------------------------------------------------------------------
+
+  function renderStats() {
+    var s = S.stats;
+    if (!s) return;
+    $('stat-served').textContent = String(s.served);
+    $('stat-mean').textContent = fmtNumber(s.mean_service_minutes, 1);
+    $('stat-rating').textContent = s.mean_rating === null ? '–' : fmtNumber(s.mean_rating, 1) + '/5';
+    bi($('stat-rating-n'), s.ratings + ' đánh giá', s.ratings + ' ratings');
+  }
+
+  function render() {
+    var c = S.counter;
+    if (!c) return;
+    bi($('counter-name'), c.name.vi, '');
+    var pill = $('counter-state');
+    pill.hidden = false;
+    pill.dataset.state = c.state;
+    pill.textContent = STATES[c.state][0];
+    document.title = c.name.vi + ' · ' + STATES[c.state][0] + ' · Lấy Số';
+    renderCurrent();
+    renderButtons();
+    renderQueue();
+    renderAbsent();
+  }
+
+  function renderCurrent() {
+    var c = S.counter, t = c.current;
+    var box = $('current');
+    box.dataset.state = c.state;
+    var stateNode = $('cur-state');
+    var idle = $('cur-idle');
+    if (!t) {
+      box.classList.add('empty');
+      $('cur-label').textContent = '—';
+      $('cur-service').textContent = '';
+      $('cur-tags').textContent = '';
+      ['cur-procedure', 'cur-waited', 'cur-recalls'].forEach(function (id) {
+        $(id).textContent = '—';
+      });
+      var services = c.services.map(function (code) { return serviceName(code).vi; }).join(', ');
+      if (c.state === 'closed') {
+        bi(stateNode, 'Quầy đang đóng', 'The counter is closed');
+        bi(idle, 'Bấm Mở quầy (phím O) để bắt đầu nhận công dân.',
+           'Press Open counter (key O) to start receiving citizens.');
+      } else if (c.state === 'paused') {
+        bi(stateNode, 'Tạm dừng: ' + (c.pause_reason || ''), 'Paused');
+        bi(idle, 'Bấm Tiếp tục (phím P) khi sẵn sàng.', 'Press Resume (key P) when ready.');
+      } else {
+        bi(stateNode, 'Sẵn sàng', 'Ready');
+        var n = S.queue.length;
+        bi(idle, n ? 'Có ' + n + ' công dân đang chờ. Bấm Space hoặc F1 để gọi số tiếp theo.'
+                   : 'Chưa có công dân nào đang chờ (' + services + ').',
+           n ? n + ' waiting. Press Space or F1 to call the next number.' : 'Nobody is waiting.');
+      }
+      idle.hidden = false;
+      return;
+    }
+    box.classList.remove('empty');
+    idle.hidden = true;
+    if (c.state === 'calling') {
+      bi(stateNode, 'Đang gọi — chờ công dân đến quầy', 'Calling — waiting for the citizen');
+    } else {
+      bi(stateNode, 'Đang tiếp nhận', 'Serving');
+    }
+    $('cur-label').textContent = t.label;
+    bi($('cur-service'), t.service.name.vi, t.service.name.en);
+    var tags = $('cur-tags');
+    tags.textContent = '';
+    if (t.priority) {
+      var cat = S.categories[t.priority] || {vi: t.priority, en: t.priority};
+      tags.appendChild(el('span', 'badge badge-prio', 'Ưu tiên: ' + cat.vi));
+    }
+    var proc = '—';
+    var svc = S.services[t.service.code];
+    if (t.procedure) {
+      proc = t.procedure;
+      (svc ? svc.procedures : []).forEach(function (p) { if (p.code === t.procedure) proc = p.name.vi; });
+    }
+    $('cur-procedure').textContent = proc;
+    $('cur-recalls').textContent = t.recalls + ' / ' + S.recallLimit;
+    renderTimes();
+  }
+
+  function renderTimes() {
+    var c = S.counter;
+    if (c && c.current) {
+      var w = minutesSince(c.current.issued_at);
+      var extra = '';
+      if (c.current.started_at) extra = ' · phục vụ ' + minutesSince(c.current.started_at) + ' phút';
+      $('cur-waited').textContent = w + ' phút' + extra;
+    }
+    renderQueue();
+  }
+
+  function renderButtons() {
+    var legal = LEGAL[S.counter.state] || [];
+    ACTION_IDS.forEach(function (id) {
+      var b = $(id);
+      b.hidden = legal.indexOf(id) < 0;
+      b.disabled = S.inFlight;
+    });
+    var t = S.counter.current;
+    var rc = $('recall-count');
+    rc.textContent = t ? t.recalls + '/' + S.recallLimit : '';
+    $('btn-recall').classList.toggle('at-limit', !!t && t.recalls >= S.recallLimit);
+    $('btn-call-label').disabled = S.inFlight || S.counter.state !== 'open';
+  }
+
+  function renderQueue() {
+    var body = $('queue-list');
+    body.textContent = '';
+    var canCall = S.counter && S.counter.state === 'open' && !S.inFlight;
+    S.queue.forEach(function (t, i) {
+      var tr = el('tr');
+      tr.dataset.label = t.label;
+      var waited = minutesSince(t.issued_at);
+      var svc = S.services[t.service.code];
+      var target = svc ? svc.target_wait_minutes : null;
+      var over = target !== null && waited > target;
+      if (over) tr.className = 'overdue';
+      tr.appendChild(el('td', 'pos', String(i + 1)));
+      var lab = el('td', 'lab');
+      lab.appendChild(el('b', null, t.label));
+      if (t.priority) {
+        var cat = S.categories[t.priority] || {vi: t.priority};
+        var b = el('span', 'badge badge-prio', 'Ưu tiên');
+        b.title = cat.vi;
+        lab.appendChild(b);
+      }
+      tr.appendChild(lab);
+      tr.appendChild(el('td', 'svc', t.service.name.vi));
+      var wt = el('td', 'num waited', waited + ' phút');
+      if (over) wt.appendChild(el('span', 'badge badge-warn', 'quá ' + target));
+      tr.appendChild(wt);
+      var act = el('td', 'act-cell');
+      var btn = el('button', 'btn btn-small call-one', 'Gọi');
+      btn.type = 'button';
+      btn.title = 'Gọi số ' + t.label + ' / Call ' + t.label;
+      btn.disabled = !canCall;
+      btn.addEventListener('click', function () { callChosen(t.id, btn); });
+      act.appendChild(btn);
+      tr.appendChild(act);
+      body.appendChild(tr);
+    });
+    $('queue-count').textContent = String(S.queue.length);
+    $('queue-empty').hidden = S.queue.length > 0;
+  }
+
+  function renderAbsent() {
+    var list = $('absent-list');
+    list.textContent = '';
+    $('absent-count').textContent = String(S.absent.length);
+    S.absent.forEach(function (t) {
+      var li = el('li');
+      li.dataset.label = t.label;
+      li.appendChild(el('b', null, t.label));
+      li.appendChild(el('span', 'svc', t.service.name.vi));
+      var b = el('button', 'btn btn-small reactivate');
+      b.type = 'button';
+      bi(b, 'Khôi phục số', 'Reactivate');
+      b.disabled = S.inFlight;
+      b.addEventListener('click', function () {
+        run(b, 'POST', '/tickets/' + t.id + '/reactivate', null, function (res) {
+          message('ok', 'Đã khôi phục số ' + res.body.label + ': số được xếp lại vào hàng chờ.',
+                  res.body.label + ' is waiting again.');
+        });
+      });
+      li.appendChild(b);
+      list.appendChild(li);
+    });
+  }
+
+  // -- actions --------------------------------------------------------------------------------
+
+  /* One user intent = one Idempotency-Key; retries inside L.call reuse it. */
+  async function run(btn, method, path, body, onOk) {
+    if (S.inFlight) return;
+    S.inFlight = true;
+    if (btn) btn.classList.add('busy');
+    if (S.counter) renderButtons();
+    var res;
+    try {
+      res = await api(method, path, body, L.newKey());
+    } finally {
+      S.inFlight = false;
+      if (btn) btn.classList.remove('busy');
+    }
+    if (res.error) failed(res); else if (onOk) onOk(res);
+    await refresh(true);
+    return res;
+  }
+
+  function base() { return '/counters/' + S.number; }
+
+  function doAction(id) {
+    var b = $(id);
+    if (!S.counter || b.hidden || b.disabled || S.inFlight) return;
+    switch (id) {
+      case 'btn-open':
+      case 'btn-resume':
+        return run(b, 'POST', base() + '/open', null, function () {
+          message('ok', 'Quầy đã mở, sẵn sàng gọi số.', 'The counter is open.');
+        });
+      case 'btn-call-next':
+        return run(b, 'POST', base() + '/call-next', null, function (res) {
+          if (res.status === 204) {
+            message('', 'Không có công dân nào đang chờ.', 'Nobody is waiting.');
+          } else {
+            message('ok', 'Đã gọi số ' + res.body.label + '.', 'Called ' + res.body.label + '.');
+          }
+        });
+      case 'btn-recall':
+        return run(b, 'POST', base() + '/recall', null, function (res) {
+          message('ok', 'Đã gọi lại số ' + res.body.label + ' (lần ' + res.body.recalls + '/' +
+                  S.recallLimit + ').', 'Called again.');
+        });
+      case 'btn-start':
+        return run(b, 'POST', base() + '/start', null);
+      case 'btn-no-show':
+        return run(b, 'POST', base() + '/no-show', null, function (res) {
+          message('ok', 'Số ' + res.body.label + ' được ghi vắng mặt. Có thể khôi phục nếu công dân quay lại.',
+                  res.body.label + ' marked absent; it can be reactivated.');
+        });
+      case 'btn-complete': return openComplete();
+      case 'btn-transfer': return openTransfer();
+      case 'btn-pause': return openPause();
+      case 'btn-close':
+        return run(b, 'POST', base() + '/close', null, function () {
+          message('', 'Quầy đã đóng.', 'The counter is closed.');
+        });
+    }
+  }
+
+  function callChosen(ref, btn) {
+    return run(btn, 'POST', base() + '/call', {ticket: ref}, function (res) {
+      message('ok', 'Đã gọi số ' + res.body.label + '.', 'Called ' + res.body.label + '.');
+    });
+  }
+
+  // -- dialogs --------------------------------------------------------------------------------
+
+  function buildOutcomes() {
+    var box = $('outcomes');
+    box.textContent = '';
+    OUTCOMES.forEach(function (o, i) {
+      var lab = el('label', 'outcome');
+      var input = el('input');
+      input.type = 'radio'; input.name = 'outcome'; input.value = o[0];
+      if (i === 0) input.checked = true;
+      lab.appendChild(input);
+      lab.appendChild(el('span', 'kbd', String(i + 1)));
+      var txt = el('span', 'outcome-text');
+      bi(txt, o[1], o[2]);
+      lab.appendChild(txt);
+      box.appendChild(lab);
+    });
+  }
+
+  function openComplete() {
+    var t = S.counter.current;
+    $('complete-label').textContent = t.label;
+    var sel = $('complete-procedure');
+    sel.textContent = '';
+    var none = el('option', null, '— Không ghi thủ tục / none —');
+    none.value = '';
+    sel.appendChild(none);
+    var svc = S.services[t.service.code];
+    (svc ? svc.procedures : []).forEach(function (p) {
+      var o = el('option', null, p.name.vi);
+      o.value = p.code;
+      if (p.code === t.procedure) o.selected = true;
+      sel.appendChild(o);
+    });
+    sel.parentElement.hidden = !(svc && svc.procedures.length);
+    document.querySelector('#outcomes input[value=done]').checked = true;
+    $('dlg-complete').showModal();
+    $('complete-confirm').focus();
+  }
+
+  function openTransfer() {
+    var t = S.counter.current;
+    $('transfer-label').textContent = t.label;
+    var box = $('transfer-services');
+    box.textContent = '';
+    var first = true;
+    S.serviceList.forEach(function (s) {
+      if (s.code === t.service.code) return;
+      var lab = el('label', 'svc-option');
+      var input = el('input');
+      input.type = 'radio'; input.name = 'service'; input.value = s.code;
+      if (first) { input.checked = true; first = false; }
+      lab.appendChild(input);
+      lab.appendChild(el('span', 'svc-prefix', s.prefix));
+      var txt = el('span');
+      bi(txt, s.name.vi, s.name.en);
+      lab.appendChild(txt);
+      lab.appendChild(el('span', 'svc-waiting', s.waiting + ' chờ'));
+      box.appendChild(lab);
+    });
+    document.querySelector('#transfer-form input[value=front]').checked = true;
+    $('dlg-transfer').showModal();
+    $('transfer-confirm').focus();
+  }
+
+  function openPause() {
+    $('pause-reason').value = '';
+    $('dlg-pause').showModal();
+    $('pause-reason').focus();
+  }
+
+  function wireDialogs() {
+    document.querySelectorAll('dialog [data-close]').forEach(function (b) {
+      b.addEventListener('click', function () { b.closest('dialog').close(); });
+    });
+    $('complete-form').addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      var outcome = document.querySelector('#outcomes input:checked').value;
+      var proc = $('complete-procedure').value || null;
+      $('dlg-complete').close();
+      var body = {outcome: outcome};
+      if (proc) body.procedure = proc;
+      run($('btn-complete'), 'POST', base() + '/complete', body, function (res) {
+        message('ok', 'Đã hoàn thành số ' + res.body.label + '. Mời công dân đánh giá trên máy tính bảng.',
+                res.body.label + ' completed; the citizen can now rate the service.');
+      });
+    });
+    $('dlg-complete').addEventListener('keydown', function (ev) {
+      var n = parseInt(ev.key, 10);
+      if (n >= 1 && n <= OUTCOMES.length && ev.target.tagName !== 'SELECT') {
+        document.querySelectorAll('#outcomes input')[n - 1].checked = true;
+        ev.preventDefault();
+      }
+    });
+    $('transfer-form').addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      var svc = document.querySelector('#transfer-services input:checked');
+      var pos = document.querySelector('#transfer-form input[name=position]:checked').value;
+      if (!svc) return;
+      $('dlg-transfer').close();
+      run($('btn-transfer'), 'POST', base() + '/transfer', {service: svc.value, position: pos},
+          function (res) {
+            var name = serviceName(svc.value);
+            message('ok', 'Đã chuyển số ' + res.body.label + ' sang ' + name.vi +
+                    (pos === 'front' ? ' (lên đầu hàng chờ).' : ' (cuối hàng chờ).'),
+                    res.body.label + ' moved to ' + name.en + '.');
+          });
+    });
+    document.querySelectorAll('#pause-chips .chip').forEach(function (c) {
+      c.addEventListener('click', function () {
+        $('pause-reason').value = c.dataset.reason;
+        $('pause-reason').focus();
+      });
+    });
+    $('pause-form').addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      var reason = $('pause-reason').value.trim();
+      if (!reason) { $('pause-reason').focus(); return; }
+      $('dlg-pause').close();
+      run($('btn-pause'), 'POST', base() + '/pause', {reason: reason}, function () {
+        message('', 'Quầy đang tạm dừng: ' + reason + '.', 'The counter is paused.');
+      });
+    });
+  }
+
+  // -- keys -----------------------------------------------------------------------------------
+
+  var KEYS = {
+    ' ': 'btn-call-next', F1: 'btn-call-next', o: 'btn-open', r: 'btn-recall', s: 'btn-start',
+    c: 'btn-complete', v: 'btn-no-show', t: 'btn-transfer'
+  };
+
+  function onKey(ev) {
+    if (ev.ctrlKey || ev.altKey || ev.metaKey) return;
+    if (document.querySelector('dialog[open]')) return;
+    var tag = ev.target && ev.target.tagName;
+    // letters typed in a field are text, never commands
+    if (tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT' ||
+        (ev.target && ev.target.isContentEditable)) return;
+    var key = ev.key.length === 1 ? ev.key.toLowerCase() : ev.key;
+    var id = KEYS[key];
+    if (key === 'p') id = S.counter && S.counter.state === 'paused' ? 'btn-resume' : 'btn-pause';
+    if (!id) return;
+    ev.preventDefault();  // Space must not also press the focused button; F1 opens no help
+    if (ev.repeat) return;  // a key held down is one intent
+    doAction(id);
+  }
+
+  // -- live -----------------------------------------------------------------------------------
+
+  function connect() {
+    if (typeof io === 'undefined') return;
+    var socket = io({auth: {channel: 'counter'}, transports: ['websocket', 'polling']});
+    var seen = {epoch: null, seq: null};
+    socket.on('connect', function () { $('conn-banner').hidden = true; refresh(true); });
+    socket.on('disconnect', function () { $('conn-banner').hidden = false; });
+    socket.on('connect_error', async function () {
+      $('conn-banner').hidden = false;
+      var me = await api('GET', '/auth/me');
+      if (me.status === 401) goLogin();
+    });
+    socket.onAny(function (type, msg) {
+      if (msg && msg.epoch) {
+        // a gap (or a new day) means something was missed: ask for it, and re-read anyway
+        if (type === 'tick') {
+          if (seen.epoch !== msg.epoch || seen.seq !== msg.seq) {
+            socket.emit('sync', {epoch: seen.epoch, seq: seen.seq});
+            scheduleRefresh(true);
+          }
+          return;
+        }
+        if (typeof msg.seq === 'number') { seen.epoch = msg.epoch; seen.seq = msg.seq; }
+      }
+      if (type === 'snapshot' || type === 'day.opened' || type === 'rating.recorded' ||
+          type === 'ticket.completed' || type === 'ticket.no_show') {
+        scheduleRefresh(true);
+      } else if (type.indexOf('ticket.') === 0 || type === 'queue.changed' ||
+                 type === 'counter.changed') {
+        scheduleRefresh(false);
+      }
+    });
+  }
+
+  // -- start ----------------------------------------------------------------------------------
+
+  ACTION_IDS.forEach(function (id) {
+    $(id).addEventListener('click', function () { doAction(id); });
+  });
+  $('btn-switch').addEventListener('click', function () {
+    S.number = null;
+    S.counter = null;
+    sessionStorage.removeItem('layso.counter');
+    history.replaceState(null, '', '/counter/');
+    showPicker();
+  });
+  $('btn-logout').addEventListener('click', async function () {
+    $('btn-logout').disabled = true;
+    await api('POST', '/auth/logout', null);
+    sessionStorage.removeItem('layso.counter');
+    window.location.href = '/login';
+  });
+  $('call-form').addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    var v = $('call-label').value.trim().toUpperCase();
+    if (!v) return;
+    callChosen(v, $('btn-call-label')).then(function (res) {
+      if (res && !res.error) $('call-label').value = '';
+    });
+  });
+  wireDialogs();
+  document.addEventListener('keydown', onKey);
+  boot();
+})();
