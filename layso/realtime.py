@@ -46,7 +46,7 @@ class Realtime:
             app,
             async_mode=ASYNC_MODE,
             message_queue=app.config.get("MESSAGE_QUEUE") or None,
-            cors_allowed_origins=[],
+            cors_allowed_origins=None,  # same origin only: a foreign page may not listen in
             json=app.json,  # type: ignore[arg-type]
         )
         self._refresh = threading.Event()
@@ -76,20 +76,23 @@ class Realtime:
             self._refresh.set()
         self.ensure_background()
 
+    def watched_tickets(self) -> set[int]:
+        """Ids of the tickets whose page is open on a phone connected to this process."""
+        rooms = self.socketio.server.manager.rooms.get("/", {})
+        return {int(room[len("ticket:"):]) for room, members in list(rooms.items())
+                if isinstance(room, str) and room.startswith("ticket:") and members}
+
     def refresh_tickets(self) -> None:
-        """Send `ticket.updated` to every ticket page whose public view changed."""
+        """Send `ticket.updated` to every watched ticket page whose public view changed."""
+        # only tickets someone watches: a view per waiting ticket on every event made issuing
+        # slow down as the queue grew (each view costs queries)
+        watched = self.watched_tickets()
+        for gone in [i for i in self._sent if i not in watched]:
+            self._sent.pop(gone, None)
+        if not watched:
+            return
         with self.center.read() as r:
-            day = r.shown_day()
-            if day is None:
-                return
-            rows = r.conn.execute(select(db.tickets).where(
-                db.tickets.c.day_id == day.id,
-                db.tickets.c.state.in_(("waiting", "called", "serving")))).all()
-            ids = {t.id for t in rows}
-            # tickets that just left the active states get one last update too
-            gone = [i for i in self._sent if i not in ids]
-            if gone:
-                rows += r.conn.execute(select(db.tickets).where(db.tickets.c.id.in_(gone))).all()
+            rows = r.conn.execute(select(db.tickets).where(db.tickets.c.id.in_(watched))).all()
             services = views.services_by_id(r)
             counters = views.counters_by_id(r)
             aheads: dict[int, int] = {}
@@ -102,10 +105,7 @@ class Realtime:
                                          counters=counters, ahead=aheads.get(t.id, 0))
                 if self._sent.get(t.id) == view:
                     continue
-                if t.id in ids:
-                    self._sent[t.id] = view
-                else:
-                    self._sent.pop(t.id, None)
+                self._sent[t.id] = view
                 self.socketio.emit("ticket.updated", {
                     "type": "ticket.updated", "epoch": epoch, "seq": seq,
                     "at": views.iso(r, r.now), "ticket": view}, to=ticket_room(t.id))
@@ -125,8 +125,8 @@ class Realtime:
             try:
                 with self.center.read() as r:
                     epoch, seq = events.current(r.conn)
-                self.socketio.emit("tick", {"type": "tick", "epoch": epoch, "seq": seq},
-                                   to=STREAM)
+                self.socketio.emit("tick", {"type": "tick", "epoch": epoch, "seq": seq,
+                                            "build": self.app.config["BUILD"]}, to=STREAM)
             except Exception:
                 log.exception("tick failed")
 
@@ -147,10 +147,13 @@ class Realtime:
         with self.center.read() as r:
             return {"type": "snapshot", **views.board(r), "build": self.app.config["BUILD"]}
 
-    def sync(self, epoch: Any, seq: Any) -> None:
+    def sync(self, epoch: Any, seq: Any, build: Any = None) -> None:
         """Answer with the missed events, or a snapshot when they cannot be replayed."""
         missed = None
-        if isinstance(epoch, str) and isinstance(seq, int) and not isinstance(seq, bool):
+        # a client built for other code gets a snapshot, whose `build` tells it to reload
+        same_build = build is None or build == self.app.config["BUILD"]
+        if (same_build and isinstance(epoch, str) and isinstance(seq, int)
+                and not isinstance(seq, bool)):
             with self.center.read() as r:
                 missed = events.since(r.conn, epoch, seq)
         if missed is None:
@@ -210,7 +213,7 @@ class Realtime:
                 else:
                     return False
             self.ensure_background()
-            self.sync(data.get("epoch"), data.get("seq"))
+            self.sync(data.get("epoch"), data.get("seq"), data.get("build"))
             return True
 
         @sio.on("sync")

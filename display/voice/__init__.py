@@ -1,0 +1,1 @@
+"""Voice clips of the board: the built-in set and a center's own recordings."""
