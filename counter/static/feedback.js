@@ -162,7 +162,8 @@
     document.querySelectorAll('.face').forEach(function (b) {
       b.disabled = false; b.classList.remove('chosen');
     });
-    bi($('rate-about'), 'Số ' + ticket.label + (officer ? ' · Cán bộ ' + officer.name : ''), '');
+    bi($('rate-about'), 'Số ' + ticket.label + (officer ? ' · Cán bộ tiếp nhận: ' + officer.name : ''),
+       '');
     show('rate');
   }
 

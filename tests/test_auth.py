@@ -1,0 +1,229 @@
+"""Who may do what: officers on their own counter, devices on their own job, sessions and CSRF."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import itsdangerous.timed
+import pytest
+from sqlalchemy import select
+
+from layso import auth, db
+
+COUNTER_ACTIONS = [("open", None), ("pause", {"reason": "Nghỉ trưa"}), ("close", None),
+                   ("call-next", None), ("call", {"ticket": "A001"}), ("recall", None),
+                   ("start", None), ("no-show", None), ("complete", {"outcome": "done"}),
+                   ("transfer", {"service": "land", "position": "back"})]
+
+
+def issue(api: dict[str, Any], service: str = "civil-status") -> dict[str, Any]:
+    r = api["kiosk"].post("/tickets", {"service": service})
+    assert r.status_code == 201, r.get_json()
+    return r.get_json()
+
+
+def code(r: Any) -> str:
+    return r.get_json()["error"]["code"]
+
+
+def login(client: Any, username: str = "o1", password: str = "password-o1") -> Any:
+    return client.post("/api/v1/auth/login", json={"username": username, "password": password})
+
+
+# -- officers and supervisors ----------------------------------------------------------------
+
+def test_an_officer_acts_only_on_the_counter_they_opened(api: dict[str, Any]) -> None:
+    issue(api)
+    issue(api)
+    assert api["o1"].post("/counters/1/open").status_code == 200
+    for action, body in COUNTER_ACTIONS:
+        r = api["o2"].post(f"/counters/1/{action}", body)
+        assert r.status_code == 403, (action, r.get_json())
+        assert code(r) == "not_your_counter"
+    assert api["o1"].post("/counters/1/call-next").get_json()["label"] == "A001"
+    assert code(api["o2"].post("/counters/1/recall")) == "not_your_counter"
+    # the counter is still the first officer's, untouched by the refusals
+    c = api["o1"].get("/counters/1").get_json()
+    assert c["state"] == "calling" and c["current"]["label"] == "A001"
+
+
+def test_a_supervisor_may_act_on_any_open_counter(api: dict[str, Any]) -> None:
+    issue(api)
+    api["o1"].post("/counters/1/open")
+    assert api["sup"].post("/counters/1/call-next").get_json()["label"] == "A001"
+    assert api["sup"].post("/counters/1/start").get_json()["state"] == "serving"
+    assert api["adm"].post("/counters/1/complete", {"outcome": "advised"}).status_code == 200
+    # the officer still holds the counter the supervisor helped on
+    assert api["o1"].post("/counters/1/call-next").status_code == 204
+
+
+def test_a_closed_counter_belongs_to_whoever_opens_it(api: dict[str, Any]) -> None:
+    assert code(api["o1"].post("/counters/2/call-next")) == "counter_closed"
+    assert api["o2"].post("/counters/2/open").status_code == 200
+    assert code(api["o1"].post("/counters/2/open")) == "not_your_counter"
+    assert api["o2"].post("/counters/2/close").status_code == 200
+    assert api["o1"].post("/counters/2/open").status_code == 200
+
+
+# -- devices ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("device", ["kiosk", "display", "feedback"])
+def test_devices_can_do_nothing_beyond_their_own_job(api: dict[str, Any], device: str) -> None:
+    t = issue(api)
+    api["o1"].post("/counters/1/open")
+    for action, body in COUNTER_ACTIONS:
+        r = api[device].post(f"/counters/1/{action}", body)
+        assert r.status_code == 403, (device, action)
+    for path in ("/queue", "/counters", "/counters/1", "/counters/1/absent", "/me/stats"):
+        assert api[device].get(path).status_code == 403, (device, path)
+    for path in (f"/tickets/{t['id']}/reactivate", f"/tickets/{t['id']}/cancel"):
+        assert api[device].post(path).status_code == 403, (device, path)
+    if device != "kiosk":
+        assert api[device].post("/tickets", {"service": "land"}).status_code == 403
+    if device != "feedback":
+        assert api[device].post("/ratings", {"ticket": t["id"], "score": 5}).status_code == 403
+    assert api["o1"].get("/counters/1").get_json()["state"] == "open"
+    assert api["o1"].get("/queue?counter=1").get_json()["items"][0]["label"] == "A001"
+
+
+def test_nobody_anonymous_acts(api: dict[str, Any]) -> None:
+    assert api["anon"].post("/counters/1/open").status_code == 401
+    assert api["anon"].post("/tickets", {"service": "land"}).status_code == 401
+    assert api["anon"].post("/ratings", {"ticket": 1, "score": 5}).status_code == 401
+    assert api["anon"].get("/me/stats").status_code == 401
+
+
+def serve(api: dict[str, Any], officer: str, counter: int, service: str) -> dict[str, Any]:
+    t = issue(api, service)
+    api[officer].post(f"/counters/{counter}/open")
+    assert api[officer].post(f"/counters/{counter}/call-next").get_json()["id"] == t["id"]
+    api[officer].post(f"/counters/{counter}/start")
+    assert api[officer].post(f"/counters/{counter}/complete", {"outcome": "done"}).status_code == 200
+    return t
+
+
+def test_the_tablet_rates_only_its_own_counters_tickets_once(app: Any,
+                                                             api: dict[str, Any]) -> None:
+    other = serve(api, "o2", 2, "certification")
+    r = api["feedback"].post("/ratings", {"ticket": other["id"], "score": 5})
+    assert r.status_code == 403 and code(r) == "other_counter"
+    mine = serve(api, "o1", 1, "civil-status")
+    r = api["feedback"].post("/ratings", {"ticket": mine["id"], "score": 2, "reason": "long_wait"})
+    assert r.status_code == 201
+    assert code(api["feedback"].post("/ratings", {"ticket": mine["id"], "score": 5})) == \
+        "already_rated"
+    with app.extensions["layso"].read() as rd:
+        rows = rd.conn.execute(select(db.ratings)).all()
+        o1 = rd.conn.execute(select(db.users.c.id).where(db.users.c.username == "o1")).scalar()
+    assert [(x.ticket_id, x.officer_id, x.score, x.reason) for x in rows] == \
+        [(mine["id"], o1, 2, "long_wait")]
+
+
+# -- sockets ---------------------------------------------------------------------------------
+
+def test_socket_channels_check_who_connects(app: Any, client: Any,
+                                            tokens: dict[str, str]) -> None:
+    sio = app.extensions["layso_realtime"].socketio
+
+    def joins(auth_data: dict[str, Any]) -> bool:
+        c = sio.test_client(app, auth=auth_data, flask_test_client=client)
+        ok = c.is_connected()
+        if ok:
+            c.disconnect()
+        return ok
+
+    assert joins({"channel": "counter", "token": tokens["o1"]})
+    assert joins({"channel": "feedback", "token": tokens["feedback"]})
+    for device in ("kiosk", "display", "feedback"):
+        assert not joins({"channel": "counter", "token": tokens[device]}), device
+    assert not joins({"channel": "feedback", "token": tokens["kiosk"]})
+    assert not joins({"channel": "feedback", "token": tokens["o1"]})
+    assert not joins({"channel": "counter"})
+    assert not joins({"channel": "supervisor", "token": tokens["o1"]})
+    assert joins({"channel": "supervisor", "token": tokens["sup"]})
+
+
+# -- logins, sessions, CSRF ------------------------------------------------------------------
+
+def test_failed_logins_are_rate_limited_per_user(client: Any, tokens: dict[str, str]) -> None:
+    limit = client.application.config["LOGIN_ATTEMPTS_PER_MINUTE"]
+    for _ in range(limit):
+        assert login(client, "o1", "wrong-password").status_code == 401
+    r = login(client, "o1")
+    assert r.status_code == 429 and code(r) == "rate_limited"
+    assert "uid" not in (client.get_cookie("layso_session") or "")
+    # another account from the same address is not locked out by someone guessing this one
+    assert login(client, "o2", "password-o2").status_code == 200
+
+
+def test_a_session_logs_in_and_out(client: Any, tokens: dict[str, str]) -> None:
+    assert client.get("/counter/").status_code == 302
+    r = login(client)
+    assert r.status_code == 200
+    csrf = r.get_json()["csrf_token"]
+    assert client.get("/counter/").status_code == 200
+    me = client.get("/api/v1/auth/me").get_json()
+    assert me["role"] == "officer" and me["csrf_token"] == csrf
+    assert client.post("/api/v1/auth/logout").status_code == 403  # CSRF applies to logout too
+    assert client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf}).status_code == 200
+    assert client.get("/api/v1/auth/me").status_code == 401
+    r = client.get("/counter/")
+    assert r.status_code == 302 and r.headers["Location"].startswith("/login")
+
+
+def test_logout_revokes_a_bearer_token(api: dict[str, Any]) -> None:
+    assert api["o1"].get("/me/stats").status_code == 200
+    assert api["o1"].post("/auth/logout").status_code == 200
+    r = api["o1"].get("/me/stats")
+    assert r.status_code == 401 and code(r) == "invalid_credentials"
+
+
+def test_session_writes_need_the_csrf_token(client: Any, tokens: dict[str, str]) -> None:
+    csrf = login(client).get_json()["csrf_token"]
+    for headers in ({}, {"X-CSRF-Token": "not-the-token"}):
+        r = client.post("/api/v1/counters/1/open", headers=headers)
+        assert r.status_code == 403 and code(r) == "csrf_failed"
+    assert client.get("/api/v1/counters/1").get_json()["state"] == "closed"
+    r = client.post("/api/v1/counters/1/open", headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 200 and r.get_json()["state"] == "open"
+
+
+def test_sessions_expire_after_session_hours_without_use(client: Any, tokens: dict[str, str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    hours = client.application.config["SESSION_HOURS"]
+    login(client)
+    cookie = client.get_cookie("layso_session")
+    assert cookie is not None and cookie.expires is not None
+    real = itsdangerous.timed.TimestampSigner.get_timestamp
+
+    def later(seconds: int) -> None:
+        monkeypatch.setattr(itsdangerous.timed.TimestampSigner, "get_timestamp",
+                            lambda self: real(self) + seconds)
+
+    later(hours * 3600 - 120)
+    assert client.get("/api/v1/auth/me").status_code == 200
+    # each request renews a permanent session (Flask's default), so the hours count from the
+    # last request: an official at work stays in, a terminal left alone is logged out
+    later(2 * hours * 3600)
+    assert client.get("/api/v1/auth/me").status_code == 401
+    assert client.get("/counter/").status_code == 302
+    assert client.post("/api/v1/counters/1/open").status_code == 401
+
+
+def test_expired_and_revoked_tokens_are_refused(app: Any, api: dict[str, Any]) -> None:
+    center = app.extensions["layso"]
+    with center.db.write() as conn:
+        uid = conn.execute(select(db.users.c.id).where(db.users.c.username == "o1")).scalar()
+        expired = auth.issue_user_token(conn, uid, 0)
+    api["anon"].token = expired
+    assert api["anon"].get("/me/stats").status_code == 401
+    assert api["anon"].post("/counters/1/open").status_code == 401
+
+
+def test_a_role_change_ends_the_session(app: Any, client: Any, tokens: dict[str, str]) -> None:
+    login(client, "sup", "password-sup")
+    assert client.get("/counter/").status_code == 200
+    with app.extensions["layso"].db.write() as conn:
+        conn.execute(db.users.update().where(db.users.c.username == "sup").values(role="officer"))
+    assert client.get("/counter/").status_code == 302
+    assert client.get("/api/v1/auth/me").status_code == 401
