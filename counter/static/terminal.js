@@ -56,7 +56,7 @@
 
   function message(kind, vi, en, sticky) {
     var m = $('message');
-    m.className = 'notice' + (kind ? ' ' + kind : '');
+    m.className = 'msg' + (kind ? ' ' + kind : '');
     bi(m, vi, en);
     m.hidden = false;
     clearTimeout(S.messageTimer);
