@@ -119,14 +119,18 @@ class Realtime:
         self.socketio.start_background_task(self._tick_loop)
         self.socketio.start_background_task(self._refresh_loop)
 
+    def tick(self) -> None:
+        """Tell the stream where it stands, so a client that missed an event resyncs."""
+        with self.center.read() as r:
+            epoch, seq = events.current(r.conn)
+        self.socketio.emit("tick", {"type": "tick", "epoch": epoch, "seq": seq,
+                                    "build": self.app.config["BUILD"]}, to=STREAM)
+
     def _tick_loop(self) -> None:
         while True:
             self.socketio.sleep(TICK_SECONDS)
             try:
-                with self.center.read() as r:
-                    epoch, seq = events.current(r.conn)
-                self.socketio.emit("tick", {"type": "tick", "epoch": epoch, "seq": seq,
-                                            "build": self.app.config["BUILD"]}, to=STREAM)
+                self.tick()
             except Exception:
                 log.exception("tick failed")
 
@@ -221,7 +225,7 @@ class Realtime:
             if STREAM not in rooms():
                 return
             data = data if isinstance(data, dict) else {}
-            self.sync(data.get("epoch"), data.get("seq"))
+            self.sync(data.get("epoch"), data.get("seq"), data.get("build"))
 
 
 def init_app(app: Flask, center: Center) -> Realtime:

@@ -1,0 +1,249 @@
+"""Socket.IO hub: rooms from the connect auth, snapshot and replay by (epoch, seq), ticks, rooms."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from layso import events
+
+
+def rt(app: Any) -> Any:
+    """The app's Realtime."""
+    return app.extensions["layso_realtime"]
+
+
+def sio(app: Any, **auth: Any) -> Any:
+    """A Socket.IO test client connected with this auth."""
+    return rt(app).socketio.test_client(app, auth=auth)
+
+
+def received(client: Any, name: str | None = None) -> list[dict[str, Any]]:
+    """Payloads received since the last call (of one event name, or all with their names)."""
+    out = []
+    for pkt in client.get_received():
+        if name is None:
+            out.append({"_name": pkt["name"], **pkt["args"][0]})
+        elif pkt["name"] == name:
+            out.append(pkt["args"][0])
+    return out
+
+
+def open_counter(api: dict[str, Any], n: int = 1) -> None:
+    assert api["o1"].post(f"/counters/{n}/open").status_code == 200
+
+
+def issue(api: dict[str, Any], service: str = "civil-status") -> dict[str, Any]:
+    r = api["kiosk"].post("/tickets", json={"service": service})
+    assert r.status_code == 201
+    return r.get_json()
+
+
+def open_day(api: dict[str, Any]) -> None:
+    """Issue a first ticket, which opens the business day and its epoch."""
+    issue(api, "business")
+
+
+def token_of(ticket: dict[str, Any]) -> str:
+    return ticket["status_url"].rsplit("/", 1)[1]
+
+
+def test_board_gets_a_snapshot_on_connect(app, api):
+    issue(api)
+    board = sio(app, channel="board")
+    assert board.is_connected()
+    snaps = received(board, "snapshot")
+    assert len(snaps) == 1
+    snap = snaps[0]
+    assert snap["type"] == "snapshot"
+    assert snap["build"] == app.config["BUILD"]
+    assert snap["waiting"]["civil-status"] == 1
+    assert {"epoch", "seq", "counters", "recent", "services", "notice", "voice", "now"} <= set(snap)
+
+
+@pytest.mark.parametrize("auth", [
+    {}, {"channel": "nope"}, {"channel": "counter"}, {"channel": "counter", "token": "x" * 40},
+    {"channel": "supervisor"}, {"channel": "feedback"}, {"channel": "ticket"},
+    {"channel": "ticket", "ticket": "not-a-ticket"}, {"channel": "ticket", "ticket": 5},
+])  # fmt: skip
+def test_connections_without_the_right_credentials_are_refused(app, auth):
+    assert not sio(app, **auth).is_connected()
+
+
+def test_roles_per_channel(app, tokens):
+    assert sio(app, channel="counter", token=tokens["o1"]).is_connected()
+    assert sio(app, channel="counter", token=tokens["sup"]).is_connected()
+    assert not sio(app, channel="counter", token=tokens["kiosk"]).is_connected()
+    assert not sio(app, channel="supervisor", token=tokens["o1"]).is_connected()
+    assert sio(app, channel="supervisor", token=tokens["sup"]).is_connected()
+    assert sio(app, channel="supervisor", token=tokens["adm"]).is_connected()
+    assert not sio(app, channel="feedback", token=tokens["o1"]).is_connected()
+    assert not sio(app, channel="feedback", token=tokens["display"]).is_connected()
+    tablet = sio(app, channel="feedback", token=tokens["feedback"])
+    assert tablet.is_connected()
+    assert received(tablet, "counter.changed")[0]["counter"]["number"] == 1
+
+
+def test_stream_channels_see_every_event_in_order(app, api, tokens):
+    open_day(api)
+    board = sio(app, channel="board")
+    officer = sio(app, channel="counter", token=tokens["o1"])
+    snap = received(board, "snapshot")[0]
+    received(officer)
+    open_counter(api)
+    issue(api)
+    assert api["o1"].post("/counters/1/call-next").status_code == 200
+    for client in (board, officer):
+        got = [m for m in received(client) if m["_name"] not in ("tick", "ticket.updated")]
+        seqs = [m["seq"] for m in got]
+        assert seqs == list(range(snap["seq"] + 1, snap["seq"] + 1 + len(seqs)))
+        assert all(m["_name"] == m["type"] for m in got)
+        assert all(m["epoch"] == snap["epoch"] for m in got)
+        types = [m["type"] for m in got]
+        assert types.index("ticket.issued") < types.index("ticket.called")
+        called = got[types.index("ticket.called")]
+        assert called["ticket"]["label"] == "A001" and called["counter"]["number"] == 1
+        assert called["speech"]["vi"] == "Mời công dân có số A một đến quầy số một"
+        assert called["clips"]["vi"][0] == "chime" and called["recall"] is False
+
+
+def test_reconnect_with_epoch_and_seq_replays_only_what_was_missed(app, api):
+    open_day(api)
+    board = sio(app, channel="board")
+    snap = received(board, "snapshot")[0]
+    board.disconnect()
+    open_counter(api)
+    issue(api)
+    again = sio(app, channel="board", epoch=snap["epoch"], seq=snap["seq"])
+    got = received(again)
+    assert all(m["_name"] != "snapshot" for m in got)
+    assert [m["seq"] for m in got] == list(range(snap["seq"] + 1, snap["seq"] + 1 + len(got)))
+    assert {"counter.changed", "ticket.issued", "queue.changed"} <= {m["type"] for m in got}
+    # already up to date: nothing to send
+    last = got[-1]["seq"]
+    assert received(sio(app, channel="board", epoch=snap["epoch"], seq=last)) == []
+
+
+@pytest.mark.parametrize("bad", [
+    {"epoch": "other-epoch", "seq": 1}, {"seq": 10_000}, {"seq": "3"}, {"seq": True},
+    {"build": "an-older-build"},
+])  # fmt: skip
+def test_sync_answers_a_snapshot_when_events_cannot_be_replayed(app, api, bad):
+    open_day(api)
+    board = sio(app, channel="board")
+    snap = received(board, "snapshot")[0]
+    issue(api)
+    received(board)
+    board.emit("sync", {"epoch": snap["epoch"], "seq": snap["seq"], **bad})
+    got = received(board)
+    assert [m["_name"] for m in got] == ["snapshot"]
+    assert got[0]["seq"] > snap["seq"]
+
+
+def test_sync_replays_missed_events_in_order(app, api):
+    open_day(api)
+    board = sio(app, channel="board")
+    snap = received(board, "snapshot")[0]
+    issue(api)
+    issue(api, "land")
+    live = [m for m in received(board) if m["_name"] != "ticket.updated"]
+    board.emit("sync", {"epoch": snap["epoch"], "seq": snap["seq"]})
+    replay = received(board)
+    assert [(m["type"], m["seq"]) for m in replay] == [(m["type"], m["seq"]) for m in live]
+    assert replay == live  # exactly as they were live
+
+
+def test_events_are_emitted_only_after_commit(app, api):
+    open_day(api)
+    board = sio(app, channel="board")
+    received(board)
+    center = app.extensions["layso"]
+    with pytest.raises(RuntimeError), center.write() as tx:
+        tx.emit("queue.changed", {"waiting": {}})
+        raise RuntimeError("the transaction fails after appending its event")
+    assert received(board) == []
+    with center.read() as r:
+        epoch, seq = events.current(r.conn)
+    with center.write() as tx:
+        tx.emit("queue.changed", {"waiting": {}})
+    got = received(board)
+    assert [(m["type"], m["seq"]) for m in got] == [("queue.changed", seq + 1)]
+
+
+def test_tick_tells_the_stream_where_it_stands(app, api):
+    open_day(api)
+    board = sio(app, channel="board")
+    snap = received(board, "snapshot")[0]
+    issue(api)
+    received(board)
+    rt(app).tick()
+    ticks = received(board, "tick")
+    assert len(ticks) == 1
+    assert ticks[0]["epoch"] == snap["epoch"] and ticks[0]["seq"] > snap["seq"]
+    assert ticks[0]["build"] == app.config["BUILD"]
+
+
+def _wait_for(client: Any, name: str, pred: Any, timeout: float = 3.0) -> list[dict[str, Any]]:
+    got: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got += received(client, name)
+        if any(pred(m) for m in got):
+            return got
+        time.sleep(0.02)
+    return got
+
+
+def test_ticket_channel_hears_only_its_own_ticket(app, api):
+    open_counter(api)
+    mine, other = issue(api), issue(api)
+    phone = sio(app, channel="ticket", ticket=token_of(other))
+    first = received(phone, "ticket.updated")
+    assert first[0]["ticket"]["label"] == "A002" and first[0]["ticket"]["ahead"] == 1
+    assert "id" not in first[0]["ticket"]
+    assert api["o1"].post("/counters/1/call-next").status_code == 200  # calls A001, not mine
+    got = _wait_for(phone, "ticket.updated", lambda m: m["ticket"]["ahead"] == 0)
+    assert any(m["ticket"]["ahead"] == 0 for m in got)
+    assert all(m["ticket"]["label"] == "A002" for m in got)
+    phone_mine = sio(app, channel="ticket", ticket=token_of(mine))
+    received(phone_mine)
+    api["o1"].post("/counters/1/start")
+    api["o1"].post("/counters/1/complete", json={"outcome": "done"})
+    assert api["o1"].post("/counters/1/call-next").status_code == 200  # now A002
+    names = [m["_name"] for m in received(phone)]
+    assert "ticket.called" in names
+    assert all(n in ("ticket.called", "ticket.updated") for n in names)
+    called = [m for m in received(phone_mine, "ticket.called")]
+    assert called == []  # A001's phone does not hear A002's call
+    # the phone channel may not ask for the center's stream
+    phone.emit("sync", {})
+    assert received(phone, "snapshot") == []
+
+
+def test_feedback_tablet_follows_its_counter_only(app, api, tokens):
+    tablet = sio(app, channel="feedback", token=tokens["feedback"])
+    received(tablet)
+    open_counter(api, 2)
+    assert received(tablet) == []
+    open_counter(api, 1)
+    issue(api)
+    api["o1"].post("/counters/1/call-next")
+    types = [m["type"] for m in received(tablet) if "type" in m]
+    assert "ticket.called" in types and "counter.changed" in types
+    assert "ticket.issued" not in types and "queue.changed" not in types
+
+
+def test_notice_endpoint_reaches_the_board(app, api):
+    board = sio(app, channel="board")
+    received(board)
+    assert api["o1"].post("/notice", json={"vi": "Xin chào", "en": "Hello"}).status_code == 403
+    r = api["sup"].post("/notice", json={"vi": " Nghỉ trưa 11:30–13:30 ", "en": "Lunch break"})
+    assert r.status_code == 200 and r.get_json() == {"vi": "Nghỉ trưa 11:30–13:30",
+                                                     "en": "Lunch break"}
+    got = received(board, "notice.changed")
+    assert got[0]["notice"] == {"vi": "Nghỉ trưa 11:30–13:30", "en": "Lunch break"}
+    assert api["sup"].post("/notice", json={"vi": 3}).status_code == 422
+    assert api["sup"].post("/notice", json={"text": "x"}).status_code == 422
+    assert api["anon"].get("/board").get_json()["notice"]["en"] == "Lunch break"
