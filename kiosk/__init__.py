@@ -7,6 +7,8 @@ from typing import Any
 
 from flask import Blueprint, Flask, abort, current_app, render_template, request
 
+from layso.queue import views
+
 bp = Blueprint("kiosk", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/kiosk")
 
@@ -40,6 +42,29 @@ def phone(token: str) -> Any:
     if not TOKEN_RE.match(token):
         abort(404)
     return _page("kiosk/phone.html", token=token)
+
+
+@bp.get("/t/<token>/qr.svg")
+def qr(token: str) -> Any:
+    """The QR of a ticket's status link, for the kiosk screen (photographable when paper is out)."""
+    import io
+
+    import qrcode
+    import qrcode.image.svg
+
+    if not TOKEN_RE.match(token):
+        abort(404)
+    center = current_app.extensions["layso"]
+    with center.read() as r:
+        if views.ticket_by_token(r, token) is None:
+            abort(404)
+        url = f"{r.public_url}/t/{token}"
+    out = io.BytesIO()
+    qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, border=2,
+                error_correction=qrcode.constants.ERROR_CORRECT_M).save(out)
+    resp = current_app.response_class(out.getvalue(), mimetype="image/svg+xml")
+    resp.headers["Cache-Control"] = "private, max-age=86400"
+    return resp
 
 
 def _page(template: str, **context: Any) -> Any:

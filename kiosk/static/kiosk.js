@@ -1,0 +1,479 @@
+/* Lấy Số touch kiosk: service → (procedure) → priority → ticket on screen, print result.
+   One Idempotency-Key per citizen flow and buttons disabled on the first tap, so a double
+   tap or a retried request never issues two tickets. */
+(function (global) {
+  "use strict";
+  var doc = global.document;
+  var MODE = doc.body.getAttribute("data-mode");  // kiosk | reception
+  var TOKEN_KEY = "layso.kiosk.token";
+  var IDLE_FLOW_MS = 60000;
+  var IDLE_TICKET_MS = 20000;
+  var IDLE_TROUBLE_MS = 60000;
+  var PRINT_WAIT_MS = 3000;
+  var REFRESH_MS = 30000;
+
+  var state = {
+    token: null, csrf: null, lang: "vi", services: [], categories: [], full: {},
+    service: null, procedure: null, key: null, busy: false, ticket: null, printer: "none",
+    day: null
+  };
+  var idleTimer = null, countTimer = null;
+  var debug = global.laysoKiosk = {state: state};
+
+  function $(id) { return doc.getElementById(id); }
+  function el(tag, cls, text) {
+    var e = doc.createElement(tag);
+    if (cls) e.className = cls;
+    if (text != null) e.textContent = text;
+    return e;
+  }
+  function pair(vi, en) {
+    var f = doc.createDocumentFragment();
+    f.appendChild(el("span", "vi", vi));
+    f.appendChild(el("span", "en", en));
+    return f;
+  }
+
+  // -- lockdown: no selection, context menu, zoom or leaving the page -----------------------
+  ["contextmenu", "selectstart", "dragstart", "gesturestart"].forEach(function (t) {
+    doc.addEventListener(t, function (e) {
+      if (!(e.target && e.target.tagName === "INPUT")) e.preventDefault();
+    });
+  });
+  doc.addEventListener("touchmove", function (e) {
+    if (e.touches && e.touches.length > 1) e.preventDefault();
+  }, {passive: false});
+  doc.addEventListener("wheel", function (e) { if (e.ctrlKey) e.preventDefault(); },
+                       {passive: false});
+  doc.addEventListener("keydown", function (e) {
+    var k = e.key;
+    if ((e.ctrlKey || e.metaKey) && ["+", "-", "=", "0", "p", "s", "o", "l"].indexOf(k) >= 0) {
+      e.preventDefault();
+    }
+    if (e.altKey && (k === "ArrowLeft" || k === "ArrowRight")) e.preventDefault();
+  });
+  if (MODE === "kiosk") {
+    global.history.pushState(null, "", global.location.href);
+    global.addEventListener("popstate", function () {
+      global.history.pushState(null, "", global.location.href);
+    });
+  }
+
+  // -- API ------------------------------------------------------------------------------------
+  function api(method, path, body, extra) {
+    var headers = {"Accept": "application/json"};
+    if (state.token) headers["Authorization"] = "Bearer " + state.token;
+    if (state.csrf && method !== "GET") headers["X-CSRF-Token"] = state.csrf;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    Object.keys(extra || {}).forEach(function (k) { headers[k] = extra[k]; });
+    return global.fetch("/api/v1" + path, {
+      method: method, headers: headers, credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body), cache: "no-store"
+    }).then(function (r) {
+      return r.text().then(function (t) {
+        var data = null;
+        try { data = t ? JSON.parse(t) : null; } catch (err) { data = null; }
+        return {status: r.status, data: data};
+      });
+    });
+  }
+  function newKey() {
+    var a = new Uint8Array(16);
+    global.crypto.getRandomValues(a);
+    return "kiosk-" + Array.prototype.map.call(a, function (b) {
+      return ("0" + b.toString(16)).slice(-2);
+    }).join("");
+  }
+
+  // -- screens and idle -----------------------------------------------------------------------
+  function show(id) {
+    Array.prototype.forEach.call(doc.querySelectorAll(".k-screen"), function (s) {
+      s.hidden = s.id !== id;
+    });
+    doc.body.setAttribute("data-screen", id);
+    armIdle(id);
+  }
+  function armIdle(id) {
+    global.clearTimeout(idleTimer);
+    global.clearInterval(countTimer);
+    $("done-count").textContent = "";
+    if (MODE !== "kiosk" && id !== "s-ticket") return;
+    var ms = {"s-procedure": IDLE_FLOW_MS, "s-priority": IDLE_FLOW_MS, "s-error": IDLE_FLOW_MS,
+              "s-ticket": state.trouble ? IDLE_TROUBLE_MS : IDLE_TICKET_MS}[id];
+    if (!ms) return;
+    var until = Date.now() + ms;
+    idleTimer = global.setTimeout(home, ms);
+    if (id === "s-ticket") {
+      countTimer = global.setInterval(function () {
+        $("done-count").textContent = "(" + Math.max(0, Math.ceil((until - Date.now()) / 1000)) + ")";
+      }, 500);
+    }
+  }
+  doc.addEventListener("pointerdown", function () {
+    var id = doc.body.getAttribute("data-screen");
+    if (id && id !== "s-home" && id !== "s-enrol") armIdle(id);
+  }, true);
+
+  function setLang(lang) {
+    state.lang = lang;
+    doc.body.classList.toggle("lang-en", lang === "en");
+    doc.body.classList.toggle("lang-vi", lang !== "en");
+    doc.documentElement.lang = lang;
+  }
+  $("lang").addEventListener("click", function () { setLang(state.lang === "en" ? "vi" : "en"); });
+
+  function home() {
+    state.service = null; state.procedure = null; state.key = null; state.busy = false;
+    state.ticket = null; state.trouble = false;
+    setLang("vi");
+    renderServices();
+    show("s-home");
+    refresh();
+  }
+
+  // -- enrolment ------------------------------------------------------------------------------
+  function enrol() {
+    show("s-enrol");
+    if (MODE === "reception") {
+      $("enrol-form").hidden = true;
+      $("enrol-help").hidden = true;
+      $("reception-login").hidden = false;
+    } else {
+      $("enrol-token").focus();
+    }
+  }
+  $("enrol-form").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var token = $("enrol-token").value.trim();
+    state.token = token;
+    api("GET", "/auth/me").then(function (r) {
+      if (r.status === 200 && r.data.role === "kiosk") {
+        global.localStorage.setItem(TOKEN_KEY, token);
+        $("enrol-token").value = "";
+        start();
+        return;
+      }
+      state.token = null;
+      var err = $("enrol-error");
+      err.hidden = false;
+      err.textContent = r.status === 200
+        ? "Mã này không phải của máy lấy số. / This token is not a kiosk token."
+        : "Mã thiết bị không đúng hoặc đã bị thu hồi. / Unknown or revoked token.";
+    }, function () {
+      state.token = null;
+      $("enrol-error").hidden = false;
+      $("enrol-error").textContent = "Không kết nối được máy chủ. / Cannot reach the server.";
+    });
+  });
+
+  // -- data -----------------------------------------------------------------------------------
+  function refresh() {
+    return Promise.all([api("GET", "/services"), api("GET", "/health")]).then(function (rs) {
+      if (rs[0].status === 200) {
+        state.services = rs[0].data.items;
+        if (doc.body.getAttribute("data-screen") === "s-home") renderServices();
+      }
+      if (rs[1].status === 200 || rs[1].status === 503) {
+        state.printer = rs[1].data.printer;
+        $("printer-warn").hidden = !isTrouble(state.printer);
+      }
+    }, function () { /* the next refresh tries again */ });
+  }
+  function isTrouble(p) { return p === "paper_out" || p === "cover_open" || p === "offline"; }
+  function hours(s) {
+    return (s.opens_at || "00:00") + "–" + (s.closes_at || "24:00");
+  }
+
+  function renderServices() {
+    var box = $("services");
+    box.textContent = "";
+    $("services-empty").hidden = state.services.length > 0;
+    box.setAttribute("data-count", String(state.services.length));
+    state.services.forEach(function (s) {
+      var b = el("button", "k-card k-service");
+      b.type = "button";
+      b.setAttribute("role", "listitem");
+      b.setAttribute("data-service", s.code);
+      var prefix = el("span", "k-prefix", s.prefix);
+      var name = el("span", "k-card-name");
+      name.appendChild(pair(s.name.vi, s.name.en));
+      var meta = el("span", "k-card-meta");
+      var full = state.full[s.code];
+      if (!s.open) {
+        b.disabled = true;
+        b.classList.add("is-closed");
+        meta.appendChild(pair("Lĩnh vực này hiện đã ngừng cấp số. Giờ cấp số: " + hours(s),
+                              "This service is not issuing numbers now. Hours: " + hours(s)));
+      } else if (full) {
+        b.disabled = true;
+        b.classList.add("is-full");
+        meta.appendChild(pair("Đã hết số thứ tự trong ngày cho lĩnh vực này",
+                              "No more numbers today for this service"));
+      } else {
+        meta.appendChild(pair("Đang chờ: " + s.waiting + " người", "Waiting: " + s.waiting));
+      }
+      b.appendChild(prefix);
+      b.appendChild(name);
+      b.appendChild(meta);
+      b.addEventListener("click", function () { chooseService(s); });
+      box.appendChild(b);
+    });
+  }
+
+  function crumb(target, s) {
+    target.textContent = "";
+    target.appendChild(el("span", "k-crumb-prefix", s.prefix));
+    target.appendChild(pair(s.name.vi, s.name.en));
+  }
+
+  function chooseService(s) {
+    if (state.busy) return;
+    state.service = s;
+    state.procedure = null;
+    state.key = newKey();  // one key for this citizen's whole flow
+    if (s.procedures && s.procedures.length) {
+      crumb($("proc-service"), s);
+      var box = $("procedures");
+      box.textContent = "";
+      s.procedures.forEach(function (p) {
+        var b = el("button", "k-card k-choice");
+        b.type = "button";
+        b.appendChild(pair(p.name.vi, p.name.en));
+        b.addEventListener("click", function () { state.procedure = p.code; priorityStep(); });
+        box.appendChild(b);
+      });
+      var other = el("button", "k-card k-choice k-choice-other");
+      other.type = "button";
+      other.appendChild(pair("Thủ tục khác / chưa rõ", "Another procedure / not sure"));
+      other.addEventListener("click", function () { state.procedure = null; priorityStep(); });
+      box.appendChild(other);
+      show("s-procedure");
+      return;
+    }
+    priorityStep();
+  }
+
+  function priorityStep() {
+    crumb($("prio-service"), state.service);
+    var box = $("categories");
+    box.textContent = "";
+    state.categories.forEach(function (c) {
+      var b = el("button", "k-card k-choice k-choice-prio");
+      b.type = "button";
+      b.setAttribute("data-priority", c.code);
+      b.appendChild(pair(c.name.vi, c.name.en));
+      b.addEventListener("click", function () { issue(c.code, c); });
+      box.appendChild(b);
+    });
+    show("s-priority");
+  }
+  $("no-priority").addEventListener("click", function () { issue(null, null); });
+  Array.prototype.forEach.call(doc.querySelectorAll("[data-back]"), function (b) {
+    b.addEventListener("click", function () {
+      var id = doc.body.getAttribute("data-screen");
+      if (id === "s-priority" && state.service && state.service.procedures.length) {
+        show("s-procedure");
+      } else {
+        home();
+      }
+    });
+  });
+
+  // -- issuing --------------------------------------------------------------------------------
+  function setButtons(disabled) {
+    Array.prototype.forEach.call(doc.querySelectorAll(".k-main button"), function (b) {
+      if (disabled) b.setAttribute("data-busy", "1"); else b.removeAttribute("data-busy");
+      b.disabled = disabled || b.classList.contains("is-closed") || b.classList.contains("is-full");
+    });
+  }
+
+  function issue(priority, category) {
+    if (state.busy) return;  // the second tap of a double tap
+    state.busy = true;
+    setButtons(true);
+    var body = {service: state.service.code, lang: state.lang};
+    if (priority) body.priority = priority;
+    if (state.procedure) body.procedure = state.procedure;
+    var tries = 0;
+    var shown = global.setTimeout(function () { show("s-issuing"); }, 400);
+    function attempt() {
+      tries += 1;
+      return api("POST", "/tickets", body, {"Idempotency-Key": state.key}).then(function (r) {
+        global.clearTimeout(shown);
+        setButtons(false);
+        if (r.status === 201) return confirmTicket(r.data, category);
+        state.busy = false;
+        if (r.status === 401 && MODE === "kiosk") {
+          global.localStorage.removeItem(TOKEN_KEY);
+          state.token = null;
+          return enrol();
+        }
+        var code = r.data && r.data.error ? r.data.error.code : "";
+        if (code === "daily_cap_reached") {
+          state.full[state.service.code] = true;
+          return failure("Đã hết số thứ tự trong ngày cho lĩnh vực này.",
+                         "No more numbers today for this service.");
+        }
+        if (code === "service_closed") {
+          refresh();
+          return failure("Lĩnh vực này hiện đã ngừng cấp số. Giờ cấp số: " + hours(state.service),
+                         "This service is not issuing numbers now. Hours: " + hours(state.service));
+        }
+        if (r.status === 429) {
+          return failure("Máy đang bận, vui lòng thử lại sau ít phút.",
+                         "The kiosk is busy, please try again in a minute.");
+        }
+        return failure("Không lấy được số. Vui lòng liên hệ bàn hướng dẫn.",
+                       "Could not issue a number. Please see the help desk.");
+      }, function () {
+        // the same Idempotency-Key makes a retry safe: at most one ticket is issued
+        if (tries < 3) {
+          return new Promise(function (ok) { global.setTimeout(ok, 600); }).then(attempt);
+        }
+        global.clearTimeout(shown);
+        setButtons(false);
+        state.busy = false;
+        return failure("Không kết nối được máy chủ. Vui lòng liên hệ bàn hướng dẫn.",
+                       "Cannot reach the server. Please see the help desk.");
+      });
+    }
+    return attempt();
+  }
+
+  function failure(vi, en) {
+    $("error-vi").textContent = vi;
+    $("error-en").textContent = en;
+    show("s-error");
+  }
+  $("error-ok").addEventListener("click", home);
+
+  function confirmTicket(t, category) {
+    state.ticket = t;
+    state.trouble = false;
+    $("t-label").textContent = t.label;
+    $("t-label").classList.toggle("is-long", t.label.length > 4);
+    var svc = $("t-service");
+    svc.textContent = "";
+    svc.appendChild(pair(t.service.name.vi, t.service.name.en));
+    var prio = $("t-prio");
+    prio.hidden = !category;
+    prio.textContent = "";
+    if (category) prio.appendChild(pair("Ưu tiên: " + category.name.vi, "Priority: " + category.name.en));
+    $("t-ahead").textContent = t.ahead == null ? "–" : String(t.ahead);
+    var eta = $("t-eta");
+    eta.textContent = "";
+    if (!t.eta_minutes) {
+      eta.appendChild(pair("Sắp đến lượt", "Almost your turn"));
+    } else {
+      eta.appendChild(pair("khoảng " + t.eta_minutes + " phút", "about " + t.eta_minutes + " min"));
+    }
+    var token = t.status_url.split("/").pop();
+    $("t-qr").src = "/t/" + encodeURIComponent(token) + "/qr.svg";
+    $("reprint").hidden = MODE !== "reception" || t.print.state === "none";
+    printState(t.print.state);
+    show("s-ticket");
+    if (t.print.state === "queued") {
+      if (isTrouble(state.printer)) printState("waiting_printer");  // known trouble: say it now
+      followPrint(token, t);
+    }
+  }
+
+  function printState(ps) {
+    var trouble = ps === "waiting_printer" || ps === "failed";
+    var was = state.trouble;
+    state.trouble = trouble;
+    $("print-status").setAttribute("data-state", trouble ? "trouble" : ps);
+    doc.body.classList.toggle("printer-trouble", trouble);
+    if (trouble && !was) armIdle("s-ticket");  // give time to take a photo
+  }
+
+  function followPrint(token, t) {
+    var started = Date.now();
+    function poll() {
+      if (state.ticket !== t) return;
+      api("GET", "/tickets/" + encodeURIComponent(token)).then(function (r) {
+        if (state.ticket !== t) return;
+        var ps = r.status === 200 ? r.data.print.state : "queued";
+        if (ps !== "queued") {
+          printState(ps);
+          if (ps !== "printed") refresh();
+          return;
+        }
+        if (Date.now() - started >= PRINT_WAIT_MS) {
+          printState("waiting_printer");  // nothing after 3 s: never leave a citizen waiting
+        }
+        global.setTimeout(poll, Date.now() - started < PRINT_WAIT_MS ? 250 : 1500);
+      }, function () { global.setTimeout(poll, 1000); });
+    }
+    global.setTimeout(poll, 150);
+  }
+
+  $("done").addEventListener("click", home);
+  $("reprint").addEventListener("click", function () {
+    var t = state.ticket;
+    if (!t) return;
+    $("reprint").disabled = true;
+    api("POST", "/tickets/" + t.id + "/reprint", {}).then(function (r) {
+      $("reprint").disabled = false;
+      if (r.status === 200) { printState("queued"); followPrint(t.status_url.split("/").pop(), t); }
+    });
+  });
+
+  // -- start ----------------------------------------------------------------------------------
+  function loadCenter() {
+    api("GET", "/board").then(function (r) {
+      if (r.status !== 200) return;
+      $("center-vi").textContent = r.data.center.name.vi;
+      $("center-en").textContent = r.data.center.name.en;
+      state.day = r.data.day;
+    });
+    api("GET", "/categories").then(function (r) {
+      if (r.status === 200) state.categories = r.data.items;
+    });
+  }
+
+  function start() {
+    loadCenter();
+    home();
+  }
+
+  function boot() {
+    if (MODE === "reception") {
+      doc.body.classList.add("is-reception");
+      $("reception-tag").hidden = false;
+      api("GET", "/auth/me").then(function (r) {
+        if (r.status === 200 && r.data.kind === "user" && r.data.csrf_token) {
+          state.csrf = r.data.csrf_token;
+          start();
+        } else {
+          enrol();
+        }
+      }, enrol);
+      return;
+    }
+    state.token = global.localStorage.getItem(TOKEN_KEY);
+    if (!state.token) return enrol();
+    api("GET", "/auth/me").then(function (r) {
+      if (r.status === 200 && r.data.role === "kiosk") return start();
+      if (r.status === 401) {
+        global.localStorage.removeItem(TOKEN_KEY);
+        state.token = null;
+        return enrol();
+      }
+      start();
+    }, start);  // server unreachable now: show what we can, refresh retries
+  }
+
+  global.setInterval(function () {
+    if (doc.body.getAttribute("data-screen") === "s-home") refresh();
+  }, REFRESH_MS);
+  // a new day clears the "no more numbers today" marks
+  global.setInterval(function () {
+    api("GET", "/board").then(function (r) {
+      if (r.status === 200 && state.day && r.data.day !== state.day) state.full = {};
+      if (r.status === 200) state.day = r.data.day;
+    });
+  }, 5 * 60000);
+  debug.home = home;
+  boot();
+})(window);
