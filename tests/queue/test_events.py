@@ -1,0 +1,114 @@
+"""The event log: appended in the action's transaction, seq gap-free, nothing on a refusal."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from layso import db, events
+from layso.queue import Conflict, ops
+from tests.queue.helpers import log, refused, run, run_logged, snapshot, stream
+
+
+def test_a_day_of_work_appends_one_gap_free_run_of_events(center, officers, kiosk_actor, clock):
+    o1, o2 = officers["o1"], officers["o2"]
+    steps = [
+        (ops.issue, kiosk_actor, "civil-status"),
+        (ops.issue, kiosk_actor, "certification", "elderly"),
+        (ops.open_counter, o1, 1),
+        (ops.open_counter, o2, 2),
+        (ops.call_next, o1, 1),
+        (ops.recall, o1, 1),
+        (ops.start, o1, 1),
+        (ops.transfer, o1, 1, "land", "front"),
+        (ops.call_next, o2, 2),
+        (ops.no_show, o2, 2),
+        (ops.pause_counter, o2, 2, "Nghỉ"),
+        (ops.close_counter, o2, 2),
+    ]
+    counts = []
+    for op, actor, *args in steps:
+        clock.advance(seconds=30)
+        _, types = run_logged(center, op, actor, *args)
+        counts.append(len(types))
+    assert counts == [3, 2, 1, 1, 3, 1, 2, 3, 3, 2, 1, 1]
+    epoch, seq = stream(center)
+    rows = [r for r in log(center) if r[0] == epoch]
+    assert [r[1] for r in rows] == list(range(1, seq + 1)) and seq == sum(counts)
+    assert rows[0][2] == "day.opened"
+
+
+def test_events_are_published_after_commit_in_log_order(center, officers, kiosk_actor):
+    seen = []
+    center.hub.subscribe(seen.append)
+    run(center, ops.issue, kiosk_actor, "civil-status")
+    run(center, ops.open_counter, officers["o1"], 1)
+    run(center, ops.call_next, officers["o1"], 1)
+    epoch, seq = stream(center)
+    assert [(e.epoch, e.seq) for e in seen] == [(epoch, n) for n in range(1, seq + 1)]
+    called = next(e for e in seen if e.type == "ticket.called")
+    msg = called.as_message()
+    assert (msg["type"], msg["epoch"], msg["seq"]) == ("ticket.called", epoch, called.seq)
+    assert msg["ticket"]["label"] == "A001" and msg["counter"]["number"] == 1
+    assert msg["at"].endswith("+00:00")
+
+
+def test_a_refused_action_appends_and_publishes_nothing(center, officers, kiosk_actor):
+    seen = []
+    run(center, ops.issue, kiosk_actor, "civil-status")
+    center.hub.subscribe(seen.append)
+    before = stream(center)
+    refused(center, Conflict, "counter_closed", ops.call_next, officers["o1"], 1)
+    assert stream(center) == before and seen == []
+
+
+def test_a_transaction_that_fails_after_an_action_leaves_no_trace(center, kiosk_actor):
+    run(center, ops.issue, kiosk_actor, "civil-status")
+    seen = []
+    center.hub.subscribe(seen.append)
+    before = snapshot(center)
+    with pytest.raises(RuntimeError):
+        with center.write() as tx:
+            ops.issue(tx, kiosk_actor, "civil-status")
+            assert len(tx.events) == 2
+            raise RuntimeError("power cut")
+    assert snapshot(center) == before and seen == []
+    assert run(center, ops.issue, kiosk_actor, "civil-status")["label"] == "A002"
+
+
+def test_a_failing_emitter_never_undoes_an_action(center, kiosk_actor):
+    def broken(_event):
+        raise OSError("socket gone")
+
+    center.hub.subscribe(broken)
+    assert run(center, ops.issue, kiosk_actor, "civil-status")["label"] == "A001"
+    assert stream(center)[1] == 3
+
+
+def test_since_replays_missed_events_or_asks_for_a_snapshot(center, kiosk_actor, clock):
+    run(center, ops.issue, kiosk_actor, "civil-status")
+    epoch, seq = stream(center)
+    run(center, ops.issue, kiosk_actor, "civil-status")
+    with center.db.read() as conn:
+        missed = events.since(conn, epoch, seq)
+        assert [(e.seq, e.type) for e in missed] == [(4, "ticket.issued"), (5, "queue.changed")]
+        assert missed[0].payload["ticket"]["label"] == "A002"
+        assert events.since(conn, epoch, seq + 2) == []
+        assert events.since(conn, epoch, seq + 3) is None       # from the future
+        assert events.since(conn, "other.epoch", 1) is None     # another day or a restore
+        assert events.since(conn, epoch, 0, limit=4) is None    # too far behind
+        assert len(events.since(conn, epoch, 0, limit=5)) == 5
+    clock.advance(days=1)
+    run(center, ops.issue, kiosk_actor, "civil-status")
+    with center.db.read() as conn:
+        assert events.since(conn, epoch, seq + 2) is None
+
+
+def test_events_carry_no_personal_data(center, officers, kiosk_actor):
+    t = run(center, ops.issue, kiosk_actor, "civil-status", priority="elderly")
+    run(center, ops.open_counter, officers["o1"], 1)
+    run(center, ops.call_next, officers["o1"], 1)
+    token = t["status_url"].rsplit("/", 1)[1]
+    with center.db.read() as conn:
+        payloads = conn.execute(select(db.events.c.payload)).scalars().all()
+    assert payloads and all(token not in repr(p) for p in payloads)
