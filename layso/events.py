@@ -61,9 +61,10 @@ def start_epoch(conn: Connection, epoch: str) -> None:
 
 def append(conn: Connection, type_: str, payload: dict[str, Any], at: datetime) -> Event:
     """Append an event in the caller's transaction; seq is gap-free within the epoch."""
-    epoch, seq = current(conn)
-    seq += 1
-    conn.execute(update(db.stream).where(db.stream.c.id == 1).values(seq=seq))
+    row = conn.execute(update(db.stream).where(db.stream.c.id == 1)
+                       .values(seq=db.stream.c.seq + 1)
+                       .returning(db.stream.c.epoch, db.stream.c.seq)).one()
+    epoch, seq = row.epoch, int(row.seq)
     conn.execute(insert(db.events).values(epoch=epoch, seq=seq, type=type_, payload=payload, at=at))
     return Event(epoch=epoch, seq=seq, type=type_, at=at, payload=payload)
 

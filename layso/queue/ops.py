@@ -83,9 +83,10 @@ def _emit_ticket(tx: Tx, type_: str, ticket_id: int, **extra: Any) -> dict[str, 
     counter = None
     if t.counter_id is not None:
         counter = views.counter_brief(_reload(tx, db.counters, t.counter_id))
-    payload = {"ticket": views.ticket_brief(tx, t), "counter": counter, **extra}
+    services = views.services_by_id(tx)
+    payload = {"ticket": views.ticket_brief(tx, t, services), "counter": counter, **extra}
     tx.emit(type_, payload)
-    return views.ticket_view(tx, t)
+    return views.ticket_view(tx, t, services=services)
 
 
 def _speech(tx: Tx, t: Row[Any], counter: Row[Any]) -> dict[str, Any]:

@@ -91,6 +91,12 @@ class Tx(Reader):
         self.events.append(ev)
         return ev
 
+    def shown_day(self) -> Row[Any] | None:
+        """The day pages show; once this transaction opened the day, that one (no query)."""
+        if self._day is not None:
+            return self._day
+        return super().shown_day()
+
     def open_day(self) -> Row[Any]:
         """Today's business day, opening it (and a new epoch) when the local date moved on.
 
