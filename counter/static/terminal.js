@@ -137,6 +137,7 @@
     $('desk').hidden = true;
     $('picker').hidden = false;
     $('btn-switch').hidden = true;
+    $('picker-message').hidden = true;
     bi($('counter-name'), 'Chọn quầy', '');
     $('counter-state').hidden = true;
     var r = await api('GET', '/counters');
@@ -172,7 +173,20 @@
       await showPicker();
       return;
     }
-    if (openIt && S.counter.state === 'closed') await doAction('btn-open');
+    // opening is idempotent for the holder and refused to anyone else: ask, so an official
+    // never works on a counter another official holds (a paused counter stays paused)
+    if (!openIt || S.counter.state === 'paused') return;
+    var res = await run($('btn-open'), 'POST', base() + '/open', null);
+    if (res && res.error && res.status === 403) {
+      S.number = null;
+      S.counter = null;
+      sessionStorage.removeItem('layso.counter');
+      await showPicker();
+      var d = L.describe(res.error);
+      bi($('picker-message'), d.vi, d.en);
+      $('picker-message').className = 'msg error';
+      $('picker-message').hidden = false;
+    }
   }
 
   // -- rendering ------------------------------------------------------------------------------
@@ -621,7 +635,7 @@
     var v = $('call-label').value.trim().toUpperCase();
     if (!v) return;
     callChosen(v, $('btn-call-label')).then(function (res) {
-      if (res && !res.error) $('call-label').value = '';
+      if (res && !res.error) { $('call-label').value = ''; $('call-label').blur(); }
     });
   });
   wireDialogs();

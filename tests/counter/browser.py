@@ -1,0 +1,81 @@
+"""Helpers for the counter pages' browser tests: log in, enrol a tablet, age a ticket."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import update
+
+from layso import db
+from layso.db import Database, utcnow
+
+DEMO_PASSWORD = "layso-demo"
+
+
+def staff_page(browser: Any, server: Any, username: str, width: int = 1366,
+               height: int = 768, clock: bool = False) -> Any:
+    """A new browser context logged in as a demo official, on the terminal's counter picker."""
+    from playwright.sync_api import expect
+
+    ctx = browser.new_context(viewport={"width": width, "height": height}, locale="vi-VN")
+    page = ctx.new_page()
+    if clock:
+        page.clock.install()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.js_errors = errors  # type: ignore[attr-defined]
+    page.goto(server.url + "/counter/")
+    expect(page).to_have_url(server.url + "/login?next=/counter/")
+    page.fill("#username", username)
+    page.fill("#password", DEMO_PASSWORD)
+    page.click("#login-submit")
+    expect(page).to_have_url(server.url + "/counter/")
+    return page
+
+
+def pick_counter(page: Any, number: int) -> None:
+    """Choose a counter on the picker (it opens when closed) and wait for the call key."""
+    from playwright.sync_api import expect
+
+    page.click(f"button.pick[data-counter='{number}']")
+    expect(page.locator("#counter-state")).to_have_attribute("data-state", "open")
+    expect(page.locator("#btn-call-next")).to_be_visible()
+
+
+def tablet_page(browser: Any, server: Any, token: str, clock: bool = True) -> Any:
+    """A feedback tablet (1280×800) enrolled with a device token through its first screen."""
+    from playwright.sync_api import expect
+
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800}, locale="vi-VN",
+                              has_touch=True)
+    page = ctx.new_page()
+    if clock:
+        page.clock.install()
+    page.goto(server.url + "/counter/feedback")
+    expect(page.locator("body")).to_have_attribute("data-screen", "enrol")
+    page.fill("#enrol-token", token)
+    page.click("#enrol-submit")
+    expect(page.locator("body")).to_have_attribute("data-screen", "idle")
+    return page
+
+
+def age_ticket(server: Any, label: str, minutes: int) -> None:
+    """Pretend a ticket was issued `minutes` ago (the server runs on the real clock)."""
+    database = Database(f"sqlite:///{server.data_dir / 'layso.db'}")
+    try:
+        with database.write() as conn:
+            conn.execute(update(db.tickets).where(db.tickets.c.label == label)
+                         .values(issued_at=utcnow() - timedelta(minutes=minutes)))
+    finally:
+        database.dispose()
+
+
+def issue(server: Any, kiosk: str, service: str, priority: str | None = None) -> dict[str, Any]:
+    """Issue a ticket through the API as a kiosk."""
+    body: dict[str, Any] = {"service": service}
+    if priority:
+        body["priority"] = priority
+    r = server.api("POST", "/tickets", kiosk, json=body)
+    assert r.status_code == 201, r.text
+    return dict(r.json())

@@ -1,0 +1,263 @@
+"""The counter terminal and the feedback tablet in Debian's Chromium, against a real server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import DOCS_SCREENSHOTS
+from tests.counter.browser import age_ticket, issue, pick_counter, staff_page, tablet_page
+
+pytestmark = pytest.mark.browser
+
+
+def labels(page: Any) -> list[str]:
+    return page.locator("#queue-list tr").evaluate_all("rs => rs.map(r => r.dataset.label)")
+
+
+def complete(page: Any) -> None:
+    """Complete the current citizen with the default outcome (C, then Enter)."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("#btn-complete")).to_be_visible()
+    page.keyboard.press("c")
+    expect(page.locator("#dlg-complete")).to_be_visible()
+    page.keyboard.press("Enter")
+    expect(page.locator("#dlg-complete")).to_be_hidden()
+
+
+def test_an_official_serves_a_citizen_with_single_keys(browser: Any, live_server: Any) -> None:
+    from playwright.sync_api import expect
+
+    kiosk = live_server.device("Kiosk", "kiosk")
+    issue(live_server, kiosk, "civil-status")
+    issue(live_server, kiosk, "certification", priority="elderly")
+    issue(live_server, kiosk, "civil-status")
+    issue(live_server, kiosk, "land")  # counter 1 does not serve land: never in its list
+    age_ticket(live_server, "A001", 47)
+    page = staff_page(browser, live_server, "canbo1")
+    expect(page.locator("#officer-name")).to_have_text("Cán bộ Quầy 1")
+    pick_counter(page, 1)
+    # the waiting list in the counter's call order: priority first, then the oldest
+    expect(page.locator("#queue-list tr")).to_have_count(3)
+    assert labels(page) == ["B001", "A001", "A002"]
+    overdue = page.locator("#queue-list tr.overdue")
+    expect(overdue).to_have_count(1)
+    expect(overdue).to_have_attribute("data-label", "A001")
+    expect(overdue.locator(".waited")).to_contain_text("47 phút")
+    expect(page.locator("#queue-list tr[data-label=B001] .badge-prio")).to_be_visible()
+    for hidden in ("#btn-start", "#btn-recall", "#btn-complete", "#btn-no-show"):
+        expect(page.locator(hidden)).to_be_hidden()
+    page.screenshot(path=str(DOCS_SCREENSHOTS / "counter-idle.png"))
+
+    page.keyboard.press("Space")
+    expect(page.locator("#cur-label")).to_have_text("B001")
+    expect(page.locator("#counter-state")).to_have_attribute("data-state", "calling")
+    expect(page.locator("#cur-tags")).to_contain_text("Người cao tuổi")
+    expect(page.locator("#cur-service")).to_contain_text("Chứng thực")
+    expect(page.locator("#btn-call-next")).to_be_hidden()
+    assert labels(page) == ["A001", "A002"]
+
+    page.keyboard.press("r")
+    expect(page.locator("#recall-count")).to_have_text("1/3")
+    expect(page.locator("#cur-recalls")).to_have_text("1 / 3")
+    page.keyboard.press("s")
+    expect(page.locator("#counter-state")).to_have_attribute("data-state", "serving")
+    expect(page.locator("#btn-start")).to_be_hidden()
+    expect(page.locator("#btn-complete")).to_be_visible()
+    page.screenshot(path=str(DOCS_SCREENSHOTS / "counter-serving.png"))
+
+    page.keyboard.press("t")
+    expect(page.locator("#dlg-transfer")).to_be_visible()
+    expect(page.locator("#transfer-services input[value=certification]")).to_have_count(0)
+    page.screenshot(path=str(DOCS_SCREENSHOTS / "counter-transfer.png"))
+    page.keyboard.press("Escape")
+    expect(page.locator("#dlg-transfer")).to_be_hidden()
+
+    page.keyboard.press("c")
+    expect(page.locator("#dlg-complete")).to_be_visible()
+    page.select_option("#complete-procedure", index=1)
+    page.locator("#complete-confirm").focus()
+    page.keyboard.press("2")
+    expect(page.locator("#outcomes input[value=received]")).to_be_checked()
+    page.keyboard.press("Enter")
+    expect(page.locator("#counter-state")).to_have_attribute("data-state", "open")
+    expect(page.locator("#stat-served")).to_have_text("1")
+    expect(page.locator("#message")).to_contain_text("Đã hoàn thành số B001")
+    me = live_server.api("GET", "/me/stats", live_server.login("canbo1", "layso-demo")).json()
+    assert me["served"] == 1 and me["counters"] == [1]
+    assert not page.js_errors
+
+
+def test_letters_typed_in_a_field_are_not_commands(browser: Any, live_server: Any) -> None:
+    from playwright.sync_api import expect
+
+    kiosk = live_server.device("Kiosk", "kiosk")
+    issue(live_server, kiosk, "civil-status")
+    issue(live_server, kiosk, "civil-status")
+    page = staff_page(browser, live_server, "canbo1")
+    pick_counter(page, 1)
+    page.click("#call-label")
+    page.keyboard.type("a002 ")  # a space in the field must not call the next citizen
+    expect(page.locator("#counter-state")).to_have_attribute("data-state", "open")
+    page.keyboard.press("Enter")
+    expect(page.locator("#cur-label")).to_have_text("A002")
+    assert labels(page) == ["A001"]
+    page.keyboard.press("p")  # calling: pausing is not offered, the key does nothing
+    expect(page.locator("#dlg-pause")).to_be_hidden()
+    page.keyboard.press("v")
+    expect(page.locator("#counter-state")).to_have_attribute("data-state", "open")
+    expect(page.locator("#absent-list li[data-label=A002]")).to_have_count(1)
+    page.keyboard.press("p")
+    expect(page.locator("#dlg-pause")).to_be_visible()
+    page.click("#pause-chips .chip[data-reason='Nghỉ trưa']")
+    page.keyboard.press("Enter")
+    expect(page.locator("#counter-state")).to_have_attribute("data-state", "paused")
+    expect(page.locator("#cur-state")).to_contain_text("Nghỉ trưa")
+    page.keyboard.press("Space")  # paused: no call
+    expect(page.locator("#cur-label")).to_be_hidden()
+    page.keyboard.press("p")
+    expect(page.locator("#counter-state")).to_have_attribute("data-state", "open")
+
+
+def test_a_double_press_calls_one_citizen_and_a_retry_reuses_its_key(
+        browser: Any, live_server: Any) -> None:
+    from playwright.sync_api import expect
+
+    kiosk = live_server.device("Kiosk", "kiosk")
+    for _ in range(3):
+        issue(live_server, kiosk, "civil-status")
+    page = staff_page(browser, live_server, "canbo1")
+    pick_counter(page, 1)
+    sent: list[str | None] = []
+    page.on("request", lambda r: sent.append(r.headers.get("idempotency-key"))
+            if r.method == "POST" and r.url.endswith("/call-next") else None)
+    # two key presses in the same instant: the second finds the first in flight
+    page.evaluate("""() => {
+      for (let i = 0; i < 2; i++)
+        document.dispatchEvent(new KeyboardEvent('keydown', {key: ' ', bubbles: true}));
+    }""")
+    expect(page.locator("#cur-label")).to_have_text("A001")
+    expect(page.locator("#queue-list tr")).to_have_count(2)
+    assert len(sent) == 1 and sent[0]
+
+    # the answer to the next call is lost once: the terminal retries with the same key,
+    # and the server replays its answer instead of calling a second citizen
+    page.keyboard.press("v")
+    expect(page.locator("#counter-state")).to_have_attribute("data-state", "open")
+    sent.clear()
+    state = {"failed": False}
+
+    def lose_first_answer(route: Any) -> None:
+        if not state["failed"]:
+            state["failed"] = True
+            route.fetch()  # the server acts...
+            route.abort("connectionreset")  # ...but the answer never arrives
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/counters/1/call-next", lose_first_answer)
+    page.keyboard.press("Space")
+    # the message comes from the answer, so it is there only once the retry has been answered
+    expect(page.locator("#message")).to_contain_text("Đã gọi số A002")
+    expect(page.locator("#cur-label")).to_have_text("A002")
+    assert len(sent) == 2 and sent[0] == sent[1]
+    tok = live_server.login("canbo1", "layso-demo")
+    waiting = live_server.api("GET", "/queue?counter=1", tok).json()["items"]
+    assert [t["label"] for t in waiting] == ["A003"]
+
+
+def test_plain_vietnamese_when_an_action_is_refused(browser: Any, live_server: Any) -> None:
+    from playwright.sync_api import expect
+
+    one = staff_page(browser, live_server, "canbo1")
+    pick_counter(one, 1)
+    two = staff_page(browser, live_server, "canbo2")
+    two.click("button.pick[data-counter='1']")
+    expect(two.locator("#picker-message")).to_contain_text(
+        "Quầy này đang do cán bộ khác phụ trách.")
+    expect(two.locator("#picker-message .en")).to_contain_text("opened by another official")
+    expect(two.locator("#desk")).to_be_hidden()
+    pick_counter(two, 2)
+    expect(two.locator("#counter-name")).to_have_text("Quầy 2")
+    # the first official logs out: the terminal then sends the browser to the login page
+    one.click("#btn-logout")
+    expect(one).to_have_url(live_server.url + "/login")
+    one.goto(live_server.url + "/counter/")
+    expect(one).to_have_url(live_server.url + "/login?next=/counter/")
+
+
+def test_the_tablet_asks_for_a_rating_and_a_reason(browser: Any, live_server: Any) -> None:
+    from playwright.sync_api import expect
+
+    kiosk = live_server.device("Kiosk", "kiosk")
+    tablet_token = live_server.device("Tablet 1", "feedback", 1)
+    issue(live_server, kiosk, "civil-status")
+    issue(live_server, kiosk, "certification")
+    officer = staff_page(browser, live_server, "canbo1")
+    pick_counter(officer, 1)
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800}, locale="vi-VN")
+    wrong = ctx.new_page()
+    wrong.goto(live_server.url + "/counter/feedback")
+    wrong.fill("#enrol-token", kiosk)
+    wrong.click("#enrol-submit")
+    expect(wrong.locator("#enrol-error")).to_contain_text("không phải của máy đánh giá")
+    ctx.close()
+
+    tablet = tablet_page(browser, live_server, tablet_token)
+    expect(tablet.locator("#idle-counter")).to_contain_text("Quầy 1")
+    expect(tablet.locator("#idle-officer")).to_contain_text("Cán bộ Quầy 1")
+    officer.keyboard.press("Space")
+    expect(tablet.locator("#idle-serving b")).to_have_text("A001")
+    expect(officer.locator("#btn-start")).to_be_visible()
+    officer.keyboard.press("s")
+    expect(tablet.locator("#idle-serving")).to_contain_text("Đang phục vụ số")
+    tablet.screenshot(path=str(DOCS_SCREENSHOTS / "feedback-idle.png"))
+    complete(officer)
+    expect(tablet.locator("body")).to_have_attribute("data-screen", "rate")
+    expect(tablet.locator("#rate-about")).to_contain_text("A001")
+    expect(tablet.locator(".face")).to_have_count(5)
+    expect(tablet.locator(".face").first).to_contain_text("Rất hài lòng")
+    tablet.screenshot(path=str(DOCS_SCREENSHOTS / "feedback-rating.png"))
+    tablet.click(".face[data-score='3']")
+    expect(tablet.locator("body")).to_have_attribute("data-screen", "reason")
+    expect(tablet.locator("#reason-send")).to_be_disabled()
+    tablet.click(".reason[data-reason=unclear_guidance]")
+    tablet.fill("#reason-comment", "Cần thêm bảng hướng dẫn ở quầy")
+    tablet.screenshot(path=str(DOCS_SCREENSHOTS / "feedback-reason.png"))
+    tablet.click("#reason-send")
+    expect(tablet.locator("body")).to_have_attribute("data-screen", "thanks")
+    expect(officer.locator("#stat-rating")).to_have_text("3,0/5")
+    # nobody touches the tablet: after 30 s it is idle again
+    tablet.clock.fast_forward("00:25")
+    expect(tablet.locator("body")).to_have_attribute("data-screen", "thanks")
+    tablet.clock.fast_forward("00:06")
+    expect(tablet.locator("body")).to_have_attribute("data-screen", "idle")
+    expect(tablet.locator("#idle-serving")).to_contain_text("Xin mời công dân tiếp theo")
+
+    # the next citizen walks away without rating: the rating screen gives up after 30 s too
+    officer.keyboard.press("Space")
+    expect(officer.locator("#btn-start")).to_be_visible()
+    officer.keyboard.press("s")
+    complete(officer)
+    expect(tablet.locator("body")).to_have_attribute("data-screen", "rate")
+    tablet.clock.fast_forward("00:31")
+    expect(tablet.locator("body")).to_have_attribute("data-screen", "idle")
+    stats = live_server.api("GET", "/me/stats", live_server.login("canbo1", "layso-demo")).json()
+    assert (stats["served"], stats["ratings"], stats["mean_rating"]) == (2, 1, 3.0)
+
+
+def test_the_terminal_fits_a_1366_laptop(browser: Any, live_server: Any) -> None:
+    kiosk = live_server.device("Kiosk", "kiosk")
+    for _ in range(12):
+        issue(live_server, kiosk, "civil-status")
+    page = staff_page(browser, live_server, "canbo1")
+    pick_counter(page, 1)
+    page.keyboard.press("Space")
+    page.locator("#btn-start").wait_for()
+    # no page scroll: the header, the current citizen and every action button are on screen
+    assert page.evaluate("document.documentElement.scrollHeight") <= 768
+    for sel in ("#btn-recall", "#btn-start", "#btn-no-show", "#btn-transfer", "#cur-label"):
+        box = page.locator(sel).bounding_box()
+        assert box is not None and box["y"] + box["height"] <= 768, sel
