@@ -207,7 +207,11 @@
   // -- voice ---------------------------------------------------------------------------------
   var voice = null;
   var soundBar = $("sound-bar");
-  function showTap() { soundBar.hidden = false; }
+  function showTap(reason) {
+    soundBar.hidden = false;
+    // operators (and tests) read why in the console; nothing else is logged per call
+    console.warn("Lấy Số board: sound blocked until a tap (" + (reason || "voice") + ")");
+  }
   function hideTap() { soundBar.hidden = true; }
   function unlockSound() {
     if (voice) voice.unlock();
@@ -219,7 +223,8 @@
 
   function startVoice(manifest) {
     voice = global.LaysoVoice.create({
-      baseUrl: "/display/voice", manifest: manifest, onBlocked: showTap, onUnblocked: hideTap,
+      baseUrl: "/display/voice", manifest: manifest, onBlocked: function () { showTap("voice"); },
+      onUnblocked: hideTap,
       // a call that waited more than two minutes for a tap is no longer worth hearing
       maxWaitMs: 120000
     });
@@ -232,7 +237,7 @@
     if (navigator.getAutoplayPolicy) {
       try {
         var policy = navigator.getAutoplayPolicy("mediaelement");
-        if (policy === "disallowed") showTap();
+        if (policy === "disallowed") showTap("policy");
         if (policy) return;
       } catch (e) { /* fall back to a silent play */ }
     }
@@ -243,7 +248,7 @@
     try { played = probe.play(); } catch (e) { return; }
     if (played && played.catch) {
       played.catch(function (err) {
-        if (err && err.name === "NotAllowedError" && voice && !voice.isBlocked()) showTap();
+        if (err && err.name === "NotAllowedError" && voice && !voice.isBlocked()) showTap("probe");
       });
     }
   }
@@ -270,6 +275,7 @@
     state.notice = s.notice || {vi: "", en: ""};
     state.voice = s.voice || state.voice;
     debug.snapshots++;
+    console.info("Lấy Số board: snapshot " + s.epoch + ":" + s.seq);
     drawAll();
   }
 

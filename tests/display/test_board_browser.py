@@ -1,0 +1,254 @@
+"""The board in Debian's Chromium against a real server: calls, voice, restarts, autoplay."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from layso.speech import call_clips
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, DOCS_SCREENSHOTS
+
+pytestmark = pytest.mark.browser
+
+SUP = ("lanhdao", "layso-demo")
+
+
+class Desk:
+    """The actions the tests take through the API of a live server."""
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+        self.kiosk = server.device("Kiosk", "kiosk")
+        self.sup = server.login(*SUP)
+
+    def issue(self, service: str, priority: str | None = None) -> dict[str, Any]:
+        body = {"service": service, **({"priority": priority} if priority else {})}
+        r = self.server.api("POST", "/tickets", self.kiosk, json=body)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    def post(self, path: str, **body: Any) -> Any:
+        r = self.server.api("POST", path, self.sup, json=body or None)
+        assert r.status_code in (200, 204), r.text
+        return r.json() if r.status_code == 200 else None
+
+    def call(self, counter: int) -> dict[str, Any]:
+        return self.post(f"/counters/{counter}/call-next")
+
+    def finish(self, counter: int) -> None:
+        self.post(f"/counters/{counter}/start")
+        self.post(f"/counters/{counter}/complete", outcome="done")
+
+
+def open_board(page: Any, url: str, query: str = "") -> list[str]:
+    """Open the board, wait for its first snapshot, and return the clip URLs it will request."""
+    clip_requests: list[str] = []
+    page.on("request", lambda req: clip_requests.append(req.url)
+            if "/display/voice/" in req.url and not req.url.endswith(".json") else None)
+    page.goto(url + "/display/" + query)
+    page.wait_for_function("window.LaysoBoard && LaysoBoard.snapshots >= 1", timeout=10_000)
+    return clip_requests
+
+
+def label_shown(page: Any) -> str:
+    return page.eval_on_selector("#call-label", "e => e.textContent")
+
+
+def test_call_appears_within_a_second_and_is_spoken_clip_by_clip(live_server, page):
+    desk = Desk(live_server)
+    desk.post("/counters/1/open")
+    desk.issue("civil-status")
+    requests = open_board(page, live_server.url)
+    assert page.is_visible("#call-idle")
+    started = time.monotonic()
+    desk.call(1)
+    page.wait_for_function("document.getElementById('call-label').textContent === 'A001'",
+                           timeout=1000)
+    print(f"\ncall shown on the board {1000 * (time.monotonic() - started):.0f} ms after the "
+          "API call began")
+    assert "quầy 1" in page.inner_text("#call-counter-vi")
+    assert page.inner_text("#caption-vi") == "Mời công dân có số A một đến quầy số một"
+    assert page.inner_text("#caption-en") == "Number A one, please go to counter one"
+    expected = call_clips("A001", "A", 1, lang="vi+en")
+    page.wait_for_function(f"LaysoVoice._log.length >= {len(expected)}", timeout=30_000)
+    assert page.evaluate("LaysoVoice._log") == expected
+    # each clip was fetched from the app, in the order of the announcement
+    names = [u.split("/display/voice/", 1)[1] for u in requests]
+    assert names == list(dict.fromkeys(names))  # fetched once each
+    preloaded = ["chime", "vi/moi-cong-dan-co-so", "vi/den-quay-so"]
+    assert names[:3] == preloaded
+    assert names[3:] == [c for c in dict.fromkeys(expected) if c not in preloaded]
+    assert page.evaluate("LaysoBoard.announced.length") == 1
+    assert page.is_hidden("#sound-bar")
+
+
+def test_board_survives_a_server_restart_without_a_reload(live_server, page):
+    desk = Desk(live_server)
+    desk.post("/counters/3/open")
+    for _ in range(3):
+        desk.issue("land")
+    open_board(page, live_server.url)
+    desk.call(3)
+    page.wait_for_function("document.getElementById('call-label').textContent === 'C001'")
+    page.evaluate("window.notReloaded = true")
+
+    live_server.kill()
+    page.wait_for_selector("#offline", state="visible", timeout=15_000)
+    live_server.start()
+    page.wait_for_selector("#offline", state="hidden", timeout=15_000)
+    desk.finish(3)
+    desk.call(3)
+    page.wait_for_function("document.getElementById('call-label').textContent === 'C002'",
+                           timeout=5000)
+    assert page.evaluate("window.notReloaded") is True
+    recent = page.eval_on_selector_all("#recent .recent-label",
+                                       "els => els.map(e => e.textContent)")
+    assert recent[:2] == ["C002", "C001"]
+    announced = page.evaluate("LaysoBoard.announced.map(a => a.label)")
+    assert announced == ["C001", "C002"]  # the first call was not announced again
+
+
+def test_replayed_old_calls_are_shown_but_not_spoken(live_server, page):
+    desk = Desk(live_server)
+    desk.post("/counters/4/open")
+    desk.issue("social")
+    desk.issue("social")
+    open_board(page, live_server.url)
+    desk.call(4)
+    page.wait_for_function("document.getElementById('call-label').textContent === 'D001'")
+    page.evaluate("LaysoBoard.socket.disconnect()")
+    desk.finish(4)
+    desk.call(4)
+    # the board comes back 40 s (by its clock) after that call was made
+    page.evaluate("LaysoBoard.state.offsetMs += 40000; LaysoBoard.socket.connect()")
+    page.wait_for_function("document.getElementById('call-label').textContent === 'D002'",
+                           timeout=5000)
+    assert page.evaluate("LaysoBoard.announced.map(a => a.label)") == ["D001"]
+    assert page.evaluate("LaysoBoard.snapshots") == 1  # replayed events, not a new snapshot
+
+
+def _check_layout(page: Any) -> None:
+    size = page.evaluate("({w: innerWidth, h: innerHeight, sw: document.documentElement"
+                         ".scrollWidth, sh: document.documentElement.scrollHeight})")
+    assert size["sw"] <= size["w"] and size["sh"] <= size["h"], size  # no scrollbars
+    box = page.eval_on_selector("#call-label", "e => e.getBoundingClientRect().toJSON()")
+    assert box["height"] >= 0.2 * size["h"], box  # readable from 5 m
+    fits = page.eval_on_selector("#call-label", "e => e.scrollWidth <= e.clientWidth + 1")
+    assert fits
+
+
+def _busy_morning(desk: Desk) -> None:
+    for svc, n in (("civil-status", 6), ("certification", 4), ("land", 3), ("social", 2),
+                   ("business", 1), ("online-help", 2)):
+        for i in range(n):
+            desk.issue(svc, "elderly" if svc == "land" and i == 1 else None)
+    for c in (1, 2, 3, 4, 5):
+        desk.post(f"/counters/{c}/open")
+    for c in (1, 2, 4, 5, 3):
+        desk.call(c)
+    for c in (1, 2, 3):
+        desk.finish(c)
+        desk.call(c)
+    desk.post("/notice", vi="Trung tâm làm việc từ 7 giờ 30 đến 17 giờ, thứ Hai đến thứ Sáu. "
+              "Công dân vui lòng giữ trật tự và chờ đến lượt.",
+              en="Open 7:30 to 17:00, Monday to Friday. Please wait quietly for your turn.")
+
+
+@pytest.mark.parametrize("orientation,viewport", [
+    ("landscape", {"width": 1920, "height": 1080}),
+    ("portrait", {"width": 1080, "height": 1920}),
+])  # fmt: skip
+def test_tv_layouts_and_screenshots(live_server, browser, orientation, viewport):
+    desk = Desk(live_server)
+    _busy_morning(desk)
+    ctx = browser.new_context(viewport=viewport, locale="vi-VN")
+    try:
+        page = ctx.new_page()
+        query = "?orientation=portrait" if orientation == "portrait" else ""
+        open_board(page, live_server.url, query)
+        assert page.evaluate("document.body.classList.contains('portrait')") == (
+            orientation == "portrait")
+        desk.finish(4)
+        desk.call(4)
+        page.wait_for_function("document.getElementById('call-label').textContent === 'D002'")
+        # the priority ticket called earlier keeps its own colour in the recent list
+        prio = page.eval_on_selector_all("#recent .recent-item.prio .recent-label",
+                                         "els => els.map(e => e.textContent)")
+        assert prio == ["C002"]
+        assert page.inner_text("#notice-text").startswith("Trung tâm làm việc từ 7 giờ 30")
+        assert page.inner_text("#center-vi") == "Trung tâm Phục vụ hành chính công xã Thọ Xuân"
+        assert page.eval_on_selector("#waiting", "e => e.children.length") == 6
+        _check_layout(page)
+        page.wait_for_timeout(5500)  # let the call's flash end so the picture is steady
+        page.evaluate("document.getElementById('notice-text').style.animationDelay = '-9s';"
+                      "document.getElementById('notice-text').style.animationPlayState = "
+                      "'paused'")
+        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(DOCS_SCREENSHOTS / f"board-{orientation}.png"))
+    finally:
+        ctx.close()
+
+
+def test_priority_call_has_its_own_colour(live_server, page):
+    desk = Desk(live_server)
+    desk.post("/counters/3/open")
+    desk.issue("land")
+    desk.issue("land", "pregnant")
+    open_board(page, live_server.url)
+    desk.call(3)
+    page.wait_for_function("document.getElementById('call-label').textContent === 'C002'")
+    assert page.is_visible("#call-prio")
+    normal = "rgb(255, 210, 74)"
+    color = page.eval_on_selector("#call-label", "e => getComputedStyle(e).color")
+    assert color != normal
+
+
+@pytest.fixture
+def strict_browser(browser: Any) -> Any:
+    """A second Chromium that blocks sound until the user taps (a browser without the flag)."""
+    args = [a for a in CHROMIUM_ARGS if not a.startswith("--autoplay-policy")]
+    args.append("--autoplay-policy=document-user-activation-required")
+    strict = browser.browser_type.launch(executable_path=CHROMIUM, args=args)
+    yield strict
+    strict.close()
+
+
+def test_blocked_autoplay_asks_for_one_tap(live_server, strict_browser):
+    desk = Desk(live_server)
+    desk.post("/counters/2/open")
+    desk.issue("certification")
+    ctx = strict_browser.new_context(viewport={"width": 1920, "height": 1080})
+    try:
+        page = ctx.new_page()
+        console: list[str] = []
+        page.on("console", lambda m: console.append(m.text))
+
+        def wait_console(part: str, count: int = 1) -> None:
+            # only Playwright waits that run no script in the page: an evaluate counts as a
+            # user gesture and would unlock the sound by itself
+            for _ in range(100):
+                if sum(part in m for m in console) >= count:
+                    return
+                page.wait_for_timeout(100)
+            raise AssertionError(f"no console message {part!r}: {console}")
+
+        page.goto(live_server.url + "/display/")
+        wait_console("Lấy Số board: snapshot")
+        wait_console("sound blocked until a tap (probe)")  # said before any call
+        desk.call(2)
+        wait_console("sound blocked until a tap (voice)")  # the call's chime was refused
+        page.screenshot(path=str(DOCS_SCREENSHOTS / "board-sound-blocked.png"))
+        text = page.inner_text("#sound-bar")
+        assert "Nhấn vào màn hình để bật âm thanh" in text
+        assert "Tap the screen to enable sound" in text
+        assert page.inner_text("#call-label") == "B001"
+        assert page.evaluate("LaysoVoice._log.length") == 0  # nothing was heard
+        page.mouse.click(960, 540)
+        page.wait_for_selector("#sound-bar", state="hidden", timeout=5000)
+        # the waiting announcement is heard from its start after the tap
+        page.wait_for_function("LaysoVoice._log.length >= 2", timeout=15_000)
+        assert page.evaluate("LaysoVoice._log.slice(0, 2)") == ["chime", "vi/moi-cong-dan-co-so"]
+    finally:
+        ctx.close()
