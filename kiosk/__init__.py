@@ -41,7 +41,9 @@ def phone(token: str) -> Any:
     """The citizen's phone page: their ticket, live; no login, nothing about others."""
     if not TOKEN_RE.match(token):
         abort(404)
-    return _page("kiosk/phone.html", token=token)
+    with current_app.extensions["layso"].read() as r:
+        center_name = r.center.name_vi
+    return _page("kiosk/phone.html", token=token, center_name=center_name)
 
 
 @bp.get("/t/<token>/qr.svg")

@@ -1,0 +1,98 @@
+/* The citizen's phone page: the ticket's public view, live on the `ticket` socket channel. */
+(function (global) {
+  "use strict";
+  var doc = global.document;
+  var token = doc.body.getAttribute("data-token");
+  var STATES = {
+    waiting: ["Đang chờ", "Waiting"], called: ["Đang được mời", "Called"],
+    serving: ["Đang được phục vụ", "Being served"], done: ["Đã hoàn thành", "Completed"],
+    no_show: ["Vắng mặt", "No-show"], cancelled: ["Đã hủy", "Cancelled"]
+  };
+  var NOTES = {
+    waiting: ["Vui lòng chờ đến lượt được gọi. Trang này tự cập nhật.",
+              "Please wait until your number is called. This page updates by itself."],
+    called: ["Mời bạn đến quầy ngay.", "Please go to the counter now."],
+    serving: ["Bạn đang được phục vụ.", "You are being served."],
+    done: ["Cảm ơn bạn đã sử dụng dịch vụ.", "Thank you for your visit."],
+    no_show: ["Số của bạn đã được gọi nhưng bạn vắng mặt. Vui lòng liên hệ bàn hướng dẫn.",
+              "Your number was called while you were away. Please see the help desk."],
+    cancelled: ["Số thứ tự này đã bị hủy. Vui lòng liên hệ bàn hướng dẫn.",
+                "This number was cancelled. Please see the help desk."]
+  };
+  var last = {state: null, calledAt: null, recalls: null};
+  var debug = global.laysoPhone = {updates: 0};
+  var lastBuzz = 0;
+
+  function $(id) { return doc.getElementById(id); }
+  function pair(target, vi, en) {
+    target.textContent = vi + " ";
+    var s = doc.createElement("span");
+    s.className = "en";
+    s.textContent = en;
+    target.appendChild(s);
+  }
+
+  function render(t) {
+    debug.updates += 1;
+    debug.ticket = t;
+    doc.body.setAttribute("data-state", t.state);
+    $("label").textContent = t.label;
+    pair($("service"), t.service.name.vi, t.service.name.en);
+    var st = STATES[t.state] || [t.state, t.state];
+    pair($("state"), st[0], st[1]);
+    var note = NOTES[t.state] || NOTES.waiting;
+    pair($("note"), note[0], note[1]);
+    $("ahead").textContent = t.ahead == null ? "–" : String(t.ahead);
+    if (!t.eta_minutes) pair($("eta"), "Sắp đến lượt", "Almost your turn");
+    else pair($("eta"), "khoảng " + t.eta_minutes + " phút", "about " + t.eta_minutes + " min");
+    var c = $("counter");
+    c.hidden = !t.counter || (t.state !== "called" && t.state !== "serving");
+    if (t.counter) pair(c, "Quầy " + t.counter.number, "Counter " + t.counter.number);
+    doc.title = t.label + " · " + st[0];
+    var fresh = t.state === "called" &&
+      (last.state !== "called" || last.calledAt !== t.called_at || last.recalls !== t.recalls);
+    if (fresh) called(t.label, t.counter);
+    if (t.state !== "called") $("called").hidden = true;
+    last = {state: t.state, calledAt: t.called_at, recalls: t.recalls};
+  }
+
+  function called(label, counter) {
+    $("called-label").textContent = label;
+    if (counter) {
+      pair($("called-counter"), "Quầy số " + counter.number, "Counter " + counter.number);
+    }
+    $("called").hidden = false;
+    doc.body.setAttribute("data-called", "1");
+    if (Date.now() - lastBuzz < 3000) return;  // the call and its update arrive together
+    lastBuzz = Date.now();
+    if (global.navigator.vibrate) {
+      try { global.navigator.vibrate([400, 200, 400, 200, 600]); } catch (e) { /* not allowed */ }
+    }
+  }
+  $("called-ok").addEventListener("click", function () { $("called").hidden = true; });
+
+  function load() {
+    return global.fetch("/api/v1/tickets/" + encodeURIComponent(token), {cache: "no-store"})
+      .then(function (r) {
+        if (r.status === 404) { $("missing").hidden = false; $("card").hidden = true; return; }
+        if (r.ok) return r.json().then(render);
+      }, function () { /* offline: the socket or the next poll will bring it */ });
+  }
+
+  function connect() {
+    if (!global.io) return;
+    var socket = global.io({transports: ["websocket", "polling"],
+                            auth: {channel: "ticket", ticket: token}});
+    debug.socket = socket;
+    socket.on("connect", function () { $("offline").hidden = true; });
+    socket.on("disconnect", function () { $("offline").hidden = false; });
+    socket.on("ticket.updated", function (m) { if (m && m.ticket) render(m.ticket); });
+    socket.on("ticket.called", function (m) {
+      // the call itself; the public view follows as ticket.updated
+      if (m && m.ticket && m.counter) called(m.ticket.label, m.counter);
+    });
+  }
+
+  load().then(connect);
+  global.setInterval(load, 30000);  // a safety net if a socket message was lost
+})(window);
