@@ -22,6 +22,10 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 IDEMPOTENCY_RE = re.compile(r"^[\x21-\x7e]{1,200}$")
+# ids and numbers fit a 32-bit column on every database (PostgreSQL's INTEGER is 32 bits)
+MAX_INT = 2**31 - 1
+# a NUL that PostgreSQL refuses, and lone surrogates that cannot be stored as UTF-8
+BAD_TEXT_RE = re.compile(r"[\x00\ud800-\udfff]")
 STAFF = ("officer", "supervisor", "admin")
 
 
@@ -56,6 +60,21 @@ def _api_error(e: ApiError) -> Response:
 @bp.errorhandler(QueueError)
 def _queue_error(e: QueueError) -> Response:
     return error(e.status, e.code, e.message, **e.details)
+
+
+@bp.url_value_preprocessor
+def _check_path_numbers(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+    # a counter or ticket number no column can hold names nothing: 404, not a database error
+    if any(isinstance(v, int) and v > MAX_INT for v in (values or {}).values()):
+        raise ApiError(404, "not_found", "No such resource")
+
+
+@bp.app_errorhandler(405)
+def _method_not_allowed(e: HTTPException) -> Any:
+    # routing fails before the blueprint is known, so its own handlers never see a 405
+    if request.path.startswith(bp.url_prefix + "/"):
+        return error(405, "method_not_allowed", e.description or "Method not allowed")
+    return e
 
 
 @bp.errorhandler(HTTPException)
@@ -126,7 +145,7 @@ def body() -> dict[str, Any]:
         return {}
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ApiError(400, "malformed_json", "The body is not valid JSON") from exc
     if not isinstance(data, dict):
         raise ApiError(400, "malformed_json", "The body must be a JSON object")
@@ -148,6 +167,10 @@ def field(data: dict[str, Any], key: str, kind: type | tuple[type, ...], *,
         raise Invalid("invalid_field", f"{key} has the wrong type")
     if isinstance(value, str) and len(value) > 500:
         raise Invalid("invalid_field", f"{key} is too long")
+    if isinstance(value, str) and BAD_TEXT_RE.search(value):
+        raise Invalid("invalid_field", f"{key} contains characters that are not allowed")
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+        raise Invalid("invalid_field", f"{key} is out of range")
     return value
 
 
@@ -206,6 +229,7 @@ def _replay(status: int, text: str) -> Response:
 def login() -> Any:
     """Exchange a username and password for a bearer token and a session cookie."""
     data = body()
+    only(data, "username", "password")
     username = field(data, "username", str, required=True)
     password = field(data, "password", str, required=True)
     limiter: auth.RateLimiter = current_app.extensions["layso_login_limiter"]
@@ -229,6 +253,7 @@ def login() -> Any:
 @bp.post("/auth/logout")
 def logout() -> Any:
     """End the session and revoke the bearer token used."""
+    only(body())
     if getattr(g, "token", None) and g.token.startswith("u_"):
         with center().write() as tx:
             auth.revoke_user_token(tx.conn, g.token)
@@ -289,14 +314,18 @@ def queue() -> Any:
     service = request.args.get("service")
     counter = request.args.get("counter")
     with center().read() as r:
-        if service is not None and r.conn.execute(
-                select(db.services.c.id).where(db.services.c.code == service)).first() is None:
+        if service is not None and (BAD_TEXT_RE.search(service) or r.conn.execute(
+                select(db.services.c.id).where(db.services.c.code == service)).first() is None):
             raise Invalid("unknown_service", f"No service {service!r}")
         number = None
         if counter is not None:
-            if not counter.isdigit():
+            # ASCII digits only: "²".isdigit() is true but int() refuses it
+            if not (counter.isascii() and counter.isdigit()) or len(counter) > 9:
                 raise Invalid("invalid_field", "counter must be a counter number")
             number = int(counter)
+            if r.conn.execute(select(db.counters.c.id).where(
+                    db.counters.c.number == number)).first() is None:
+                raise Invalid("unknown_counter", f"No counter number {number}")
         return jsonify(items=views.queue_for(r, service, number))
 
 
