@@ -276,10 +276,10 @@
   function renderTimes() {
     var c = S.counter;
     if (c && c.current) {
-      var w = minutesSince(c.current.issued_at);
-      var extra = '';
-      if (c.current.started_at) extra = ' · phục vụ ' + minutesSince(c.current.started_at) + ' phút';
-      $('cur-waited').textContent = w + ' phút' + extra;
+      $('cur-waited').textContent = minutesSince(c.current.issued_at) + ' phút';
+      var started = c.current.started_at;
+      $('cur-serving-box').hidden = !started;
+      if (started) $('cur-serving').textContent = minutesSince(started) + ' phút';
     }
     renderQueue();
   }
@@ -322,7 +322,12 @@
       tr.appendChild(lab);
       tr.appendChild(el('td', 'svc', t.service.name.vi));
       var wt = el('td', 'num waited', waited + ' phút');
-      if (over) wt.appendChild(el('span', 'badge badge-warn', 'quá ' + target));
+      if (over) {
+        var late = el('span', 'badge badge-warn', 'quá hạn');
+        late.title = 'Vượt thời gian chờ mục tiêu ' + target + ' phút / over the ' + target +
+                     '-minute target';
+        wt.appendChild(late);
+      }
       tr.appendChild(wt);
       var act = el('td', 'act-cell');
       var btn = el('button', 'btn btn-small call-one', 'Gọi');
