@@ -1,0 +1,68 @@
+"""Sockets against real server processes: origin check, and Redis fan-out between two processes."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+import socketio
+
+from tests.conftest import REDIS_URL
+from tests.live import LiveServer
+
+
+def board_client(url: str, **headers: str) -> tuple[Any, list[dict[str, Any]], threading.Event]:
+    """A board socket that collects `ticket.called` events."""
+    calls: list[dict[str, Any]] = []
+    ready = threading.Event()
+    client = socketio.Client(reconnection=False)
+    client.on("snapshot", lambda _data: ready.set())
+    client.on("ticket.called", lambda data: calls.append(data))
+    client.connect(url, auth={"channel": "board"}, transports=["websocket"],
+                   headers=headers or None, wait_timeout=10)
+    return client, calls, ready
+
+
+def test_sockets_from_another_origin_are_refused(live_server):
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        board_client(live_server.url, Origin="http://evil.example")
+    client, _calls, ready = board_client(live_server.url)  # its own origin: welcome
+    try:
+        assert ready.wait(10)
+    finally:
+        client.disconnect()
+
+
+@pytest.mark.slow
+def test_a_call_made_on_one_process_reaches_a_board_on_another(tmp_path):
+    if not REDIS_URL:
+        pytest.skip("needs Redis: set LAYSO_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/15)")
+    env = {"LAYSO_MESSAGE_QUEUE": REDIS_URL, "LAYSO_SECRET_KEY": "two-process-test"}
+    data = tmp_path / "shared"
+    a = LiveServer(data, env=env)
+    b = LiveServer(data, env=env)
+    a.init()
+    a.start()
+    b.start()
+    try:
+        client, calls, ready = board_client(b.url)
+        try:
+            assert ready.wait(10)
+            kiosk = a.device("Kiosk", "kiosk")
+            sup = a.login("lanhdao", "layso-demo")
+            assert a.api("POST", "/tickets", kiosk, json={"service": "land"}).status_code == 201
+            assert a.api("POST", "/counters/3/open", sup).status_code == 200
+            assert a.api("POST", "/counters/3/call-next", sup).status_code == 200
+            deadline = time.monotonic() + 10
+            while not calls and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert [c["ticket"]["label"] for c in calls] == ["C001"]
+            assert calls[0]["counter"]["number"] == 3
+            assert calls[0]["speech"]["vi"] == "Mời công dân có số C một đến quầy số ba"
+        finally:
+            client.disconnect()
+    finally:
+        a.kill()
+        b.kill()
