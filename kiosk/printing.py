@@ -81,7 +81,6 @@ class PrintWorker:
         self._start_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stopped = False
-        self.handed: dict[int, float] = {}  # ticket id -> monotonic time its bytes were sent
 
     # -- feeding ------------------------------------------------------------------------------
 
@@ -218,12 +217,8 @@ class PrintWorker:
             return SKIPPED, None
         if status not in st.PRINTABLE:
             return WAITING_PRINTER, self.printer.last_error or status
-        started = time.monotonic()
         outcome = print_ticket(self.printer, job)
         if outcome == PRINTED:
-            self.handed[ticket_id] = started
-            if len(self.handed) > 1000:
-                self.handed.pop(next(iter(self.handed)))
             return PRINTED, None
         if outcome == WAITING_PRINTER:
             self._check_status()
