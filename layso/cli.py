@@ -70,6 +70,7 @@ def _demo_devices(conn: Any, cfg: dict[str, Any]) -> None:
     path = Path(cfg["DATA_DIR"]) / DEMO_DEVICES_FILE
     if path.exists():
         return
+    path.parent.mkdir(parents=True, exist_ok=True)  # on PostgreSQL nothing else made it
     lines = []
     for name, kind, counter in DEMO_DEVICES:
         counter_id = None
