@@ -1,0 +1,122 @@
+"""Migrations: init creates the head, re-running changes nothing, upgrades keep rows, and the
+models match the migrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import MetaData, insert, select, text
+
+from layso import db
+from layso.cli import init_db
+from layso.config import load
+from layso.db import Database, make_engine
+from layso.migrations import alembic_config, upgrade
+from layso.queue import Actor, Center, ops
+from tests.conftest import Clock
+
+
+def dump(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, in primary-key order."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {t.name: [tuple(r) for r in conn.execute(
+                select(t).order_by(*t.primary_key.columns)).all()]
+                for t in db.metadata.sorted_tables}
+    finally:
+        engine.dispose()
+
+
+def head_revision() -> str:
+    """The newest migration."""
+    return str(ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head())
+
+
+def current_revision(url: str) -> str | None:
+    """The revision the database is at."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def test_init_on_an_empty_database_creates_the_head(db_url: str, tmp_path: Path) -> None:
+    assert current_revision(db_url) is None
+    init_db(load({"DATA_DIR": str(tmp_path), "DATABASE_URL": db_url}))
+    assert current_revision(db_url) == head_revision()
+    rows = dump(db_url)
+    assert len(rows["center"]) == 1 and rows["tickets"] == [] and rows["users"] == []
+
+
+def test_init_demo_twice_changes_nothing(db_url: str, tmp_path: Path) -> None:
+    cfg = load({"DATA_DIR": str(tmp_path), "DATABASE_URL": db_url})
+    init_db(cfg, demo=True)
+    first = dump(db_url)
+    assert len(first["services"]) == 6 and len(first["counters"]) == 5
+    init_db(cfg, demo=True)
+    init_db(cfg)
+    assert dump(db_url) == first
+
+
+def test_an_upgrade_keeps_a_working_centers_rows(db_url: str, tmp_path: Path) -> None:
+    cfg = load({"DATA_DIR": str(tmp_path), "DATABASE_URL": db_url})
+    init_db(cfg, demo=True)
+    center = Center(Database(db_url, clock=Clock()), public_url="http://layso.test")
+    kiosk = Actor(kind="device", id=None, role="kiosk")
+    with center.write() as tx:
+        for service in ("land", "land", "social"):
+            ops.issue(tx, kiosk, service)
+    center.db.dispose()
+    before = dump(db_url)
+    assert len(before["tickets"]) == 3 and len(before["events"]) >= 6
+    init_db(cfg, demo=True)
+    assert dump(db_url) == before
+
+
+def test_rows_written_at_the_first_revision_survive_every_later_one(db_url: str,
+                                                                    tmp_path: Path) -> None:
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    first = [r.revision for r in script.walk_revisions()][-1]
+    engine = make_engine(db_url)
+    try:
+        upgrade(engine, first)
+        old = MetaData()
+        old.reflect(engine)
+        with engine.begin() as conn:
+            conn.execute(insert(old.tables["center"]).values(
+                id=1, name_vi="Trung tâm", name_en="Center", timezone="Asia/Ho_Chi_Minh",
+                priority_policy="strict", recall_limit=3, default_service_minutes=5,
+                notice_vi="", notice_en="", speech_mode="words", speak_english=True))
+            conn.execute(insert(old.tables["services"]).values(
+                code="land", prefix="C", name_vi="Đất đai", name_en="Land", position=0,
+                active=True, target_wait_minutes=30, start_number=1))
+        upgrade(engine)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT name_vi FROM center")).scalar() == "Trung tâm"
+            assert conn.execute(text("SELECT code FROM services")).scalar() == "land"
+    finally:
+        engine.dispose()
+    init_db(load({"DATA_DIR": str(tmp_path), "DATABASE_URL": db_url}))
+    rows = dump(db_url)
+    assert rows["center"][0][1] == "Trung tâm"
+    assert [r[1] for r in rows["services"]] == ["land"]
+    assert current_revision(db_url) == head_revision()
+
+
+def test_the_models_match_the_migrations(db_url: str) -> None:
+    engine = make_engine(db_url)
+    try:
+        upgrade(engine)
+        with engine.connect() as conn:
+            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+            diff = compare_metadata(ctx, db.metadata)
+    finally:
+        engine.dispose()
+    assert diff == [], "layso/db.py and the migrations differ: write a new revision"
