@@ -191,7 +191,8 @@
     S.sending = true;
     var body = {ticket: S.pending.id, score: S.score};
     if (withReason && S.reason) body.reason = S.reason;
-    var comment = withReason ? $('reason-comment').value.trim() : '';
+    var onReason = document.body.dataset.screen === 'reason';
+    var comment = onReason ? $('reason-comment').value.trim() : '';
     if (comment) body.comment = comment;
     setBusy(true);
     // the body can differ between tries (a reason added): a new body needs a new key
