@@ -76,9 +76,13 @@ def update_center(tx: Tx, **fields: Any) -> None:
         raise Invalid("unknown_setting", f"Unknown settings: {', '.join(sorted(unknown))}")
     if "priority_policy" in fields:
         fields["priority_policy"] = str(parse_policy(fields["priority_policy"]))
-    if "recall_limit" in fields and not (isinstance(fields["recall_limit"], int)
-                                         and 0 <= fields["recall_limit"] <= 20):
+    if "recall_limit" in fields and not _whole(fields["recall_limit"], 0, 20):
         raise Invalid("invalid_recall_limit", "recall_limit must be 0-20")
+    if "default_service_minutes" in fields and not _whole(fields["default_service_minutes"],
+                                                          1, 240):
+        # a zero or negative mean would promise citizens no wait (or a negative one)
+        raise Invalid("invalid_default_service_minutes",
+                      "default_service_minutes must be a whole number of minutes, 1-240")
     if "speech_mode" in fields and fields["speech_mode"] not in ("words", "digits"):
         raise Invalid("invalid_speech_mode", "speech_mode must be words or digits")
     if "timezone" in fields:
@@ -102,6 +106,11 @@ def upsert_service(conn: Connection, code: str, prefix: str, name_vi: str, name_
     for key in ("opens_at", "closes_at"):
         if extra.get(key) is not None and not HHMM.match(extra[key]):
             raise Invalid("invalid_hours", f"{key} must be HH:MM")
+    # a start number below 1 printed labels such as "A-01"; text or a fraction broke PostgreSQL
+    if "start_number" in extra and not _whole(extra["start_number"], 1, 10**6):
+        raise Invalid("invalid_start_number", "start_number must be a whole number from 1")
+    if extra.get("daily_cap") is not None and not _whole(extra["daily_cap"], 0, 10**6):
+        raise Invalid("invalid_daily_cap", "daily_cap must be a whole number from 0, or none")
     values = {"code": code, "prefix": prefix, "name_vi": name_vi, "name_en": name_en,
               "position": position, **extra}
     row = conn.execute(select(db.services.c.id).where(db.services.c.code == code)).first()
@@ -112,6 +121,11 @@ def upsert_service(conn: Connection, code: str, prefix: str, name_vi: str, name_
         return int(conn.execute(insert(db.services).values(**values)).inserted_primary_key[0])
     conn.execute(update(db.services).where(db.services.c.id == row.id).values(**values))
     return int(row.id)
+
+
+def _whole(value: Any, low: int, high: int) -> bool:
+    """A whole number (not a bool) within [low, high]."""
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
 def upsert_procedure(conn: Connection, service_id: int, code: str, name_vi: str, name_en: str,

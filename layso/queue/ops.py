@@ -496,7 +496,8 @@ def set_priority(tx: Tx, actor: Actor, ticket_id: int, priority: Any) -> dict[st
         raise Conflict("illegal_transition", f"{t.label} is {t.state}, not waiting")
     if priority is not None and (not isinstance(priority, str) or tx.conn.execute(
             select(db.priority_categories.c.id).where(
-                db.priority_categories.c.code == priority)).first() is None):
+                db.priority_categories.c.code == priority,
+                db.priority_categories.c.active.is_(True))).first() is None):
         raise Invalid("unknown_priority", f"No priority category {priority!r}")
     tx.conn.execute(update(db.tickets).where(db.tickets.c.id == t.id).values(priority=priority))
     view = _emit_ticket(tx, "ticket.updated", t.id)

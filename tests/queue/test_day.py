@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from layso.queue import Conflict, Invalid, ops
+import pytest
+
+from layso.queue import Conflict, Invalid, catalog, ops
 from tests.queue.helpers import (
     counter,
     days,
@@ -182,3 +184,27 @@ def test_issue_keeps_priority_procedure_and_language(center, kiosk_actor):
 def test_issued_time_is_shown_with_the_local_offset(center, kiosk_actor):
     t = issue(center, kiosk_actor)
     assert t["issued_at"] == "2026-11-25T08:30:00+07:00"
+
+
+@pytest.mark.parametrize("field,value", [
+    ("start_number", 0), ("start_number", -1), ("start_number", "1"), ("start_number", True),
+    ("daily_cap", -1), ("daily_cap", "10"), ("daily_cap", 2.5),
+])
+def test_service_numbering_settings_are_checked(center, field, value):
+    with pytest.raises(Invalid) as info:
+        set_service(center, "A", **{field: value})
+    assert info.value.code == f"invalid_{field}"
+
+
+@pytest.mark.parametrize("fields,code", [
+    ({"recall_limit": True}, "invalid_recall_limit"),
+    ({"recall_limit": 21}, "invalid_recall_limit"),
+    ({"default_service_minutes": 0}, "invalid_default_service_minutes"),
+    ({"default_service_minutes": -5}, "invalid_default_service_minutes"),
+    ({"default_service_minutes": "5"}, "invalid_default_service_minutes"),
+    ({"priority_policy": 3}, "invalid_policy"),
+    ({"timezone": "Mars/Base"}, "invalid_timezone"),
+    ({"colour": "red"}, "unknown_setting"),
+])
+def test_center_settings_are_checked(center, fields, code):
+    refused(center, Invalid, code, catalog.update_center, **fields)

@@ -381,3 +381,19 @@ def test_complete_names_the_officer_in_its_event(center, desk, officers):
     assert ev.type == "ticket.completed"
     assert (ev.payload["outcome"], ev.payload["officer"]) == ("done", {"name": "O1"})
     assert ev.payload["ticket"]["id"] and "token" not in ev.payload["ticket"]
+
+
+def test_a_retired_priority_category_cannot_be_given(center, desk, officers):
+    from sqlalchemy import update
+
+    from layso import db
+
+    t = desk.issue()
+    with center.db.write() as conn:
+        conn.execute(update(db.priority_categories)
+                     .where(db.priority_categories.c.code == "merit").values(active=False))
+    refused(center, Invalid, "unknown_priority", ops.issue, officers["o1"],
+            "civil-status", priority="merit")
+    refused(center, Invalid, "unknown_priority", ops.set_priority, officers["o1"], t["id"],
+            "merit")
+    assert desk.do(ops.set_priority, t["id"], "elderly")["priority"] == "elderly"
