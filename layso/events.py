@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import BigInteger, bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from layso import db
@@ -37,6 +37,13 @@ class Event:
                 "at": self.at.isoformat()}
 
 
+_STREAM = select(db.stream.c.epoch, db.stream.c.seq).where(db.stream.c.id == 1)
+_BUMP = (update(db.stream).where(db.stream.c.id == 1)
+         .values(seq=db.stream.c.seq + bindparam("n", type_=BigInteger))
+         .returning(db.stream.c.epoch, db.stream.c.seq))
+_INSERT = insert(db.events)
+
+
 def new_epoch(label: str) -> str:
     """A fresh epoch name; unique even when a restored backup reuses a day."""
     return f"{label}.{secrets.token_hex(4)}"
@@ -50,7 +57,7 @@ def ensure_stream(conn: Connection, now: datetime) -> None:
 
 def current(conn: Connection) -> tuple[str, int]:
     """The current (epoch, seq)."""
-    row = conn.execute(select(db.stream.c.epoch, db.stream.c.seq).where(db.stream.c.id == 1)).one()
+    row = conn.execute(_STREAM).one()
     return row.epoch, int(row.seq)
 
 
@@ -61,12 +68,22 @@ def start_epoch(conn: Connection, epoch: str) -> None:
 
 def append(conn: Connection, type_: str, payload: dict[str, Any], at: datetime) -> Event:
     """Append an event in the caller's transaction; seq is gap-free within the epoch."""
-    row = conn.execute(update(db.stream).where(db.stream.c.id == 1)
-                       .values(seq=db.stream.c.seq + 1)
-                       .returning(db.stream.c.epoch, db.stream.c.seq)).one()
-    epoch, seq = row.epoch, int(row.seq)
-    conn.execute(insert(db.events).values(epoch=epoch, seq=seq, type=type_, payload=payload, at=at))
-    return Event(epoch=epoch, seq=seq, type=type_, at=at, payload=payload)
+    return append_many(conn, [(type_, payload)], at)[0]
+
+
+def append_many(conn: Connection, items: list[tuple[str, dict[str, Any]]],
+                at: datetime) -> list[Event]:
+    """Append several events with one seq bump and one insert (one transaction's events)."""
+    if not items:
+        return []
+    row = conn.execute(_BUMP, {"n": len(items)}).one()
+    epoch, last = row.epoch, int(row.seq)
+    first = last - len(items) + 1
+    out = [Event(epoch=epoch, seq=first + i, type=t, at=at, payload=p)
+           for i, (t, p) in enumerate(items)]
+    conn.execute(_INSERT, [{"epoch": e.epoch, "seq": e.seq, "type": e.type,
+                            "payload": e.payload, "at": at} for e in out])
+    return out
 
 
 def since(conn: Connection, epoch: str, seq: int, limit: int = 1000) -> list[Event] | None:

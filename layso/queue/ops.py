@@ -7,11 +7,11 @@ import unicodedata
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.engine import Row
 
 from layso import db
-from layso.queue import views
+from layso.queue import sql, views
 from layso.queue.errors import Conflict, Forbidden, Invalid, NotFound
 from layso.queue.policy import parse_policy, pick_next
 from layso.queue.unit import Actor, Tx
@@ -29,14 +29,14 @@ MAX_COMMENT = 500
 def _service(tx: Tx, code: Any) -> Row[Any]:
     if not isinstance(code, str) or not code:
         raise Invalid("invalid_service", "service must be a service code")
-    s = tx.conn.execute(select(db.services).where(db.services.c.code == code)).first()
+    s = tx.conn.execute(sql.SERVICE_BY_CODE, {"code": code}).first()
     if s is None or not s.active:
         raise Invalid("unknown_service", f"No service with code {code!r}")
     return s
 
 
 def _counter(tx: Tx, number: int) -> Row[Any]:
-    c = tx.conn.execute(select(db.counters).where(db.counters.c.number == number)).first()
+    c = tx.conn.execute(sql.COUNTER_BY_NUMBER, {"number": number}).first()
     if c is None:
         raise NotFound("unknown_counter", f"No counter number {number}")
     return c
@@ -49,8 +49,15 @@ def _ticket(tx: Tx, ticket_id: int) -> Row[Any]:
     return t
 
 
+_BY_ID = {db.tickets: sql.TICKET, db.counters: sql.COUNTER, db.services: sql.SERVICE,
+          db.users: sql.USER}
+
+
 def _reload(tx: Tx, table: Any, row_id: int) -> Row[Any]:
-    return tx.conn.execute(select(table).where(table.c.id == row_id)).one()
+    stmt = _BY_ID.get(table)
+    if stmt is None:
+        stmt = select(table).where(table.c.id == row_id)
+    return tx.conn.execute(stmt, {"id": row_id}).one()
 
 
 def _may_act(actor: Actor, c: Row[Any]) -> None:
@@ -105,16 +112,24 @@ def _speech(tx: Tx, t: Row[Any], counter: Row[Any]) -> dict[str, Any]:
 
 # -- issuing ---------------------------------------------------------------------------------
 
+_NEXT_NUMBER = text(
+    "INSERT INTO day_numbers (day_id, service_id, last_number) "
+    "VALUES (:day, :service, :start) "
+    "ON CONFLICT (day_id, service_id) "
+    "DO UPDATE SET last_number = day_numbers.last_number + 1 "
+    "RETURNING last_number")
+_INSERT_TICKET = insert(db.tickets)
+_LAST_QUEUE_AT = select(func.max(db.tickets.c.queue_at)).where(
+    db.tickets.c.day_id == bindparam("day_id"))
+
+
 def issue(tx: Tx, actor: Actor, service: Any, priority: Any = None, procedure: Any = None,
           lang: Any = "vi", print_state: str = "none") -> dict[str, Any]:
     """Issue the next number of a service: one transaction, numbers never repeat in a day."""
     s = _service(tx, service)
     if priority is not None:
         if not isinstance(priority, str) or tx.conn.execute(
-            select(db.priority_categories.c.id).where(
-                db.priority_categories.c.code == priority,
-                db.priority_categories.c.active.is_(True))
-        ).first() is None:
+            sql.ACTIVE_CATEGORY, {"code": priority}).first() is None:
             raise Invalid("unknown_priority", f"No priority category {priority!r}")
     if procedure is not None:
         _check_procedure(tx, s, procedure)
@@ -126,28 +141,18 @@ def issue(tx: Tx, actor: Actor, service: Any, priority: Any = None, procedure: A
                        opens_at=s.opens_at, closes_at=s.closes_at)
     day = tx.open_day()
     number = tx.conn.execute(
-        text(
-            "INSERT INTO day_numbers (day_id, service_id, last_number) "
-            "VALUES (:day, :service, :start) "
-            "ON CONFLICT (day_id, service_id) "
-            "DO UPDATE SET last_number = day_numbers.last_number + 1 "
-            "RETURNING last_number"
-        ),
-        {"day": day.id, "service": s.id, "start": s.start_number},
-    ).scalar_one()
+        _NEXT_NUMBER, {"day": day.id, "service": s.id, "start": s.start_number}).scalar_one()
     if s.daily_cap is not None and number - s.start_number + 1 > s.daily_cap:
         raise Conflict("daily_cap_reached", f"No more numbers today for {s.name_en}")
     label = f"{s.prefix}{number:03d}"
-    ticket_id = tx.conn.execute(
-        insert(db.tickets).values(
-            day_id=day.id, origin_service_id=s.id, service_id=s.id, number=number, label=label,
-            token=secrets.token_urlsafe(18), priority=priority, procedure=procedure, lang=lang,
-            state="waiting", queue_at=_queue_end(tx, day.id), issued_at=tx.now, recalls=0,
-            issued_by_device=actor.id if actor.kind == "device" else None,
-            issued_by_user=actor.id if actor.kind == "user" else None,
-            print_state=print_state,
-        )
-    ).inserted_primary_key[0]
+    ticket_id = tx.conn.execute(_INSERT_TICKET, dict(
+        day_id=day.id, origin_service_id=s.id, service_id=s.id, number=number, label=label,
+        token=secrets.token_urlsafe(18), priority=priority, procedure=procedure, lang=lang,
+        state="waiting", queue_at=_queue_end(tx, day.id), issued_at=tx.now, recalls=0,
+        issued_by_device=actor.id if actor.kind == "device" else None,
+        issued_by_user=actor.id if actor.kind == "user" else None,
+        print_state=print_state,
+    )).inserted_primary_key[0]
     view = _emit_ticket(tx, "ticket.issued", ticket_id)
     _emit_queue(tx)
     return view
@@ -155,8 +160,7 @@ def issue(tx: Tx, actor: Actor, service: Any, priority: Any = None, procedure: A
 
 def _queue_end(tx: Tx, day_id: int) -> datetime:
     """The back of the day's queues: now, or just after the latest ticket if the clock went back."""
-    latest = tx.conn.execute(select(func.max(db.tickets.c.queue_at))
-                             .where(db.tickets.c.day_id == day_id)).scalar()
+    latest = tx.conn.execute(_LAST_QUEUE_AT, {"day_id": day_id}).scalar()
     if latest is not None and latest > tx.now:
         # a box whose clock was set back must not let new citizens pass those already waiting
         return latest + timedelta(milliseconds=1)
@@ -165,9 +169,7 @@ def _queue_end(tx: Tx, day_id: int) -> datetime:
 
 def _check_procedure(tx: Tx, s: Row[Any], procedure: Any) -> None:
     if not isinstance(procedure, str) or tx.conn.execute(
-        select(db.procedures.c.id).where(db.procedures.c.service_id == s.id,
-                                         db.procedures.c.code == procedure)
-    ).first() is None:
+            sql.PROCEDURE, {"service_id": s.id, "code": procedure}).first() is None:
         raise Invalid("unknown_procedure", f"No procedure {procedure!r} in {s.code}")
 
 

@@ -60,7 +60,7 @@ class Reader:
     def center(self) -> Row[Any]:
         """The center's settings row."""
         if self._center is None:
-            self._center = self.conn.execute(select(db.center).where(db.center.c.id == 1)).one()
+            self._center = self.conn.execute(_CENTER).one()
         return self._center
 
     @property
@@ -82,14 +82,26 @@ class Reader:
 class Tx(Reader):
     """A write in progress. Domain operations read and write through `conn` and call `emit`."""
 
-    events: list[Event] = field(default_factory=list)
+    _pending: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    _emitted: list[Event] = field(default_factory=list)
     _day: Row[Any] | None = None
+    _day_hint: Row[Any] | None = None
 
-    def emit(self, type_: str, payload: dict[str, Any]) -> Event:
-        """Append an event to the log in this transaction; it is published after commit."""
-        ev = events.append(self.conn, type_, payload, self.now)
-        self.events.append(ev)
-        return ev
+    def emit(self, type_: str, payload: dict[str, Any]) -> None:
+        """Add an event to this transaction's log; it is published after commit."""
+        self._pending.append((type_, payload))
+
+    def flush(self) -> list[Event]:
+        """Write the pending events to the log (one seq bump, one insert)."""
+        if self._pending:
+            self._emitted.extend(events.append_many(self.conn, self._pending, self.now))
+            self._pending = []
+        return self._emitted
+
+    @property
+    def events(self) -> list[Event]:
+        """The events this transaction appended so far, numbered."""
+        return self.flush()
 
     def shown_day(self) -> Row[Any] | None:
         """The day pages show; once this transaction opened the day, that one (no query)."""
@@ -106,10 +118,14 @@ class Tx(Reader):
         if self._day is not None:
             return self._day
         today = self.local_now.date()
+        if self._day_hint is not None and self._day_hint.day == today:
+            self._day = self._day_hint  # day rows never change: no query on the hot path
+            return self._day
         latest = latest_day(self.conn)
         if latest is not None and latest.day >= today:
             self._day = latest
             return latest
+        self.flush()  # events so far belong to the old epoch
         epoch = events.new_epoch(today.isoformat())
         day_id = self.conn.execute(
             insert(db.business_days).values(day=today, epoch=epoch, opened_at=self.now)
@@ -129,11 +145,13 @@ class Tx(Reader):
         return self._day
 
 
+_LATEST_DAY = select(db.business_days).order_by(db.business_days.c.day.desc()).limit(1)
+_CENTER = select(db.center).where(db.center.c.id == 1)
+
+
 def latest_day(conn: Connection) -> Row[Any] | None:
     """The most recent business day record."""
-    return conn.execute(
-        select(db.business_days).order_by(db.business_days.c.day.desc()).limit(1)
-    ).first()
+    return conn.execute(_LATEST_DAY).first()
 
 
 def visible_day(conn: Connection, today: date) -> Row[Any] | None:
@@ -156,15 +174,20 @@ class Center:
         self.clock = clock or database.clock
         # writers in this process queue here first, so events publish in commit order
         self._write_lock = threading.Lock()
+        self._day_hint: Row[Any] | None = None
 
     @contextmanager
     def write(self) -> Iterator[Tx]:
         """Run a write transaction; its events are published after it commits."""
         with self._write_lock:
             with self.db.write() as conn:
-                tx = Tx(conn=conn, now=self.clock(), public_url=self.public_url)
+                tx = Tx(conn=conn, now=self.clock(), public_url=self.public_url,
+                        _day_hint=self._day_hint)
                 yield tx
-            self.hub.publish(tx.events)
+                tx.flush()
+            if tx._day is not None:
+                self._day_hint = tx._day
+            self.hub.publish(tx._emitted)
 
     @contextmanager
     def read(self) -> Iterator[Reader]:

@@ -6,10 +6,11 @@ import math
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.engine import Row
 
 from layso import db
+from layso.queue import sql
 from layso.queue.policy import Candidate, call_order, parse_policy
 from layso.queue.unit import Reader
 
@@ -29,12 +30,12 @@ def iso(r: Reader, value: datetime | None) -> str | None:
 
 def services_by_id(r: Reader) -> dict[int, Row[Any]]:
     """Every service, by id."""
-    return {s.id: s for s in r.conn.execute(select(db.services)).all()}
+    return {s.id: s for s in r.conn.execute(sql.ALL_SERVICES).all()}
 
 
 def counters_by_id(r: Reader) -> dict[int, Row[Any]]:
     """Every counter, by id."""
-    return {c.id: c for c in r.conn.execute(select(db.counters)).all()}
+    return {c.id: c for c in r.conn.execute(sql.ALL_COUNTERS).all()}
 
 
 def service_brief(s: Row[Any]) -> dict[str, Any]:
@@ -71,15 +72,16 @@ def waiting_candidates(r: Reader, service_ids: list[int] | None = None) -> list[
     day = r.shown_day()
     if day is None:
         return []
-    q = select(
-        db.tickets.c.id, db.tickets.c.service_id, db.tickets.c.priority, db.tickets.c.queue_at
-    ).where(db.tickets.c.day_id == day.id, db.tickets.c.state == "waiting")
-    if service_ids is not None:
-        q = q.where(db.tickets.c.service_id.in_(service_ids))
+    if service_ids is None:
+        rows = r.conn.execute(sql.WAITING, {"day_id": day.id}).all()
+    elif not service_ids:
+        return []
+    else:
+        rows = r.conn.execute(sql.WAITING_IN, {"day_id": day.id, "sids": list(service_ids)}).all()
     return [
         Candidate(id=t.id, service_id=t.service_id, priority=t.priority is not None,
                   queue_at=t.queue_at)
-        for t in r.conn.execute(q).all()
+        for t in rows
     ]
 
 
@@ -90,11 +92,7 @@ def waiting_counts(r: Reader) -> dict[str, int]:
     day = r.shown_day()
     if day is None:
         return counts
-    rows = r.conn.execute(
-        select(db.tickets.c.service_id, func.count())
-        .where(db.tickets.c.day_id == day.id, db.tickets.c.state == "waiting")
-        .group_by(db.tickets.c.service_id)
-    ).all()
+    rows = r.conn.execute(sql.WAITING_COUNTS, {"day_id": day.id}).all()
     for sid, n in rows:
         counts[svc[sid].code] = int(n)
     return counts
@@ -112,55 +110,62 @@ def mean_service_minutes(r: Reader, s: Row[Any]) -> float:
     default = float(s.default_service_minutes or r.center.default_service_minutes)
     if day is None:
         return default
-    rows = r.conn.execute(
-        select(db.tickets.c.started_at, db.tickets.c.finished_at)
-        .where(db.tickets.c.day_id == day.id, db.tickets.c.service_id == s.id,
-               db.tickets.c.state == "done", db.tickets.c.started_at.is_not(None))
-        .order_by(db.tickets.c.finished_at.desc())
-        .limit(MEAN_SAMPLE)
-    ).all()
+    rows = r.conn.execute(sql.RECENT_SERVICE_TIMES, {
+        "day_id": day.id, "service_id": s.id, "limit": MEAN_SAMPLE}).all()
     if not rows:
         return default
     total = sum(((f - st).total_seconds() for st, f in rows), 0.0)
     return max(total / len(rows) / 60.0, 0.5)
 
 
+def open_counters_by_service(r: Reader) -> dict[int, int]:
+    """How many counters are open (not closed or paused) for each service id."""
+    return {sid: int(n) for sid, n in r.conn.execute(sql.OPEN_COUNTERS_BY_SERVICE).all()}
+
+
 def open_counters_for(r: Reader, service_id: int) -> int:
     """How many counters are open (not closed or paused) and serve this service."""
-    return int(
-        r.conn.execute(
-            select(func.count())
-            .select_from(db.counters.join(db.counter_services))
-            .where(db.counter_services.c.service_id == service_id,
-                   db.counters.c.state.in_(("open", "calling", "serving")))
-        ).scalar_one()
-    )
+    return open_counters_by_service(r).get(service_id, 0)
 
 
-def eta_minutes(r: Reader, s: Row[Any], ahead: int) -> int:
+#: per service id: (open counters serving it, recent mean service minutes)
+EtaFactors = dict[int, tuple[int, float]]
+
+
+def eta_factors(r: Reader, services: list[Row[Any]]) -> EtaFactors:
+    """The two factors of the wait estimate for several services, read once."""
+    open_by_service = open_counters_by_service(r)
+    return {s.id: (open_by_service.get(s.id, 0), mean_service_minutes(r, s)) for s in services}
+
+
+def eta_minutes(r: Reader, s: Row[Any], ahead: int, factors: EtaFactors | None = None) -> int:
     """People ahead ÷ open counters serving the service × recent mean service time."""
     if ahead <= 0:
         return 0
-    counters = max(open_counters_for(r, s.id), 1)
-    return math.ceil(ahead / counters * mean_service_minutes(r, s))
+    if factors is None or s.id not in factors:
+        factors = eta_factors(r, [s])
+    counters, mean = factors[s.id]
+    return math.ceil(ahead / max(counters, 1) * mean)
 
 
 def ticket_view(r: Reader, t: Row[Any], *, public: bool = False,
                 services: dict[int, Row[Any]] | None = None,
                 counters: dict[int, Row[Any]] | None = None,
-                ahead: int | None = None) -> dict[str, Any]:
+                ahead: int | None = None,
+                factors: EtaFactors | None = None) -> dict[str, Any]:
     """The API's ticket shape; `public` drops the id (the citizen's phone view)."""
     services = services or services_by_id(r)
     s = services[t.service_id]
     counter = None
     if t.counter_id is not None:
-        counter = (counters or counters_by_id(r)).get(t.counter_id)
+        counter = (counters.get(t.counter_id) if counters is not None
+                   else r.conn.execute(sql.COUNTER, {"id": t.counter_id}).first())
     eta = None
     if t.state == "waiting":
         if ahead is None:
             order = service_order(r, t.service_id)
             ahead = order.index(t.id) if t.id in order else 0
-        eta = eta_minutes(r, s, ahead)
+        eta = eta_minutes(r, s, ahead, factors)
     else:
         ahead = None
     out: dict[str, Any] = {
@@ -197,24 +202,17 @@ def ticket_brief(r: Reader, t: Row[Any], services: dict[int, Row[Any]] | None = 
 
 def get_ticket_row(r: Reader, ticket_id: int) -> Row[Any] | None:
     """A ticket row by id."""
-    return r.conn.execute(select(db.tickets).where(db.tickets.c.id == ticket_id)).first()
+    return r.conn.execute(sql.TICKET, {"id": ticket_id}).first()
 
 
 def ticket_by_token(r: Reader, token: str) -> Row[Any] | None:
     """A ticket row by its public token."""
-    return r.conn.execute(select(db.tickets).where(db.tickets.c.token == token)).first()
+    return r.conn.execute(sql.TICKET_BY_TOKEN, {"token": token}).first()
 
 
 def counter_services(r: Reader, counter_id: int) -> list[Row[Any]]:
     """A counter's services in its preference order."""
-    return list(
-        r.conn.execute(
-            select(db.services)
-            .join(db.counter_services, db.counter_services.c.service_id == db.services.c.id)
-            .where(db.counter_services.c.counter_id == counter_id)
-            .order_by(db.counter_services.c.position, db.services.c.id)
-        ).all()
-    )
+    return list(r.conn.execute(sql.COUNTER_SERVICES, {"counter_id": counter_id}).all())
 
 
 def counter_view(r: Reader, c: Row[Any], *, brief_ticket: bool = False) -> dict[str, Any]:
@@ -301,7 +299,9 @@ def queue_for(r: Reader, service_code: str | None = None,
     if order:
         rows = {t.id: t for t in r.conn.execute(
             select(db.tickets).where(db.tickets.c.id.in_([c.id for c in order]))).all()}
-    return [ticket_view(r, rows[c.id], services=services, counters=counters, ahead=aheads[c.id])
+    factors = eta_factors(r, list(services.values())) if order else {}
+    return [ticket_view(r, rows[c.id], services=services, counters=counters, ahead=aheads[c.id],
+                        factors=factors)
             for c in order]
 
 

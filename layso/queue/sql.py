@@ -1,0 +1,59 @@
+"""Statements built once: building a SQLAlchemy statement costs more than running it.
+
+The hot paths (issuing, calling, the views they answer with) run these with bound values.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import bindparam, func, select, update
+
+from layso import db
+
+CENTER = select(db.center).where(db.center.c.id == 1)
+STREAM = select(db.stream.c.epoch, db.stream.c.seq).where(db.stream.c.id == 1)
+STREAM_BUMP = (update(db.stream).where(db.stream.c.id == 1)
+               .values(seq=db.stream.c.seq + bindparam("n", type_=db.BigInteger))
+               .returning(db.stream.c.epoch, db.stream.c.seq))
+LATEST_DAY = select(db.business_days).order_by(db.business_days.c.day.desc()).limit(1)
+
+TICKET = select(db.tickets).where(db.tickets.c.id == bindparam("id"))
+TICKET_BY_TOKEN = select(db.tickets).where(db.tickets.c.token == bindparam("token"))
+COUNTER = select(db.counters).where(db.counters.c.id == bindparam("id"))
+COUNTER_BY_NUMBER = select(db.counters).where(db.counters.c.number == bindparam("number"))
+SERVICE = select(db.services).where(db.services.c.id == bindparam("id"))
+SERVICE_BY_CODE = select(db.services).where(db.services.c.code == bindparam("code"))
+USER = select(db.users).where(db.users.c.id == bindparam("id"))
+ALL_SERVICES = select(db.services)
+ALL_COUNTERS = select(db.counters)
+ACTIVE_CATEGORY = select(db.priority_categories.c.id).where(
+    db.priority_categories.c.code == bindparam("code"),
+    db.priority_categories.c.active.is_(True))
+PROCEDURE = select(db.procedures.c.id).where(
+    db.procedures.c.service_id == bindparam("service_id"),
+    db.procedures.c.code == bindparam("code"))
+
+WAITING = select(db.tickets.c.id, db.tickets.c.service_id, db.tickets.c.priority,
+                 db.tickets.c.queue_at).where(
+    db.tickets.c.day_id == bindparam("day_id"), db.tickets.c.state == "waiting")
+WAITING_IN = WAITING.where(db.tickets.c.service_id.in_(bindparam("sids", expanding=True)))
+WAITING_COUNTS = (select(db.tickets.c.service_id, func.count())
+                  .where(db.tickets.c.day_id == bindparam("day_id"),
+                         db.tickets.c.state == "waiting")
+                  .group_by(db.tickets.c.service_id))
+RECENT_SERVICE_TIMES = (
+    select(db.tickets.c.started_at, db.tickets.c.finished_at)
+    .where(db.tickets.c.day_id == bindparam("day_id"),
+           db.tickets.c.service_id == bindparam("service_id"),
+           db.tickets.c.state == "done", db.tickets.c.started_at.is_not(None))
+    .order_by(db.tickets.c.finished_at.desc())
+    .limit(bindparam("limit")))
+OPEN_COUNTERS_BY_SERVICE = (
+    select(db.counter_services.c.service_id, func.count())
+    .select_from(db.counters.join(db.counter_services))
+    .where(db.counters.c.state.in_(("open", "calling", "serving")))
+    .group_by(db.counter_services.c.service_id))
+COUNTER_SERVICES = (
+    select(db.services)
+    .join(db.counter_services, db.counter_services.c.service_id == db.services.c.id)
+    .where(db.counter_services.c.counter_id == bindparam("counter_id"))
+    .order_by(db.counter_services.c.position, db.services.c.id))
