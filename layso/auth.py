@@ -13,7 +13,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -104,18 +104,23 @@ def add_device(conn: Connection, name: str, kind: str, counter_id: int | None = 
     return token
 
 
+# built once: every API request looks its token up
+_USER_BY_TOKEN = (select(db.users, db.api_tokens.c.expires_at, db.api_tokens.c.revoked)
+                  .join(db.api_tokens, db.api_tokens.c.user_id == db.users.c.id)
+                  .where(db.api_tokens.c.token_hash == bindparam("digest")))
+_DEVICE_BY_TOKEN = select(db.devices).where(db.devices.c.token_hash == bindparam("digest"))
+_USER_BY_ID = select(db.users).where(db.users.c.id == bindparam("id"))
+
+
 def actor_for_token(conn: Connection, token: str) -> Actor | None:
     """The user or device a bearer token stands for, or None."""
     digest = token_digest(token)
     if token.startswith("u_"):
-        row = conn.execute(
-            select(db.users, db.api_tokens.c.expires_at, db.api_tokens.c.revoked)
-            .join(db.api_tokens, db.api_tokens.c.user_id == db.users.c.id)
-            .where(db.api_tokens.c.token_hash == digest)).first()
+        row = conn.execute(_USER_BY_TOKEN, {"digest": digest}).first()
         if row is None or row.revoked or row.expires_at <= db.utcnow() or not row.active:
             return None
         return user_actor(row)
-    dev = conn.execute(select(db.devices).where(db.devices.c.token_hash == digest)).first()
+    dev = conn.execute(_DEVICE_BY_TOKEN, {"digest": digest}).first()
     if dev is None or not dev.active:
         return None
     return Actor(kind="device", id=dev.id, role=dev.kind, counter_id=dev.counter_id,
@@ -124,7 +129,7 @@ def actor_for_token(conn: Connection, token: str) -> Actor | None:
 
 def user_by_id(conn: Connection, user_id: int) -> Actor | None:
     """The active user with this id."""
-    row = conn.execute(select(db.users).where(db.users.c.id == user_id)).first()
+    row = conn.execute(_USER_BY_ID, {"id": user_id}).first()
     return user_actor(row) if row is not None and row.active else None
 
 

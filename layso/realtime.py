@@ -96,13 +96,17 @@ class Realtime:
             services = views.services_by_id(r)
             counters = views.counters_by_id(r)
             aheads: dict[int, int] = {}
-            for sid in {t.service_id for t in rows if t.state == "waiting"}:
+            waiting_sids = {t.service_id for t in rows if t.state == "waiting"}
+            for sid in waiting_sids:
                 for i, tid in enumerate(views.service_order(r, sid)):
                     aheads[tid] = i
+            # the estimate's two factors once per service, not three queries per phone
+            factors = views.eta_factors(r, [services[sid] for sid in waiting_sids])
             epoch, seq = events.current(r.conn)
             for t in rows:
                 view = views.ticket_view(r, t, public=True, services=services,
-                                         counters=counters, ahead=aheads.get(t.id, 0))
+                                         counters=counters, ahead=aheads.get(t.id, 0),
+                                         factors=factors)
                 if self._sent.get(t.id) == view:
                     continue
                 self._sent[t.id] = view

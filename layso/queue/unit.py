@@ -55,6 +55,8 @@ class Reader:
     now: datetime
     public_url: str = ""
     _center: Row[Any] | None = None
+    # services by id, read once per transaction (the catalogue does not change inside one)
+    _services: dict[int, Row[Any]] | None = None
 
     @property
     def center(self) -> Row[Any]:

@@ -30,7 +30,9 @@ def iso(r: Reader, value: datetime | None) -> str | None:
 
 def services_by_id(r: Reader) -> dict[int, Row[Any]]:
     """Every service, by id."""
-    return {s.id: s for s in r.conn.execute(sql.ALL_SERVICES).all()}
+    if r._services is None:
+        r._services = {s.id: s for s in r.conn.execute(sql.ALL_SERVICES).all()}
+    return r._services
 
 
 def counters_by_id(r: Reader) -> dict[int, Row[Any]]:
