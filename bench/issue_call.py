@@ -11,6 +11,8 @@ session), then drains the queue with 5 counters (each its own officer), and prin
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
 import os
 import platform
 import statistics
@@ -26,7 +28,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import requests  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from tests.live import LiveServer  # noqa: E402
@@ -94,6 +95,24 @@ def rss_mb(pid: int) -> float:
     return total / 1024
 
 
+class Http:
+    """A keep-alive JSON client on http.client: requests costs the box ~1 ms of CPU a call,
+    which the bench would otherwise take from the server it measures on the same two cores."""
+
+    def __init__(self, base_url: str, token: str) -> None:
+        host, port = base_url.removeprefix("http://").split(":")
+        self.conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        """One request; returns (status, parsed JSON or None)."""
+        data = json.dumps(body).encode() if body is not None else b""
+        self.conn.request(method, "/api/v1" + path, body=data, headers=self.headers)
+        resp = self.conn.getresponse()
+        raw = resp.read()
+        return resp.status, (json.loads(raw) if raw else None)
+
+
 def issue_run(server: LiveServer, tokens: list[str], total: int) -> dict[str, Any]:
     """Issue `total` tickets split over the kiosks, each in its own thread and session."""
     per = total // len(tokens)
@@ -103,20 +122,18 @@ def issue_run(server: LiveServer, tokens: list[str], total: int) -> dict[str, An
     barrier = threading.Barrier(len(tokens) + 1)
 
     def kiosk(i: int) -> None:
-        s = requests.Session()
-        s.headers["Authorization"] = f"Bearer {tokens[i]}"
-        url = server.url + "/api/v1/tickets"
-        s.get(server.url + "/api/v1/health")  # open the keep-alive connection first
+        s = Http(server.url, tokens[i])
+        s.call("GET", "/health")  # open the keep-alive connection first
         barrier.wait()
         for k in range(per):
             body = {"service": SERVICES[(i + k) % len(SERVICES)]}
             t0 = time.perf_counter()
-            r = s.post(url, json=body, timeout=30)
+            status, answer = s.call("POST", "/tickets", body)
             latencies[i].append((time.perf_counter() - t0) * 1000)
-            if r.status_code == 201:
-                labels[i].append(r.json()["label"])
+            if status == 201:
+                labels[i].append(answer["label"])
             else:
-                errors[r.status_code] += 1
+                errors[status] += 1
 
     threads = [threading.Thread(target=kiosk, args=(i,)) for i in range(len(tokens))]
     for t in threads:
@@ -141,23 +158,22 @@ def call_run(server: LiveServer, officers: list[str], max_calls: int) -> dict[st
 
     def counter(i: int) -> None:
         n = i + 1
-        s = requests.Session()
-        s.headers["Authorization"] = f"Bearer {officers[i]}"
-        base = f"{server.url}/api/v1/counters/{n}"
-        s.post(base + "/open", timeout=30).raise_for_status()
+        s = Http(server.url, officers[i])
+        base = f"/counters/{n}"
+        assert s.call("POST", base + "/open")[0] == 200
         barrier.wait()
         mine: list[float] = []
         got: list[str] = []
         for _ in range(per):
             t0 = time.perf_counter()
-            r = s.post(base + "/call-next", timeout=30)
+            status, answer = s.call("POST", base + "/call-next")
             mine.append((time.perf_counter() - t0) * 1000)
-            if r.status_code == 204:
+            if status == 204:
                 break
-            r.raise_for_status()
-            got.append(r.json()["label"])
-            s.post(base + "/start", timeout=30).raise_for_status()
-            s.post(base + "/complete", json={"outcome": "done"}, timeout=30).raise_for_status()
+            assert status == 200, answer
+            got.append(answer["label"])
+            assert s.call("POST", base + "/start")[0] == 200
+            assert s.call("POST", base + "/complete", {"outcome": "done"})[0] == 200
         with lock:
             call_ms.extend(mine)
             called.extend(got)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from layso.queue.errors import Invalid
 
@@ -114,3 +114,25 @@ def pick_next(
         return None
     order = call_order(candidates, policy, streak)
     return order[0] if order else None
+
+
+#: no ticket of that class is ahead / every ticket of that class is ahead
+NEVER = datetime(1, 1, 2, tzinfo=UTC)
+ALWAYS = datetime(9999, 12, 30, tzinfo=UTC)
+
+
+def ahead_bounds(policy: Policy, priority: bool, queue_at: datetime
+                 ) -> tuple[datetime, datetime] | None:
+    """For a waiting ticket: a ticket of the same service is ahead of it iff its queue time is
+    before the bound of its class, `(priority bound, normal bound)`.
+
+    This is `call_order` as a count, for the policies that sort by a key (strict, aging), so
+    a ticket's place costs one COUNT however long the queue. `ratio` depends on the whole
+    sequence and answers None: take the place from `call_order`.
+    """
+    if policy.kind == "strict":
+        return (queue_at, NEVER) if priority else (ALWAYS, queue_at)
+    if policy.kind == "aging":
+        bonus = timedelta(minutes=policy.n)
+        return (queue_at, queue_at - bonus) if priority else (queue_at + bonus, queue_at)
+    return None

@@ -5,7 +5,7 @@ The hot paths (issuing, calling, the views they answer with) run these with boun
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 
 from layso import db
 
@@ -57,3 +57,17 @@ COUNTER_SERVICES = (
     .join(db.counter_services, db.counter_services.c.service_id == db.services.c.id)
     .where(db.counter_services.c.counter_id == bindparam("counter_id"))
     .order_by(db.counter_services.c.position, db.services.c.id))
+_PRIO_BEFORE = bindparam("prio_before", type_=db.UTCDateTime)
+_NORMAL_BEFORE = bindparam("normal_before", type_=db.UTCDateTime)
+# a ticket is ahead when its class's key is smaller, or equal with a smaller id (call_order)
+AHEAD = select(func.count()).where(
+    db.tickets.c.day_id == bindparam("day_id"), db.tickets.c.state == "waiting",
+    db.tickets.c.service_id == bindparam("service_id"), db.tickets.c.id != bindparam("id"),
+    or_(and_(db.tickets.c.priority.is_not(None),
+             or_(db.tickets.c.queue_at < _PRIO_BEFORE,
+                 and_(db.tickets.c.queue_at == _PRIO_BEFORE,
+                      db.tickets.c.id < bindparam("id")))),
+        and_(db.tickets.c.priority.is_(None),
+             or_(db.tickets.c.queue_at < _NORMAL_BEFORE,
+                 and_(db.tickets.c.queue_at == _NORMAL_BEFORE,
+                      db.tickets.c.id < bindparam("id"))))))

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Row
 
 from layso import db
 from layso.queue import sql
-from layso.queue.policy import Candidate, call_order, parse_policy
+from layso.queue.policy import Candidate, ahead_bounds, call_order, parse_policy
 from layso.queue.unit import Reader
 
 RECENT_CALLS = 8
@@ -106,6 +106,18 @@ def service_order(r: Reader, service_id: int) -> list[int]:
     return [c.id for c in call_order(waiting_candidates(r, [service_id]), policy)]
 
 
+def place_in_queue(r: Reader, t: Row[Any]) -> int:
+    """How many waiting tickets of its service are called before this waiting ticket."""
+    policy = parse_policy(r.center.priority_policy)
+    bounds = ahead_bounds(policy, t.priority is not None, t.queue_at)
+    if bounds is None:
+        order = service_order(r, t.service_id)
+        return order.index(t.id) if t.id in order else 0
+    return int(r.conn.execute(sql.AHEAD, {
+        "day_id": t.day_id, "service_id": t.service_id, "id": t.id,
+        "prio_before": bounds[0], "normal_before": bounds[1]}).scalar_one())
+
+
 def mean_service_minutes(r: Reader, s: Row[Any]) -> float:
     """Recent mean service time of a service today, falling back to its default."""
     day = r.shown_day()
@@ -165,8 +177,7 @@ def ticket_view(r: Reader, t: Row[Any], *, public: bool = False,
     eta = None
     if t.state == "waiting":
         if ahead is None:
-            order = service_order(r, t.service_id)
-            ahead = order.index(t.id) if t.id in order else 0
+            ahead = place_in_queue(r, t)
         eta = eta_minutes(r, s, ahead, factors)
     else:
         ahead = None

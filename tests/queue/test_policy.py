@@ -9,7 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from layso.queue import Invalid
-from layso.queue.policy import Candidate, Policy, call_order, parse_policy, pick_next
+from layso.queue.policy import (
+    Candidate,
+    Policy,
+    ahead_bounds,
+    call_order,
+    parse_policy,
+    pick_next,
+)
 
 T0 = datetime(2026, 11, 25, 1, 30, tzinfo=UTC)
 
@@ -204,3 +211,20 @@ def test_parse_policy_never_fails_with_anything_but_invalid(text):
     except Invalid:
         return
     assert parse_policy(str(policy)) == policy
+
+
+@given(st.lists(st.tuples(st.booleans(), st.integers(0, 30)), min_size=1, max_size=25),
+       st.sampled_from(["strict", "aging:0", "aging:5", "aging:20"]))
+def test_ahead_bounds_count_what_call_order_puts_first(tickets, policy_text):
+    """The COUNT form of a ticket's place agrees with its index in call_order (ties by id)."""
+    base = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
+    cands = [Candidate(id=i + 1, service_id=1, priority=p, queue_at=base + timedelta(minutes=m))
+             for i, (p, m) in enumerate(tickets)]
+    policy = parse_policy(policy_text)
+    order = [c.id for c in call_order(cands, policy)]
+    for t in cands:
+        prio_before, normal_before = ahead_bounds(policy, t.priority, t.queue_at)
+        count = sum(
+            1 for c in cands if c.id != t.id and (
+                (c.queue_at, c.id) < ((prio_before if c.priority else normal_before), t.id)))
+        assert count == order.index(t.id)
