@@ -480,6 +480,7 @@ def cancel(tx: Tx, actor: Actor, ticket_id: int) -> dict[str, Any]:
     if not actor.is_staff:
         raise Forbidden("forbidden", "Only officials cancel tickets")
     t = _ticket(tx, ticket_id)
+    _today(tx, t)
     if t.state != "waiting":
         raise Conflict("illegal_transition", f"{t.label} is {t.state}, not waiting")
     tx.conn.execute(update(db.tickets).where(db.tickets.c.id == t.id)

@@ -269,6 +269,13 @@ def test_cancel_a_waiting_ticket(center, desk, officers, kiosk_actor):
     refused(center, NotFound, "unknown_ticket", ops.cancel, officers["o1"], 4242)
 
 
+def test_a_ticket_of_an_earlier_day_cannot_be_cancelled(center, desk, officers, clock):
+    a1 = desk.issue()
+    clock.advance(days=1)
+    desk.issue()
+    refused(center, Conflict, "ticket_expired", ops.cancel, officers["o1"], a1["id"])
+
+
 # -- transfer --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("state", ["called", "serving"])
