@@ -113,7 +113,8 @@ class Http:
         return resp.status, (json.loads(raw) if raw else None)
 
 
-def issue_run(server: LiveServer, tokens: list[str], total: int) -> dict[str, Any]:
+def issue_run(server: LiveServer, tokens: list[str], total: int,
+              urls: list[str] | None = None) -> dict[str, Any]:
     """Issue `total` tickets split over the kiosks, each in its own thread and session."""
     per = total // len(tokens)
     latencies: list[list[float]] = [[] for _ in tokens]
@@ -122,7 +123,7 @@ def issue_run(server: LiveServer, tokens: list[str], total: int) -> dict[str, An
     barrier = threading.Barrier(len(tokens) + 1)
 
     def kiosk(i: int) -> None:
-        s = Http(server.url, tokens[i])
+        s = Http((urls or [server.url])[i % len(urls or [server.url])], tokens[i])
         s.call("GET", "/health")  # open the keep-alive connection first
         barrier.wait()
         for k in range(per):
@@ -221,12 +222,19 @@ def main() -> int:
     p.add_argument("--tickets", type=int, default=2000, help="tickets per issuing run")
     p.add_argument("--database-url", help="PostgreSQL URL (a fresh schema is made and dropped)")
     p.add_argument("--data-dir", help="data directory (default: a new temporary one)")
+    p.add_argument("--processes", type=int, default=1,
+                   help="server processes on one database (more than 1 needs --message-queue)")
+    p.add_argument("--message-queue", help="e.g. redis://127.0.0.1:6379/15, for --processes > 1")
     args = p.parse_args()
 
     tmp = tempfile.TemporaryDirectory(prefix="layso-bench-")
     data_dir = Path(args.data_dir or tmp.name)
     data_dir.mkdir(parents=True, exist_ok=True)
     env = {"LAYSO_KIOSK_RATE_PER_MINUTE": "1000000"}  # the bench kiosks issue faster than people
+    if args.processes > 1:
+        if not args.message_queue:
+            p.error("--processes > 1 needs --message-queue")
+        env["LAYSO_MESSAGE_QUEUE"] = args.message_queue
     drop = None
     if args.database_url:
         url, drop = pg_schema(args.database_url)
@@ -241,13 +249,19 @@ def main() -> int:
     server = LiveServer(data_dir / "live", env=env)
     server.init()
     server.start()
+    extra: list[LiveServer] = []
+    for _ in range(args.processes - 1):  # the documented scale-out: same database, Redis queue
+        extra.append(LiveServer(data_dir / "live", env=env).start())
+    urls = [server.url] + [x.url for x in extra]
+    if extra:
+        print(f"server processes: {len(urls)} on one database, message queue {args.message_queue}")
     try:
         kiosks = [server.device(f"Bench kiosk {i}", "kiosk") for i in range(8)]
         officers = [server.user(f"bench{i}", "officer") for i in range(1, 6)]
         print(f"server pid {server.proc.pid}, RSS after start {rss_mb(server.proc.pid):.0f} MB")
         seen: list[str] = []
         for n_kiosks in (1, 8):
-            res = issue_run(server, kiosks[:n_kiosks], args.tickets)
+            res = issue_run(server, kiosks[:n_kiosks], args.tickets, urls)
             seen += res["labels"]
             dup = len(res["labels"]) - len(set(res["labels"]))
             rate = len(res["labels"]) / res["elapsed"]
@@ -264,6 +278,8 @@ def main() -> int:
         print(f"server RSS at the end {rss_mb(server.proc.pid):.0f} MB")
     finally:
         server.kill()
+        for x in extra:
+            x.kill()
         if drop is not None:
             drop()
         tmp.cleanup()
