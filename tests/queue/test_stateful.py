@@ -441,7 +441,11 @@ class QueueMachine(RuleBasedStateMachine):
         t = self.pick(index)
         if t is None:
             return
-        expect = None if t.state == "waiting" else (Conflict, "illegal_transition")
+        expect: Expect = None
+        if t.day != self.shown_day():
+            expect = (Conflict, "ticket_expired")
+        elif t.state != "waiting":
+            expect = (Conflict, "illegal_transition")
         actor = self.people[name]
         if self.act(lambda tx: ops.cancel(tx, actor, t.id), expect, 2) is not NOTHING:
             t.state = "cancelled"
