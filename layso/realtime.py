@@ -23,7 +23,6 @@ log = logging.getLogger(__name__)
 STREAM = "stream"
 TICK_SECONDS = 20
 ASYNC_MODE = "threading"
-STREAM_CHANNELS = ("board", "counter", "supervisor")
 
 
 def ticket_room(ticket_id: int) -> str:

@@ -173,14 +173,6 @@ def _check_procedure(tx: Tx, s: Row[Any], procedure: Any) -> None:
         raise Invalid("unknown_procedure", f"No procedure {procedure!r} in {s.code}")
 
 
-def set_print_state(tx: Tx, ticket_id: int, state: str) -> None:
-    """Record how printing went (`queued`, `printed`, `waiting_printer`, `failed`)."""
-    if state not in ("none", "queued", "printed", "waiting_printer", "failed"):
-        raise Invalid("invalid_print_state", state)
-    tx.conn.execute(update(db.tickets).where(db.tickets.c.id == ticket_id)
-                    .values(print_state=state))
-
-
 PRINT_RESULTS = ("queued", "printed", "waiting_printer", "failed")
 PRINTER_STATUSES = ("none", "ok", "paper_near_end", "paper_out", "cover_open", "offline")
 

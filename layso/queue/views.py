@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from typing import Any
 
 from sqlalchemy import select
@@ -135,11 +135,6 @@ def mean_service_minutes(r: Reader, s: Row[Any]) -> float:
 def open_counters_by_service(r: Reader) -> dict[int, int]:
     """How many counters are open (not closed or paused) for each service id."""
     return {sid: int(n) for sid, n in r.conn.execute(sql.OPEN_COUNTERS_BY_SERVICE).all()}
-
-
-def open_counters_for(r: Reader, service_id: int) -> int:
-    """How many counters are open (not closed or paused) and serve this service."""
-    return open_counters_by_service(r).get(service_id, 0)
 
 
 #: per service id: (open counters serving it, recent mean service minutes)
@@ -362,8 +357,3 @@ def board(r: Reader) -> dict[str, Any]:
         "notice": {"vi": c.notice_vi, "en": c.notice_en},
         "voice": {"mode": c.speech_mode, "english": bool(c.speak_english)},
     }
-
-
-def minutes_between(a: datetime, b: datetime) -> int:
-    """Whole minutes from a to b (never negative)."""
-    return max(int((b - a) / timedelta(minutes=1)), 0)
