@@ -184,14 +184,19 @@ def only(data: dict[str, Any], *keys: str) -> None:
 # -- actions with idempotency ----------------------------------------------------------------
 
 def act(fn: Callable[[Tx], Any], status: int = 200) -> Response:
-    """Run a domain action in one transaction; an Idempotency-Key replays its first answer."""
+    """Run a domain action in one transaction; an Idempotency-Key replays its first answer.
+
+    The action joins the center's group commit, so `fn` must not touch Flask's request
+    context (`g`, `request`): it may run on the thread of another request.
+    """
     actor: Actor = g.actor
     key = request.headers.get("Idempotency-Key")
     if key is not None and not IDEMPOTENCY_RE.match(key):
         raise ApiError(400, "invalid_idempotency_key", "Idempotency-Key: 1-200 visible characters")
     fingerprint = f"{request.method} {request.path} " + hashlib.sha256(
         request.get_data(cache=True)).hexdigest()
-    with center().write() as tx:
+
+    def op(tx: Tx) -> tuple[int, str]:
         if key is not None:
             since = tx.now - timedelta(hours=24)
             row = tx.conn.execute(select(db.idempotency_keys).where(
@@ -201,7 +206,7 @@ def act(fn: Callable[[Tx], Any], status: int = 200) -> Response:
                 if row.fingerprint != fingerprint:
                     raise ApiError(422, "idempotency_key_reused",
                                    "This Idempotency-Key was used for another request")
-                return _replay(row.status, row.body)
+                return row.status, row.body
         result = fn(tx)
         code = 204 if result is None else status
         text = "" if result is None else json.dumps(result, ensure_ascii=False)
@@ -214,6 +219,9 @@ def act(fn: Callable[[Tx], Any], status: int = 200) -> Response:
             tx.conn.execute(insert(db.idempotency_keys).values(
                 actor=actor.key, key=key, fingerprint=fingerprint, status=code, body=text,
                 created_at=tx.now))
+        return code, text
+
+    code, text = center().run(op)
     return _replay(code, text)
 
 
@@ -433,7 +441,8 @@ def _counter_action(fn: Callable[..., Any], *fields_: tuple[str, type, bool]) ->
     data = body()
     only(data, *(f[0] for f in fields_))
     args = [field(data, name, kind, required=req) for name, kind, req in fields_]
-    return act(lambda tx: fn(tx, g.actor, *args))
+    actor = g.actor
+    return act(lambda tx: fn(tx, actor, *args))
 
 
 @bp.post("/counters/<int:n>/open")
@@ -531,7 +540,8 @@ def ticket_priority(ticket_id: int) -> Any:
     data = body()
     only(data, "priority")
     priority = field(data, "priority", str)
-    return act(lambda tx: ops.set_priority(tx, g.actor, ticket_id, priority))
+    actor = g.actor
+    return act(lambda tx: ops.set_priority(tx, actor, ticket_id, priority))
 
 
 @bp.post("/tickets/<int:ticket_id>/reprint")
@@ -541,7 +551,8 @@ def ticket_reprint(ticket_id: int) -> Any:
     only(body())
     if current_app.config.get("PRINTER", "none") == "none":
         raise ApiError(409, "no_printer", "No printer is configured (LAYSO_PRINTER=none)")
-    return act(lambda tx: ops.reprint(tx, g.actor, ticket_id))
+    actor = g.actor
+    return act(lambda tx: ops.reprint(tx, actor, ticket_id))
 
 
 @bp.post("/ratings")
@@ -554,7 +565,8 @@ def ratings() -> Any:
     score = field(data, "score", int, required=True)
     reason = field(data, "reason", str)
     comment = field(data, "comment", str)
-    return act(lambda tx: ops.rate(tx, g.actor, ticket, score, reason, comment), status=201)
+    actor = g.actor
+    return act(lambda tx: ops.rate(tx, actor, ticket, score, reason, comment), status=201)
 
 
 @bp.get("/reports/day")

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select
@@ -164,6 +164,21 @@ def visible_day(conn: Connection, today: date) -> Row[Any] | None:
     return day
 
 
+T = TypeVar("T")
+
+
+class _Op:
+    """One caller's work waiting for a group commit."""
+
+    __slots__ = ("fn", "done", "result", "error")
+
+    def __init__(self, fn: Callable[[Tx], Any]) -> None:
+        self.fn = fn
+        self.done = False
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+
 class Center:
     """The center's storage, clock and hub: every domain operation runs through `write`."""
 
@@ -177,6 +192,10 @@ class Center:
         # writers in this process queue here first, so events publish in commit order
         self._write_lock = threading.Lock()
         self._day_hint: Row[Any] | None = None
+        # group commit: callers of `run` queue here; one of them commits for all
+        self._batch_cond = threading.Condition()
+        self._batch: list[_Op] = []
+        self._batch_leader = False
 
     @contextmanager
     def write(self) -> Iterator[Tx]:
@@ -190,6 +209,70 @@ class Center:
             if tx._day is not None:
                 self._day_hint = tx._day
             self.hub.publish(tx._emitted)
+
+    def run(self, fn: Callable[[Tx], T]) -> T:
+        """Run `fn` in a write transaction shared with the callers waiting at the same moment.
+
+        Group commit: while one caller commits, the others queue; the next of them runs the
+        whole queue in one transaction, each call inside its own savepoint, so a refused
+        action rolls back alone. One commit (and one disk flush) then serves the whole group,
+        and each caller gets its own result or exception. `fn` must use only its `Tx`: it may
+        run on another caller's thread.
+        """
+        op = _Op(fn)
+        with self._batch_cond:
+            self._batch.append(op)
+            while not op.done and self._batch_leader:
+                self._batch_cond.wait()
+            if not op.done:
+                self._batch_leader = True
+                batch, self._batch = self._batch, []
+        if not op.done:
+            try:
+                self._run_batch(batch)
+            finally:
+                with self._batch_cond:
+                    self._batch_leader = False
+                    self._batch_cond.notify_all()
+        if op.error is not None:
+            raise op.error
+        return op.result  # type: ignore[no-any-return]
+
+    def _run_batch(self, batch: list[_Op]) -> None:
+        emitted: list[Event] = []
+        try:
+            with self._write_lock:
+                try:
+                    with self.db.write() as conn:
+                        hint = self._day_hint
+                        for op in batch:
+                            tx = Tx(conn=conn, now=self.clock(), public_url=self.public_url,
+                                    _day_hint=hint)
+                            savepoint = conn.begin_nested() if len(batch) > 1 else None
+                            try:
+                                op.result = op.fn(tx)
+                                tx.flush()
+                            except Exception as exc:
+                                if savepoint is None:
+                                    raise
+                                savepoint.rollback()
+                                op.error = exc
+                                continue
+                            if savepoint is not None:
+                                savepoint.commit()
+                            emitted.extend(tx._emitted)
+                            hint = tx._day or hint
+                finally:
+                    for op in batch:
+                        op.done = True
+                self._day_hint = hint
+                self.hub.publish(emitted)
+        except BaseException as exc:  # the commit failed, or the only action was refused
+            for op in batch:
+                if op.error is None:
+                    op.result, op.error = None, exc
+            if not isinstance(exc, Exception):
+                raise
 
     @contextmanager
     def read(self) -> Iterator[Reader]:
