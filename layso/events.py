@@ -100,6 +100,7 @@ def since(conn: Connection, epoch: str, seq: int, limit: int = 1000) -> list[Eve
 
 
 Emitter = Callable[[Event], None]
+BatchEmitter = Callable[[list[Event]], None]
 
 
 @dataclass
@@ -107,15 +108,29 @@ class Hub:
     """Fans committed events out to the registered emitters, in commit order."""
 
     emitters: list[Emitter] = field(default_factory=list)
+    batch_emitters: list[BatchEmitter] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def subscribe(self, emitter: Emitter) -> None:
         """Register an emitter (the Socket.IO layer, a test probe, the print worker...)."""
         self.emitters.append(emitter)
 
+    def subscribe_batch(self, emitter: BatchEmitter) -> None:
+        """Register an emitter that takes each commit's events at once, in order."""
+        self.batch_emitters.append(emitter)
+
     def publish(self, events: Iterable[Event]) -> None:
         """Emit events that have been committed; an emitter failure never reaches the caller."""
+        events = list(events)
+        if not events:
+            return
         with self._lock:
+            for emit_all in list(self.batch_emitters):
+                try:
+                    emit_all(events)
+                except Exception:  # an emitter must never undo a committed action
+                    log.exception("emitter failed on %d events from %s:%s", len(events),
+                                  events[0].epoch, events[0].seq)
             for ev in events:
                 for emit in list(self.emitters):
                     try:

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
+import engineio.packet
+import socketio
+import socketio.packet
 from flask import Flask, session
 from flask_socketio import SocketIO, emit, join_room, rooms
 from sqlalchemy import select
 
-from layso import auth, db, events
+from layso import auth, db, events, fanout
 from layso.events import Event
 from layso.queue import Center, views
 
@@ -23,6 +27,13 @@ log = logging.getLogger(__name__)
 STREAM = "stream"
 TICK_SECONDS = 20
 ASYNC_MODE = "threading"
+#: events a counter's feedback tablet follows
+FEEDBACK_EVENTS = ("ticket.called", "ticket.started", "ticket.completed", "ticket.no_show",
+                   "ticket.transferred", "counter.changed")
+#: besides every ticket.* event, what can change a waiting citizen's place or estimate
+REFRESH_EVENTS = ("queue.changed", "counter.changed", "day.opened")
+#: at most one refresh of the phones' views per this many seconds (a burst becomes one)
+REFRESH_GAP = 0.05
 
 
 def ticket_room(ticket_id: int) -> str:
@@ -41,6 +52,8 @@ class Realtime:
     def __init__(self, app: Flask, center: Center) -> None:
         self.app = app
         self.center = center
+        if ASYNC_MODE == "threading":
+            fanout.install()
         self.socketio = SocketIO(
             app,
             async_mode=ASYNC_MODE,
@@ -50,30 +63,69 @@ class Realtime:
         )
         self._refresh = threading.Event()
         self._sent: dict[int, dict[str, Any]] = {}
+        self._base: dict[int, tuple[tuple[Any, ...], dict[str, Any]]] = {}
         self._started = False
         self._start_lock = threading.Lock()
-        center.hub.subscribe(self.on_event)
+        center.hub.subscribe_batch(self.on_events)
         self._handlers()
 
     # -- publishing ---------------------------------------------------------------------------
 
-    def on_event(self, ev: Event) -> None:
-        """Emit one committed event to the rooms that should see it."""
-        msg = ev.as_message()
-        self.socketio.emit(ev.type, msg, to=STREAM)
-        counter = ev.payload.get("counter")
-        if ev.type == "counter.changed":
-            counter = ev.payload["counter"]
-        if counter and ev.type in ("ticket.called", "ticket.started", "ticket.completed",
-                                   "ticket.no_show", "ticket.transferred", "counter.changed"):
-            self.socketio.emit(ev.type, msg, to=feedback_room(counter["number"]))
-        ticket = ev.payload.get("ticket")
-        if ev.type == "ticket.called" and ticket:
-            self.socketio.emit(ev.type, msg, to=ticket_room(ticket["id"]))
-        if ev.type.startswith("ticket.") or ev.type in ("queue.changed", "counter.changed",
-                                                         "day.opened"):
+    def on_events(self, evs: list[Event]) -> None:
+        """Emit one commit's events to the rooms that should see them, in order."""
+        items: list[tuple[str, str, dict[str, Any]]] = []
+        refresh = False
+        for ev in evs:
+            msg = ev.as_message()
+            items.append((STREAM, ev.type, msg))
+            counter = ev.payload.get("counter")
+            if counter and ev.type in FEEDBACK_EVENTS:
+                items.append((feedback_room(counter["number"]), ev.type, msg))
+            ticket = ev.payload.get("ticket")
+            if ev.type == "ticket.called" and ticket:
+                items.append((ticket_room(ticket["id"]), ev.type, msg))
+            refresh = refresh or ev.type.startswith("ticket.") or ev.type in REFRESH_EVENTS
+        if refresh:  # the phones' refresh reads the committed state alongside the board sends
             self._refresh.set()
+        self.emit_rooms(items)
         self.ensure_background()
+
+    def emit_all(self, room: str, messages: list[tuple[str, dict[str, Any]]]) -> None:
+        """Emit several events to a room, handing each socket all of them at once.
+
+        Each packet is encoded once for the room, and a socket gets the commit's events one
+        after the other (with `layso.fanout`, written straight to its WebSocket).
+        """
+        self.emit_rooms([(room, name, msg) for name, msg in messages])
+
+    def emit_rooms(self, items: list[tuple[str, str, dict[str, Any]]]) -> None:
+        """Emit `(room, event, message)` items in order, without Flask-SocketIO's per-call work."""
+        if not items:
+            return
+        server = self.socketio.server
+        manager = server.manager
+        if type(manager) is not socketio.Manager:  # a message queue: its own fan-out
+            for room, name, msg in items:
+                self.socketio.emit(name, msg, to=room)
+            return
+        by_room: dict[str, list[Any]] = {}
+        order: list[str] = []
+        for room, name, msg in items:
+            encoded = server.packet_class(socketio.packet.EVENT, namespace="/",
+                                          data=[name, msg]).encode()
+            if room not in by_room:
+                by_room[room] = []
+                order.append(room)
+            by_room[room].extend(engineio.packet.Packet(engineio.packet.MESSAGE, part)
+                                 for part in (encoded if isinstance(encoded, list)
+                                              else [encoded]))
+        for room in order:
+            for _sid, eio_sid in list(manager.get_participants("/", room)):
+                for pkt in by_room[room]:
+                    try:
+                        server._send_eio_packet(eio_sid, pkt)
+                    except Exception:  # noqa: BLE001 - a socket that went away misses it
+                        log.debug("socket %s went away", eio_sid)
 
     def watched_tickets(self) -> set[int]:
         """Ids of the tickets whose page is open on a phone connected to this process."""
@@ -88,6 +140,7 @@ class Realtime:
         watched = self.watched_tickets()
         for gone in [i for i in self._sent if i not in watched]:
             self._sent.pop(gone, None)
+            self._base.pop(gone, None)
         if not watched:
             return
         with self.center.read() as r:
@@ -102,16 +155,31 @@ class Realtime:
             # the estimate's two factors once per service, not three queries per phone
             factors = views.eta_factors(r, [services[sid] for sid in waiting_sids])
             epoch, seq = events.current(r.conn)
+            at = views.iso(r, r.now)
+            updates: list[tuple[str, str, dict[str, Any]]] = []
             for t in rows:
-                view = views.ticket_view(r, t, public=True, services=services,
-                                         counters=counters, ahead=aheads.get(t.id, 0),
-                                         factors=factors)
+                # a call changes the place of every citizen behind: most rows are unchanged,
+                # so their view is rebuilt from the last one with a new place and estimate
+                key = (t, services.get(t.service_id), counters.get(t.counter_id))
+                base = self._base.get(t.id)
+                if base is None or base[0] != key:
+                    view = views.ticket_view(r, t, public=True, services=services,
+                                             counters=counters, ahead=aheads.get(t.id, 0),
+                                             factors=factors)
+                    self._base[t.id] = (key, view)
+                elif t.state == "waiting":
+                    ahead = aheads.get(t.id, 0)
+                    view = {**base[1], "ahead": ahead, "eta_minutes": views.eta_minutes(
+                        r, services[t.service_id], ahead, factors)}
+                else:
+                    view = base[1]
                 if self._sent.get(t.id) == view:
                     continue
                 self._sent[t.id] = view
-                self.socketio.emit("ticket.updated", {
-                    "type": "ticket.updated", "epoch": epoch, "seq": seq,
-                    "at": views.iso(r, r.now), "ticket": view}, to=ticket_room(t.id))
+                updates.append((ticket_room(t.id), "ticket.updated", {
+                    "type": "ticket.updated", "epoch": epoch, "seq": seq, "at": at,
+                    "ticket": view}))
+        self.emit_rooms(updates)
 
     def ensure_background(self) -> None:
         """Start the tick and ticket-refresh tasks once."""
@@ -138,10 +206,15 @@ class Realtime:
                 log.exception("tick failed")
 
     def _refresh_loop(self) -> None:
+        last = 0.0
         while True:
             self._refresh.wait()
-            self.socketio.sleep(0.05)  # let a burst of events settle into one refresh
+            # the first change after a quiet spell goes out at once; a burst becomes one refresh
+            gap = REFRESH_GAP - (time.monotonic() - last)
+            if gap > 0:
+                self.socketio.sleep(gap)
             self._refresh.clear()
+            last = time.monotonic()
             try:
                 self.refresh_tickets()
             except Exception:
