@@ -39,67 +39,105 @@ HOST = "127.0.0.1"
 
 # -- a minimal Socket.IO client over asyncio ---------------------------------------------------
 
-class Sock:
-    """One Socket.IO connection (WebSocket transport only) that timestamps what it receives."""
+class Sock(asyncio.Protocol):
+    """One Socket.IO connection (WebSocket transport only) that timestamps what it receives.
+
+    Bytes are timestamped when they reach this process and parsed later, in a quiet moment:
+    500 clients parsing frames as they arrive would delay the clock readings of the others
+    (and take CPU from the server on the same two cores), which is not the server's latency.
+    """
 
     def __init__(self, kind: str, auth: dict[str, Any]) -> None:
         self.kind = kind
         self.auth = auth
         self.got: list[tuple[float, str, str]] = []  # (perf_counter, event name, raw message)
         self.connected = asyncio.Event()
-        self.writer: asyncio.StreamWriter | None = None
+        self.closed = asyncio.Event()
+        self.transport: asyncio.Transport | None = None
+        self.chunks: list[tuple[float, bytes]] = []
+        self._buf = b""
+        self._buf_at = 0.0
+        self._text = b""
+        self._upgraded = False
 
     async def run(self, port: int) -> None:
         """Connect, join with `auth`, answer pings and record every event until closed."""
-        reader, writer = await asyncio.open_connection(HOST, port)
-        self.writer = writer
-        key = base64.b64encode(os.urandom(16)).decode()
-        writer.write((f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
-                      f"Host: {HOST}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                      f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
-        head = await reader.readuntil(b"\r\n\r\n")
-        if b" 101 " not in head.split(b"\r\n", 1)[0]:
-            raise ConnectionError(head.decode(errors="replace"))
-        try:
-            while True:
-                msg = await self._read(reader)
-                if msg is None:
-                    return
-                if msg.startswith("0{"):
-                    self._send("40" + json.dumps(self.auth))
-                elif msg == "2":
-                    self._send("3")
-                elif msg.startswith("40"):
-                    self.connected.set()
-                elif msg.startswith("44"):
-                    raise ConnectionError(f"refused: {msg}")
-                elif msg.startswith("42"):
-                    name = msg[4:msg.index('"', 4)]
-                    self.got.append((time.perf_counter(), name, msg))
-        except (asyncio.IncompleteReadError, ConnectionError, OSError):
-            return
+        loop = asyncio.get_running_loop()
+        await loop.create_connection(lambda: self, HOST, port)
+        await self.closed.wait()
 
-    async def _read(self, reader: asyncio.StreamReader) -> str | None:
-        data = b""
-        while True:
-            b0, b1 = await reader.readexactly(2)
-            n = b1 & 0x7F
+    # asyncio.Protocol
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:  # noqa: D102
+        self.transport = transport  # type: ignore[assignment]
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.transport.write((f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
+                              f"Host: {HOST}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                              f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+                              ).encode())
+
+    def data_received(self, data: bytes) -> None:  # noqa: D102
+        self.chunks.append((time.perf_counter(), data))
+        if not self.connected.is_set():
+            self.parse()
+
+    def connection_lost(self, exc: Exception | None) -> None:  # noqa: D102
+        self.closed.set()
+
+    def parse(self) -> None:
+        """Turn the bytes received so far into messages; answer pings and the handshake."""
+        chunks, self.chunks = self.chunks, []
+        for at, data in chunks:
+            self._buf += data
+            self._buf_at = at
+            if not self._upgraded:
+                head, sep, rest = self._buf.partition(b"\r\n\r\n")
+                if not sep:
+                    continue
+                if b" 101 " not in head.split(b"\r\n", 1)[0]:
+                    raise ConnectionError(head.decode(errors="replace"))
+                self._upgraded, self._buf = True, rest
+            self._frames(at)
+
+    def _frames(self, at: float) -> None:
+        buf = self._buf
+        while len(buf) >= 2:
+            b0, b1 = buf[0], buf[1]
+            n, pos = b1 & 0x7F, 2
             if n == 126:
-                n = int.from_bytes(await reader.readexactly(2), "big")
+                if len(buf) < 4:
+                    break
+                n, pos = int.from_bytes(buf[2:4], "big"), 4
             elif n == 127:
-                n = int.from_bytes(await reader.readexactly(8), "big")
-            payload = await reader.readexactly(n)
+                if len(buf) < 10:
+                    break
+                n, pos = int.from_bytes(buf[2:10], "big"), 10
+            if len(buf) < pos + n:
+                break
+            payload, buf = buf[pos:pos + n], buf[pos + n:]
             opcode = b0 & 0x0F
             if opcode == 8:
-                return None
-            if opcode == 9:
+                self.close()
+            elif opcode == 9:
                 self._frame(payload, 10)
-                continue
-            if opcode == 10:
-                continue
-            data += payload
-            if b0 & 0x80:
-                return data.decode()
+            elif opcode in (0, 1, 2):
+                self._text += payload
+                if b0 & 0x80:
+                    self._message(at, self._text.decode())
+                    self._text = b""
+        self._buf = buf
+
+    def _message(self, at: float, msg: str) -> None:
+        if msg.startswith("0{"):
+            self._send("40" + json.dumps(self.auth))
+        elif msg == "2":
+            self._send("3")
+        elif msg.startswith("40"):
+            self.connected.set()
+        elif msg.startswith("44"):
+            self.close()
+        elif msg.startswith("42"):
+            name = msg[4:msg.index('"', 4)]
+            self.got.append((at, name, msg))
 
     def _frame(self, payload: bytes, opcode: int) -> None:
         mask = os.urandom(4)
@@ -111,16 +149,17 @@ class Sock:
         else:
             head = bytes([0x80 | opcode, 0x80 | 127]) + n.to_bytes(8, "big")
         body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        assert self.writer is not None
-        self.writer.write(head + mask + body)
+        if self.transport is not None:
+            self.transport.write(head + mask + body)
 
     def _send(self, text: str) -> None:
         self._frame(text.encode(), 1)
 
     def close(self) -> None:
         """Drop the connection."""
-        if self.writer is not None:
-            self.writer.close()
+        if self.transport is not None:
+            self.transport.close()
+        self.closed.set()
 
 
 # -- the server under test ---------------------------------------------------------------------
@@ -273,6 +312,7 @@ async def measure(server: Server, clients: int, calls: int) -> dict[str, Any]:
     api_ms: list[float] = []
     for _ in range(calls):
         for s in socks:
+            s.parse()  # what the previous step sent is not this call's
             s.got.clear()
         t0 = time.perf_counter()
         called = await loop.run_in_executor(None, server.api, "POST", "/counters/3/call-next",
@@ -290,11 +330,22 @@ async def measure(server: Server, clients: int, calls: int) -> dict[str, Any]:
         def phone_done(s: Sock) -> float | None:
             return next((at for at, name, _raw in s.got if name == "ticket.updated"), None)
 
+        # wait for the traffic to pass, then read it: parsing while bytes arrive would delay
+        # the arrival times of the sockets not yet read
+        seen, quiet_since = -1, time.perf_counter()
         while time.perf_counter() < deadline:
+            await asyncio.sleep(0.01)
+            arrived = sum(len(s.chunks) for s in socks)
+            if arrived != seen:
+                seen, quiet_since = arrived, time.perf_counter()
+                continue
+            if time.perf_counter() - quiet_since < 0.05:
+                continue
+            for s in socks:
+                s.parse()
             if all(board_done(s) for s in socks if s.kind == "board") and all(
                     phone_done(s) for s in socks if s.kind == "phone"):
                 break
-            await asyncio.sleep(0.005)
         for s in socks:
             at = board_done(s) if s.kind == "board" else phone_done(s)
             if at is not None:
