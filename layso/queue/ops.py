@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import secrets
 import unicodedata
-from datetime import datetime, timedelta
+from collections import namedtuple
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, text, update
@@ -29,7 +30,8 @@ MAX_COMMENT = 500
 def _service(tx: Tx, code: Any) -> Row[Any]:
     if not isinstance(code, str) or not code:
         raise Invalid("invalid_service", "service must be a service code")
-    s = tx.conn.execute(sql.SERVICE_BY_CODE, {"code": code}).first()
+    # every service, read once per transaction: the events and views that follow need them too
+    s = next((x for x in views.services_by_id(tx).values() if x.code == code), None)
     if s is None or not s.active:
         raise Invalid("unknown_service", f"No service with code {code!r}")
     return s
@@ -86,14 +88,26 @@ def _emit_queue(tx: Tx) -> None:
 
 
 def _emit_ticket(tx: Tx, type_: str, ticket_id: int, **extra: Any) -> dict[str, Any]:
-    t = _reload(tx, db.tickets, ticket_id)
+    return _emit_ticket_row(tx, type_, _reload(tx, db.tickets, ticket_id), **extra)
+
+
+def _emit_ticket_row(tx: Tx, type_: str, t: Any, *, ahead: int | None = None,
+                     **extra: Any) -> dict[str, Any]:
+    """`_emit_ticket` for a ticket whose current row the caller holds (no reload)."""
     counter = None
     if t.counter_id is not None:
-        counter = views.counter_brief(_reload(tx, db.counters, t.counter_id))
+        counter = _reload(tx, db.counters, t.counter_id)
     services = views.services_by_id(tx)
-    payload = {"ticket": views.ticket_brief(tx, t, services), "counter": counter, **extra}
+    payload = {"ticket": views.ticket_brief(tx, t, services),
+               "counter": views.counter_brief(counter), **extra}
     tx.emit(type_, payload)
-    return views.ticket_view(tx, t, services=services)
+    return views.ticket_view(tx, t, services=services,
+                             counters=None if counter is None else {counter.id: counter},
+                             ahead=ahead)
+
+
+# a row as the database would return it, for a ticket this transaction has just written
+TicketRow = namedtuple("TicketRow", [c.name for c in db.tickets.columns])  # type: ignore[misc]
 
 
 def _speech(tx: Tx, t: Row[Any], counter: Row[Any]) -> dict[str, Any]:
@@ -145,22 +159,41 @@ def issue(tx: Tx, actor: Actor, service: Any, priority: Any = None, procedure: A
     if s.daily_cap is not None and number - s.start_number + 1 > s.daily_cap:
         raise Conflict("daily_cap_reached", f"No more numbers today for {s.name_en}")
     label = f"{s.prefix}{number:03d}"
-    ticket_id = tx.conn.execute(_INSERT_TICKET, dict(
+    # the queues as they stand and their back, in one read; the new ticket is added below
+    waiting_by_sid, latest = views.day_tally(tx, day.id)
+    values = dict(
         day_id=day.id, origin_service_id=s.id, service_id=s.id, number=number, label=label,
         token=secrets.token_urlsafe(18), priority=priority, procedure=procedure, lang=lang,
-        state="waiting", queue_at=_queue_end(tx, day.id), issued_at=tx.now, recalls=0,
+        state="waiting", queue_at=_after(tx, latest), issued_at=tx.now, recalls=0,
         issued_by_device=actor.id if actor.kind == "device" else None,
         issued_by_user=actor.id if actor.kind == "user" else None,
         print_state=print_state,
-    )).inserted_primary_key[0]
-    view = _emit_ticket(tx, "ticket.issued", ticket_id)
-    _emit_queue(tx)
+    )
+    ticket_id = tx.conn.execute(_INSERT_TICKET, values).inserted_primary_key[0]
+    # the row as it was written (times as the database gives them back: UTC), not re-read
+    t = TicketRow(**{**dict.fromkeys(TicketRow._fields), **values, "id": ticket_id,
+                     "queue_at": values["queue_at"].astimezone(UTC),
+                     "issued_at": tx.now.astimezone(UTC)})
+    waiting_by_sid[s.id] = waiting_by_sid.get(s.id, 0) + 1
+    waiting = views.counts_by_code(tx, waiting_by_sid)
+    ahead = None
+    if priority is None and parse_policy(tx.center.priority_policy).kind in ("strict", "aging"):
+        # a new ticket joins at the back (its queue time is the latest of the day, its id the
+        # highest), and under these policies every waiting ticket of its service is then ahead
+        # of a normal one: the place is the count, less itself, with no query of its own
+        ahead = waiting[s.code] - 1
+    view = _emit_ticket_row(tx, "ticket.issued", t, ahead=ahead)
+    tx.emit("queue.changed", {"waiting": waiting})
     return view
 
 
 def _queue_end(tx: Tx, day_id: int) -> datetime:
     """The back of the day's queues: now, or just after the latest ticket if the clock went back."""
-    latest = tx.conn.execute(_LAST_QUEUE_AT, {"day_id": day_id}).scalar()
+    return _after(tx, tx.conn.execute(_LAST_QUEUE_AT, {"day_id": day_id}).scalar())
+
+
+def _after(tx: Tx, latest: datetime | None) -> datetime:
+    """Now, or just after `latest` (the day's latest queue time) if the clock went back."""
     if latest is not None and latest > tx.now:
         # a box whose clock was set back must not let new citizens pass those already waiting
         return latest + timedelta(milliseconds=1)

@@ -89,15 +89,33 @@ def waiting_candidates(r: Reader, service_ids: list[int] | None = None) -> list[
 
 def waiting_counts(r: Reader) -> dict[str, int]:
     """How many wait in each service today: `{code: n}` (every service listed)."""
-    svc = services_by_id(r)
-    counts = {s.code: 0 for s in sorted(svc.values(), key=lambda s: (s.position, s.id))}
     day = r.shown_day()
     if day is None:
-        return counts
+        return counts_by_code(r, {})
     rows = r.conn.execute(sql.WAITING_COUNTS, {"day_id": day.id}).all()
-    for sid, n in rows:
-        counts[svc[sid].code] = int(n)
+    return counts_by_code(r, {sid: int(n) for sid, n in rows})
+
+
+def counts_by_code(r: Reader, by_service_id: dict[int, int]) -> dict[str, int]:
+    """`{code: n}` in the services' order, every service listed, from `{service id: n}`."""
+    svc = services_by_id(r)
+    counts = {s.code: 0 for s in sorted(svc.values(), key=lambda s: (s.position, s.id))}
+    for sid, n in by_service_id.items():
+        counts[svc[sid].code] = n
     return counts
+
+
+def day_tally(r: Reader, day_id: int) -> tuple[dict[int, int], datetime | None]:
+    """One read of a day's tickets: how many wait in each service (by id), and the latest
+    queue time of any of them (None when the day has none)."""
+    waiting: dict[int, int] = {}
+    latest = None
+    for state, sid, n, last in r.conn.execute(sql.DAY_TALLY, {"day_id": day_id}):
+        if state == "waiting":
+            waiting[sid] = int(n)
+        if last is not None and (latest is None or last > latest):
+            latest = last
+    return waiting, latest
 
 
 def service_order(r: Reader, service_id: int) -> list[int]:
