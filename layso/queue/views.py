@@ -241,19 +241,25 @@ def counter_services(r: Reader, counter_id: int) -> list[Row[Any]]:
     return list(r.conn.execute(sql.COUNTER_SERVICES, {"counter_id": counter_id}).all())
 
 
-def counter_view(r: Reader, c: Row[Any], *, brief_ticket: bool = False) -> dict[str, Any]:
-    """The API's counter shape; events use `brief_ticket` (no status link)."""
+def counter_view(r: Reader, c: Row[Any], *, brief_ticket: bool = False, current: Any = None,
+                 services: list[Row[Any]] | None = None) -> dict[str, Any]:
+    """The API's counter shape; events use `brief_ticket` (no status link). A caller holding
+    the current ticket's row or the counter's services may pass them (no reads)."""
+    t = current
     current = None
     if c.current_ticket_id is not None:
-        t = get_ticket_row(r, c.current_ticket_id)
+        if t is None or t.id != c.current_ticket_id:
+            t = get_ticket_row(r, c.current_ticket_id)
         if t is not None:
             current = ticket_brief(r, t) if brief_ticket else ticket_view(r, t)
+    if services is None:
+        services = counter_services(r, c.id)
     return {
         "number": c.number,
         "name": name(c),
         "state": c.state,
         "mode": c.mode,
-        "services": [s.code for s in counter_services(r, c.id)],
+        "services": [s.code for s in services],
         "current": current,
         "pause_reason": c.pause_reason,
     }
