@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 import time
+import weakref
 from collections import deque
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import bindparam, event, insert, select, update
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from layso import db
@@ -114,23 +116,150 @@ _USER_BY_ID = select(db.users).where(db.users.c.id == bindparam("id"))
 
 def actor_for_token(conn: Connection, token: str) -> Actor | None:
     """The user or device a bearer token stands for, or None."""
+    found = _lookup_token(conn, token)
+    if found is None:
+        return None
+    actor, expires_at = found
+    return actor if expires_at is None or expires_at > db.utcnow() else None
+
+
+def _lookup_token(conn: Connection, token: str) -> tuple[Actor, datetime | None] | None:
+    """The actor of a usable (known, active, unrevoked) token and when it expires (None: never,
+    as a device's token)."""
     digest = token_digest(token)
     if token.startswith("u_"):
         row = conn.execute(_USER_BY_TOKEN, {"digest": digest}).first()
-        if row is None or row.revoked or row.expires_at <= db.utcnow() or not row.active:
+        if row is None or row.revoked or not row.active:
             return None
-        return user_actor(row)
+        return user_actor(row), row.expires_at
     dev = conn.execute(_DEVICE_BY_TOKEN, {"digest": digest}).first()
     if dev is None or not dev.active:
         return None
     return Actor(kind="device", id=dev.id, role=dev.kind, counter_id=dev.counter_id,
-                 name=dev.name)
+                 name=dev.name), None
 
 
 def user_by_id(conn: Connection, user_id: int) -> Actor | None:
     """The active user with this id."""
     row = conn.execute(_USER_BY_ID, {"id": user_id}).first()
     return user_actor(row) if row is not None and row.active else None
+
+
+# -- who a request is, remembered for a few seconds ------------------------------------------
+#
+# Every API request names its actor (a kiosk's token, an official's token or session), and
+# reading that costs a transaction of its own. A process remembers the answer for TOKEN_TTL
+# seconds. A write through this process's engine to users, devices or api_tokens forgets
+# everything at once (logout, a role change, a device switched off); a write by another
+# process (the CLI, another server process) takes effect within TTL. Token expiry is compared
+# on every use, so an expired token is refused at the exact second, as before.
+
+TOKEN_TTL = 5.0
+_MAX_REMEMBERED = 4096
+_AUTH_WRITE = re.compile(
+    r"\s*(?:update\s+|delete\s+from\s+|insert\s+or\s+replace\s+into\s+)"
+    r"\"?(?:users|devices|api_tokens)\b|\s*(?:truncate|drop|alter)\b",
+    re.IGNORECASE)
+
+
+class ActorCache:
+    """Actors by key (a token digest, or a session's user id), for one engine."""
+
+    def __init__(self, ttl: float = TOKEN_TTL) -> None:
+        self.ttl = ttl
+        self.generation = 0
+        self._entries: dict[Any, tuple[float, Actor, datetime | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> tuple[Actor, datetime | None] | None:
+        """The remembered actor and expiry, if still fresh."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry[0] <= time.monotonic():
+            self._entries.pop(key, None)
+            return None
+        return entry[1], entry[2]
+
+    def put(self, key: Any, actor: Actor, expires_at: datetime | None, generation: int) -> None:
+        """Remember an answer read at `generation`, unless something was forgotten since."""
+        with self._lock:
+            if generation != self.generation:
+                return  # a write to the auth tables happened while it was read: not trusted
+            if len(self._entries) >= _MAX_REMEMBERED:
+                self._entries.clear()
+            self._entries[key] = (time.monotonic() + self.ttl, actor, expires_at)
+
+    def forget(self) -> None:
+        """Forget every actor (the auth tables changed)."""
+        with self._lock:
+            self.generation += 1
+            self._entries.clear()
+
+
+_caches: weakref.WeakKeyDictionary[Engine, ActorCache] = weakref.WeakKeyDictionary()
+_caches_lock = threading.Lock()
+
+
+def actor_cache(engine: Engine) -> ActorCache:
+    """This engine's actor cache; made on first use, with the listeners that empty it."""
+    cache = _caches.get(engine)
+    if cache is not None:
+        return cache
+    with _caches_lock:
+        cache = _caches.get(engine)
+        if cache is None:
+            cache = ActorCache()
+            _watch_auth_writes(engine, cache)
+            _caches[engine] = cache
+    return cache
+
+
+def _watch_auth_writes(engine: Engine, cache: ActorCache) -> None:
+    flag = "layso_auth_write"
+
+    def on_execute(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement[:1] not in "Ss" and _AUTH_WRITE.match(statement):
+            cache.forget()  # now, and again once committed (readers meanwhile saw the old row)
+            conn.info[flag] = True
+
+    def on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        if record is not None and record.info.pop(flag, False):
+            cache.forget()
+
+    event.listen(engine, "before_cursor_execute", on_execute)
+    event.listen(engine, "checkin", on_checkin)
+
+
+def bearer_actor(database: Any, token: str) -> Actor | None:
+    """`actor_for_token` through the engine's cache: most requests read nothing."""
+    cache = actor_cache(database.engine)
+    key = ("token", token_digest(token))
+    found = cache.get(key)
+    if found is None:
+        generation = cache.generation
+        with database.read() as conn:
+            found = _lookup_token(conn, token)
+        if found is None:
+            return None  # unknown tokens are never remembered: a new one works at once
+        cache.put(key, found[0], found[1], generation)
+    actor, expires_at = found
+    return actor if expires_at is None or expires_at > db.utcnow() else None
+
+
+def session_actor(database: Any, user_id: int) -> Actor | None:
+    """`user_by_id` through the engine's cache."""
+    cache = actor_cache(database.engine)
+    key = ("user", user_id)
+    found = cache.get(key)
+    if found is not None:
+        return found[0]
+    generation = cache.generation
+    with database.read() as conn:
+        actor = user_by_id(conn, user_id)
+    if actor is not None:
+        cache.put(key, actor, None, generation)
+    return actor
 
 
 def csrf_matches(expected: str | None, given: str | None) -> bool:

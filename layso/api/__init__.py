@@ -96,16 +96,14 @@ def _authenticate() -> Response | None:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not TOKEN_RE.match(token.strip()):
             return error(401, "invalid_credentials", "Authorization must be 'Bearer <token>'")
-        with center().read() as r:
-            g.actor = auth.actor_for_token(r.conn, token.strip())
+        g.actor = auth.bearer_actor(center().db, token.strip())
         if g.actor is None:
             return error(401, "invalid_credentials", "Unknown, expired or revoked token")
         g.token = token.strip()
         return None
     uid = session.get("uid")
     if uid is not None:
-        with center().read() as r:
-            g.actor = auth.user_by_id(r.conn, int(uid))
+        g.actor = auth.session_actor(center().db, int(uid))
         if g.actor is not None and session.get("sv") == _session_version(g.actor):
             g.via_session = True
             if request.method not in ("GET", "HEAD", "OPTIONS") and not auth.csrf_matches(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import secrets
 import unicodedata
-from datetime import datetime, timedelta
+from collections import namedtuple
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, text, update
@@ -29,7 +30,8 @@ MAX_COMMENT = 500
 def _service(tx: Tx, code: Any) -> Row[Any]:
     if not isinstance(code, str) or not code:
         raise Invalid("invalid_service", "service must be a service code")
-    s = tx.conn.execute(sql.SERVICE_BY_CODE, {"code": code}).first()
+    # every service, read once per transaction: the events and views that follow need them too
+    s = next((x for x in views.services_by_id(tx).values() if x.code == code), None)
     if s is None or not s.active:
         raise Invalid("unknown_service", f"No service with code {code!r}")
     return s
@@ -81,19 +83,49 @@ def _emit_counter(tx: Tx, counter_id: int) -> dict[str, Any]:
     return views.counter_view(tx, c)
 
 
+def _emit_counter_row(tx: Tx, c: Any, current: Any = None,
+                      services: list[Row[Any]] | None = None) -> None:
+    """Announce a counter whose current row (and current ticket's) the caller holds."""
+    tx.emit("counter.changed", {"counter": views.counter_view(
+        tx, c, brief_ticket=True, current=current, services=services)})
+
+
 def _emit_queue(tx: Tx) -> None:
     tx.emit("queue.changed", {"waiting": views.waiting_counts(tx)})
 
 
 def _emit_ticket(tx: Tx, type_: str, ticket_id: int, **extra: Any) -> dict[str, Any]:
-    t = _reload(tx, db.tickets, ticket_id)
-    counter = None
-    if t.counter_id is not None:
-        counter = views.counter_brief(_reload(tx, db.counters, t.counter_id))
+    return _emit_ticket_row(tx, type_, _reload(tx, db.tickets, ticket_id), **extra)
+
+
+def _emit_ticket_row(tx: Tx, type_: str, t: Any, *, ahead: int | None = None,
+                     counter: Any = None, **extra: Any) -> dict[str, Any]:
+    """`_emit_ticket` for a ticket whose current row the caller holds (no reload); `counter`
+    is the current row of its counter when the caller holds that too."""
+    if t.counter_id is None:
+        counter = None
+    elif counter is None or counter.id != t.counter_id:
+        counter = _reload(tx, db.counters, t.counter_id)
     services = views.services_by_id(tx)
-    payload = {"ticket": views.ticket_brief(tx, t, services), "counter": counter, **extra}
+    payload = {"ticket": views.ticket_brief(tx, t, services),
+               "counter": views.counter_brief(counter), **extra}
     tx.emit(type_, payload)
-    return views.ticket_view(tx, t, services=services)
+    return views.ticket_view(tx, t, services=services,
+                             counters=None if counter is None else {counter.id: counter},
+                             ahead=ahead)
+
+
+# rows as the database would return them, for what this transaction has just written
+TicketRow = namedtuple("TicketRow", [c.name for c in db.tickets.columns])  # type: ignore[misc]
+CounterRow = namedtuple("CounterRow", [c.name for c in db.counters.columns])  # type: ignore[misc]
+
+
+def _written(row_type: Any, row: Any, **values: Any) -> Any:
+    """`row` (a whole tickets or counters row) with the values just written to it."""
+    for k, v in values.items():
+        if isinstance(v, datetime):
+            values[k] = v.astimezone(UTC)  # as UTCDateTime gives it back
+    return row_type(*row)._replace(**values)
 
 
 def _speech(tx: Tx, t: Row[Any], counter: Row[Any]) -> dict[str, Any]:
@@ -145,22 +177,41 @@ def issue(tx: Tx, actor: Actor, service: Any, priority: Any = None, procedure: A
     if s.daily_cap is not None and number - s.start_number + 1 > s.daily_cap:
         raise Conflict("daily_cap_reached", f"No more numbers today for {s.name_en}")
     label = f"{s.prefix}{number:03d}"
-    ticket_id = tx.conn.execute(_INSERT_TICKET, dict(
+    # the queues as they stand and their back, in one read; the new ticket is added below
+    waiting_by_sid, latest = views.day_tally(tx, day.id)
+    values = dict(
         day_id=day.id, origin_service_id=s.id, service_id=s.id, number=number, label=label,
         token=secrets.token_urlsafe(18), priority=priority, procedure=procedure, lang=lang,
-        state="waiting", queue_at=_queue_end(tx, day.id), issued_at=tx.now, recalls=0,
+        state="waiting", queue_at=_after(tx, latest), issued_at=tx.now, recalls=0,
         issued_by_device=actor.id if actor.kind == "device" else None,
         issued_by_user=actor.id if actor.kind == "user" else None,
         print_state=print_state,
-    )).inserted_primary_key[0]
-    view = _emit_ticket(tx, "ticket.issued", ticket_id)
-    _emit_queue(tx)
+    )
+    ticket_id = tx.conn.execute(_INSERT_TICKET, values).inserted_primary_key[0]
+    # the row as it was written (times as the database gives them back: UTC), not re-read
+    t = TicketRow(**{**dict.fromkeys(TicketRow._fields), **values, "id": ticket_id,
+                     "queue_at": values["queue_at"].astimezone(UTC),
+                     "issued_at": tx.now.astimezone(UTC)})
+    waiting_by_sid[s.id] = waiting_by_sid.get(s.id, 0) + 1
+    waiting = views.counts_by_code(tx, waiting_by_sid)
+    ahead = None
+    if priority is None and parse_policy(tx.center.priority_policy).kind in ("strict", "aging"):
+        # a new ticket joins at the back (its queue time is the latest of the day, its id the
+        # highest), and under these policies every waiting ticket of its service is then ahead
+        # of a normal one: the place is the count, less itself, with no query of its own
+        ahead = waiting[s.code] - 1
+    view = _emit_ticket_row(tx, "ticket.issued", t, ahead=ahead)
+    tx.emit("queue.changed", {"waiting": waiting})
     return view
 
 
 def _queue_end(tx: Tx, day_id: int) -> datetime:
     """The back of the day's queues: now, or just after the latest ticket if the clock went back."""
-    latest = tx.conn.execute(_LAST_QUEUE_AT, {"day_id": day_id}).scalar()
+    return _after(tx, tx.conn.execute(_LAST_QUEUE_AT, {"day_id": day_id}).scalar())
+
+
+def _after(tx: Tx, latest: datetime | None) -> datetime:
+    """Now, or just after `latest` (the day's latest queue time) if the clock went back."""
     if latest is not None and latest > tx.now:
         # a box whose clock was set back must not let new citizens pass those already waiting
         return latest + timedelta(milliseconds=1)
@@ -291,15 +342,20 @@ def _ready_to_call(tx: Tx, actor: Actor, number: int) -> Row[Any]:
     return c
 
 
-def _call(tx: Tx, actor: Actor, c: Row[Any], t: Row[Any]) -> dict[str, Any]:
+def _call(tx: Tx, actor: Actor, c: Row[Any], t: Row[Any],
+          services: list[Row[Any]] | None = None) -> dict[str, Any]:
     streak = 0 if t.priority is not None else c.normal_streak + 1
-    tx.conn.execute(update(db.tickets).where(db.tickets.c.id == t.id).values(
-        state="called", called_at=tx.now, counter_id=c.id, officer_id=actor.id, recalls=0))
-    tx.conn.execute(update(db.counters).where(db.counters.c.id == c.id).values(
-        state="calling", current_ticket_id=t.id, normal_streak=streak, changed_at=tx.now))
-    t = _reload(tx, db.tickets, t.id)
-    view = _emit_ticket(tx, "ticket.called", t.id, recall=False, recalls=0, **_speech(tx, t, c))
-    _emit_counter(tx, c.id)
+    ticket_values = dict(state="called", called_at=tx.now, counter_id=c.id,
+                         officer_id=actor.id, recalls=0)
+    counter_values = dict(state="calling", current_ticket_id=t.id, normal_streak=streak,
+                          changed_at=tx.now)
+    tx.conn.execute(update(db.tickets).where(db.tickets.c.id == t.id).values(**ticket_values))
+    tx.conn.execute(update(db.counters).where(db.counters.c.id == c.id).values(**counter_values))
+    t = _written(TicketRow, t, **ticket_values)
+    c = _written(CounterRow, c, **counter_values)
+    view = _emit_ticket_row(tx, "ticket.called", t, counter=c, recall=False, recalls=0,
+                            **_speech(tx, t, c))
+    _emit_counter_row(tx, c, current=t, services=services)
     _emit_queue(tx)
     return view
 
@@ -307,13 +363,14 @@ def _call(tx: Tx, actor: Actor, c: Row[Any], t: Row[Any]) -> dict[str, Any]:
 def call_next(tx: Tx, actor: Actor, number: int) -> dict[str, Any] | None:
     """Call the next eligible ticket for a counter, or None when nobody waits for it."""
     c = _ready_to_call(tx, actor, number)
-    sids = [s.id for s in views.counter_services(tx, c.id)]
+    services = views.counter_services(tx, c.id)
+    sids = [s.id for s in services]
     policy = parse_policy(tx.center.priority_policy)
     chosen = pick_next(views.waiting_candidates(tx, sids), policy, c.normal_streak,
                        sids if c.mode == "ordered" else None)
     if chosen is None:
         return None
-    return _call(tx, actor, c, _reload(tx, db.tickets, chosen.id))
+    return _call(tx, actor, c, _reload(tx, db.tickets, chosen.id), services)
 
 
 def find_ticket(tx: Tx, ref: Any) -> Row[Any]:
@@ -339,9 +396,10 @@ def call_ticket(tx: Tx, actor: Actor, number: int, ref: Any) -> dict[str, Any]:
     _today(tx, t)
     if t.state != "waiting":
         raise Conflict("ticket_not_waiting", f"{t.label} is {t.state}, not waiting")
-    if t.service_id not in {s.id for s in views.counter_services(tx, c.id)}:
+    services = views.counter_services(tx, c.id)
+    if t.service_id not in {s.id for s in services}:
         raise Conflict("not_served_here", f"Counter {number} does not serve {t.label}'s service")
-    return _call(tx, actor, c, t)
+    return _call(tx, actor, c, t, services)
 
 
 def _today(tx: Tx, t: Row[Any]) -> None:
@@ -383,8 +441,10 @@ def start(tx: Tx, actor: Actor, number: int) -> dict[str, Any]:
                     .values(state="serving", started_at=tx.now))
     tx.conn.execute(update(db.counters).where(db.counters.c.id == c.id)
                     .values(state="serving", changed_at=tx.now))
-    view = _emit_ticket(tx, "ticket.started", t.id)
-    _emit_counter(tx, c.id)
+    t = _written(TicketRow, t, state="serving", started_at=tx.now)
+    c = _written(CounterRow, c, state="serving", changed_at=tx.now)
+    view = _emit_ticket_row(tx, "ticket.started", t, counter=c)
+    _emit_counter_row(tx, c, current=t)
     return view
 
 
@@ -393,15 +453,19 @@ def no_show(tx: Tx, actor: Actor, number: int) -> dict[str, Any]:
     c, t = _current(tx, actor, number, ("called",))
     tx.conn.execute(update(db.tickets).where(db.tickets.c.id == t.id)
                     .values(state="no_show", finished_at=tx.now))
-    _free(tx, c)
-    view = _emit_ticket(tx, "ticket.no_show", t.id)
-    _emit_counter(tx, c.id)
+    c = _free(tx, c)
+    view = _emit_ticket_row(tx, "ticket.no_show",
+                            _written(TicketRow, t, state="no_show", finished_at=tx.now),
+                            counter=c)
+    _emit_counter_row(tx, c)
     return view
 
 
-def _free(tx: Tx, c: Row[Any]) -> None:
-    tx.conn.execute(update(db.counters).where(db.counters.c.id == c.id)
-                    .values(state="open", current_ticket_id=None, changed_at=tx.now))
+def _free(tx: Tx, c: Row[Any]) -> Any:
+    """Free the counter; its row as it now stands."""
+    values = dict(state="open", current_ticket_id=None, changed_at=tx.now)
+    tx.conn.execute(update(db.counters).where(db.counters.c.id == c.id).values(**values))
+    return _written(CounterRow, c, **values)
 
 
 def complete(tx: Tx, actor: Actor, number: int, outcome: Any,
@@ -415,13 +479,14 @@ def complete(tx: Tx, actor: Actor, number: int, outcome: Any,
         _check_procedure(tx, _reload(tx, db.services, t.service_id), procedure)
         values["procedure"] = procedure
     tx.conn.execute(update(db.tickets).where(db.tickets.c.id == t.id).values(**values))
-    _free(tx, c)
+    c = _free(tx, c)
     officer = None
     if t.officer_id is not None:
         u = _reload(tx, db.users, t.officer_id)
         officer = {"name": u.name or u.username}
-    view = _emit_ticket(tx, "ticket.completed", t.id, outcome=outcome, officer=officer)
-    _emit_counter(tx, c.id)
+    view = _emit_ticket_row(tx, "ticket.completed", _written(TicketRow, t, **values),
+                            counter=c, outcome=outcome, officer=officer)
+    _emit_counter_row(tx, c)
     return view
 
 
@@ -442,12 +507,12 @@ def transfer(tx: Tx, actor: Actor, number: int, service: Any, position: Any) -> 
     tx.conn.execute(update(db.tickets).where(db.tickets.c.id == t.id).values(
         state="waiting", service_id=target.id, queue_at=queue_at, counter_id=None,
         called_at=None, started_at=None, recalls=0))
-    _free(tx, c)
+    freed = _free(tx, c)
     view = _emit_ticket(tx, "ticket.transferred", t.id,
                         from_service=views.service_brief(from_service),
                         to_service=views.service_brief(target), position=position,
                         from_counter=views.counter_brief(c))
-    _emit_counter(tx, c.id)
+    _emit_counter_row(tx, freed)
     _emit_queue(tx)
     return view
 

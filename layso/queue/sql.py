@@ -40,6 +40,12 @@ WAITING_COUNTS = (select(db.tickets.c.service_id, func.count())
                   .where(db.tickets.c.day_id == bindparam("day_id"),
                          db.tickets.c.state == "waiting")
                   .group_by(db.tickets.c.service_id))
+# one pass over the day's tickets (the index holds every column): how many wait in each
+# service, and the latest queue time of any state (the back of the day's queues)
+DAY_TALLY = (select(db.tickets.c.state, db.tickets.c.service_id, func.count(),
+                    func.max(db.tickets.c.queue_at))
+             .where(db.tickets.c.day_id == bindparam("day_id"))
+             .group_by(db.tickets.c.state, db.tickets.c.service_id))
 RECENT_SERVICE_TIMES = (
     select(db.tickets.c.started_at, db.tickets.c.finished_at)
     .where(db.tickets.c.day_id == bindparam("day_id"),

@@ -109,6 +109,8 @@ class Tx(Reader):
         """The day pages show; once this transaction opened the day, that one (no query)."""
         if self._day is not None:
             return self._day
+        if self._day_hint is not None and self._day_hint.day == self.local_now.date():
+            return self._day_hint  # as open_day: today's record, known from an earlier write
         return super().shown_day()
 
     def open_day(self) -> Row[Any]:

@@ -89,15 +89,33 @@ def waiting_candidates(r: Reader, service_ids: list[int] | None = None) -> list[
 
 def waiting_counts(r: Reader) -> dict[str, int]:
     """How many wait in each service today: `{code: n}` (every service listed)."""
-    svc = services_by_id(r)
-    counts = {s.code: 0 for s in sorted(svc.values(), key=lambda s: (s.position, s.id))}
     day = r.shown_day()
     if day is None:
-        return counts
+        return counts_by_code(r, {})
     rows = r.conn.execute(sql.WAITING_COUNTS, {"day_id": day.id}).all()
-    for sid, n in rows:
-        counts[svc[sid].code] = int(n)
+    return counts_by_code(r, {sid: int(n) for sid, n in rows})
+
+
+def counts_by_code(r: Reader, by_service_id: dict[int, int]) -> dict[str, int]:
+    """`{code: n}` in the services' order, every service listed, from `{service id: n}`."""
+    svc = services_by_id(r)
+    counts = {s.code: 0 for s in sorted(svc.values(), key=lambda s: (s.position, s.id))}
+    for sid, n in by_service_id.items():
+        counts[svc[sid].code] = n
     return counts
+
+
+def day_tally(r: Reader, day_id: int) -> tuple[dict[int, int], datetime | None]:
+    """One read of a day's tickets: how many wait in each service (by id), and the latest
+    queue time of any of them (None when the day has none)."""
+    waiting: dict[int, int] = {}
+    latest = None
+    for state, sid, n, last in r.conn.execute(sql.DAY_TALLY, {"day_id": day_id}):
+        if state == "waiting":
+            waiting[sid] = int(n)
+        if last is not None and (latest is None or last > latest):
+            latest = last
+    return waiting, latest
 
 
 def service_order(r: Reader, service_id: int) -> list[int]:
@@ -223,19 +241,25 @@ def counter_services(r: Reader, counter_id: int) -> list[Row[Any]]:
     return list(r.conn.execute(sql.COUNTER_SERVICES, {"counter_id": counter_id}).all())
 
 
-def counter_view(r: Reader, c: Row[Any], *, brief_ticket: bool = False) -> dict[str, Any]:
-    """The API's counter shape; events use `brief_ticket` (no status link)."""
+def counter_view(r: Reader, c: Row[Any], *, brief_ticket: bool = False, current: Any = None,
+                 services: list[Row[Any]] | None = None) -> dict[str, Any]:
+    """The API's counter shape; events use `brief_ticket` (no status link). A caller holding
+    the current ticket's row or the counter's services may pass them (no reads)."""
+    t = current
     current = None
     if c.current_ticket_id is not None:
-        t = get_ticket_row(r, c.current_ticket_id)
+        if t is None or t.id != c.current_ticket_id:
+            t = get_ticket_row(r, c.current_ticket_id)
         if t is not None:
             current = ticket_brief(r, t) if brief_ticket else ticket_view(r, t)
+    if services is None:
+        services = counter_services(r, c.id)
     return {
         "number": c.number,
         "name": name(c),
         "state": c.state,
         "mode": c.mode,
-        "services": [s.code for s in counter_services(r, c.id)],
+        "services": [s.code for s in services],
         "current": current,
         "pause_reason": c.pause_reason,
     }
