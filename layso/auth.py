@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import secrets
 import threading
 import time
@@ -45,6 +44,7 @@ def add_user(conn: Connection, username: str, password: str, role: str, name: st
     if len(password) < 8:
         raise Invalid("weak_password", "password must have at least 8 characters")
     try:
+        forget_actors(conn)
         return int(conn.execute(insert(db.users).values(
             username=username, name=name, role=role, password_hash=_hasher.hash(password),
             active=True, created_at=db.utcnow())).inserted_primary_key[0])
@@ -56,6 +56,7 @@ def set_password(conn: Connection, username: str, password: str) -> None:
     """Replace a user's password."""
     if len(password) < 8:
         raise Invalid("weak_password", "password must have at least 8 characters")
+    forget_actors(conn)
     conn.execute(update(db.users).where(db.users.c.username == username)
                  .values(password_hash=_hasher.hash(password)))
 
@@ -81,6 +82,7 @@ def issue_user_token(conn: Connection, user_id: int, hours: int) -> str:
     """A new bearer token for a logged-in user."""
     token = "u_" + secrets.token_urlsafe(32)
     now = db.utcnow()
+    forget_actors(conn)
     conn.execute(insert(db.api_tokens).values(
         token_hash=token_digest(token), user_id=user_id, created_at=now,
         expires_at=now + timedelta(hours=hours), revoked=False))
@@ -89,6 +91,7 @@ def issue_user_token(conn: Connection, user_id: int, hours: int) -> str:
 
 def revoke_user_token(conn: Connection, token: str) -> None:
     """Log a bearer token out."""
+    forget_actors(conn)
     conn.execute(update(db.api_tokens).where(db.api_tokens.c.token_hash == token_digest(token))
                  .values(revoked=True))
 
@@ -100,6 +103,7 @@ def add_device(conn: Connection, name: str, kind: str, counter_id: int | None = 
     if kind == "feedback" and counter_id is None:
         raise Invalid("counter_required", "a feedback device belongs to one counter")
     token = f"d{kind[0]}_" + secrets.token_urlsafe(32)
+    forget_actors(conn)
     conn.execute(insert(db.devices).values(
         name=name, kind=kind, counter_id=counter_id, token_hash=token_digest(token),
         active=True, created_at=db.utcnow()))
@@ -149,23 +153,22 @@ def user_by_id(conn: Connection, user_id: int) -> Actor | None:
 #
 # Every API request names its actor (a kiosk's token, an official's token or session), and
 # reading that costs a transaction of its own. A process remembers the answer for TOKEN_TTL
-# seconds. A write through this process's engine to users, devices or api_tokens forgets
-# everything at once (logout, a role change, a device switched off); a write by another
-# process (the CLI, another server process) takes effect within TTL. Token expiry is compared
-# on every use, so an expired token is refused at the exact second, as before.
+# seconds. Every write to users, devices or api_tokens goes through a function of this module,
+# which calls `forget_actors`: this process forgets at once, and again when the transaction
+# ends (readers meanwhile saw the old row); a write by another process (the CLI, another
+# server) takes effect within TOKEN_TTL. Token expiry is compared on every use, so an expired
+# token is refused at the exact second. No statement listener: an engine with one pays
+# SQLAlchemy's event dispatch on every query.
 
 TOKEN_TTL = 5.0
 _MAX_REMEMBERED = 4096
-_AUTH_WRITE = re.compile(
-    r"\s*(?:update\s+|delete\s+from\s+|insert\s+or\s+replace\s+into\s+)"
-    r"\"?(?:users|devices|api_tokens)\b|\s*(?:truncate|drop|alter)\b",
-    re.IGNORECASE)
+_FORGET_FLAG = "layso_auth_write"
 
 
 class ActorCache:
-    """Actors by key (a token digest, or a session's user id), for one engine."""
+    """Actors by key (a token digest, or a session's user id), for one database."""
 
-    def __init__(self, ttl: float = TOKEN_TTL) -> None:
+    def __init__(self, ttl: float | None = None) -> None:
         self.ttl = ttl
         self.generation = 0
         self._entries: dict[Any, tuple[float, Actor, datetime | None]] = {}
@@ -183,12 +186,13 @@ class ActorCache:
 
     def put(self, key: Any, actor: Actor, expires_at: datetime | None, generation: int) -> None:
         """Remember an answer read at `generation`, unless something was forgotten since."""
+        ttl = TOKEN_TTL if self.ttl is None else self.ttl
         with self._lock:
             if generation != self.generation:
                 return  # a write to the auth tables happened while it was read: not trusted
             if len(self._entries) >= _MAX_REMEMBERED:
                 self._entries.clear()
-            self._entries[key] = (time.monotonic() + self.ttl, actor, expires_at)
+            self._entries[key] = (time.monotonic() + ttl, actor, expires_at)
 
     def forget(self) -> None:
         """Forget every actor (the auth tables changed)."""
@@ -197,38 +201,36 @@ class ActorCache:
             self._entries.clear()
 
 
-_caches: weakref.WeakKeyDictionary[Engine, ActorCache] = weakref.WeakKeyDictionary()
+_caches: dict[str, ActorCache] = {}
+_watched: weakref.WeakSet[Engine] = weakref.WeakSet()
 _caches_lock = threading.Lock()
 
 
 def actor_cache(engine: Engine) -> ActorCache:
-    """This engine's actor cache; made on first use, with the listeners that empty it."""
-    cache = _caches.get(engine)
-    if cache is not None:
-        return cache
-    with _caches_lock:
-        cache = _caches.get(engine)
-        if cache is None:
-            cache = ActorCache()
-            _watch_auth_writes(engine, cache)
-            _caches[engine] = cache
+    """The actor cache of the database this engine opens (engines on one URL share it)."""
+    key = engine.url.render_as_string(hide_password=False)
+    cache = _caches.get(key)
+    if cache is None:
+        with _caches_lock:
+            cache = _caches.setdefault(key, ActorCache())
     return cache
 
 
-def _watch_auth_writes(engine: Engine, cache: ActorCache) -> None:
-    flag = "layso_auth_write"
+def forget_actors(conn: Connection) -> None:
+    """Call inside a transaction that changes users, devices or tokens."""
+    engine = conn.engine
+    cache = actor_cache(engine)
+    cache.forget()
+    conn.info[_FORGET_FLAG] = True
+    if engine not in _watched:
+        with _caches_lock:
+            if engine not in _watched:
+                def on_checkin(_dbapi_conn: Any, record: Any) -> None:
+                    if record is not None and record.info.pop(_FORGET_FLAG, False):
+                        cache.forget()  # the transaction is over: forget what was read meanwhile
 
-    def on_execute(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement[:1] not in "Ss" and _AUTH_WRITE.match(statement):
-            cache.forget()  # now, and again once committed (readers meanwhile saw the old row)
-            conn.info[flag] = True
-
-    def on_checkin(_dbapi_conn: Any, record: Any) -> None:
-        if record is not None and record.info.pop(flag, False):
-            cache.forget()
-
-    event.listen(engine, "before_cursor_execute", on_execute)
-    event.listen(engine, "checkin", on_checkin)
+                event.listen(engine, "checkin", on_checkin)  # a pool event: no cost per query
+                _watched.add(engine)
 
 
 def bearer_actor(database: Any, token: str) -> Actor | None:

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 from layso import auth, db
+from layso.db import Database
 
 
 def test_login_returns_a_working_token_that_lives_token_hours(app: Any, client: Any,
@@ -34,6 +35,7 @@ def test_a_deactivated_user_cannot_log_in_and_their_token_stops(app: Any, client
                                                                  api: dict[str, Any]) -> None:
     with app.extensions["layso"].db.write() as conn:
         conn.execute(db.users.update().where(db.users.c.username == "o2").values(active=False))
+        auth.forget_actors(conn)  # as every writer of the auth tables in this process does
     r = client.post("/api/v1/auth/login", json={"username": "o2", "password": "password-o2"})
     assert r.status_code == 401
     assert api["o2"].get("/auth/me").status_code == 401
@@ -62,6 +64,23 @@ def test_device_tokens_say_their_kind(app: Any, api: dict[str, Any]) -> None:
     with app.extensions["layso"].db.write() as conn:
         conn.execute(db.devices.update().where(
             db.devices.c.token_hash == auth.token_digest(api["kiosk"].token)).values(active=False))
+        auth.forget_actors(conn)  # as every writer of the auth tables in this process does
+    assert api["kiosk"].post("/tickets", {"service": "land"}).status_code == 401
+
+
+def test_a_device_switched_off_by_another_process_stops_within_the_cache_time(
+        app: Any, api: dict[str, Any], monkeypatch: Any) -> None:
+    monkeypatch.setattr(auth, "TOKEN_TTL", 0.3)
+    assert api["kiosk"].post("/tickets", {"service": "land"}).status_code == 201  # remembered
+    other = Database(app.config["DATABASE_URL"])  # the CLI, say: it cannot tell this process
+    try:
+        with other.write() as conn:
+            conn.execute(db.devices.update().where(
+                db.devices.c.token_hash == auth.token_digest(api["kiosk"].token)
+            ).values(active=False))
+    finally:
+        other.dispose()
+    time.sleep(0.4)
     assert api["kiosk"].post("/tickets", {"service": "land"}).status_code == 401
 
 
