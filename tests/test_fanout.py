@@ -158,3 +158,18 @@ def test_a_board_that_stops_reading_is_queued_and_holds_nobody_up(served):
     finally:
         slow.close()
         fast.close()
+
+
+@pytest.mark.parametrize("n", [0, 125, 126, 65535, 65536, 70000])
+def test_text_frames_carry_their_length_as_rfc_6455_says(n):
+    from layso.fanout import text_frame
+
+    frame = text_frame("é" * (n // 2) + "a" * (n % 2))  # two bytes per é
+    assert frame[0] == 0x81  # FIN, text
+    size, start = frame[1], 2
+    if size == 126:
+        size, start = int.from_bytes(frame[2:4], "big"), 4
+    elif size == 127:
+        size, start = int.from_bytes(frame[2:10], "big"), 10
+    assert size == n == len(frame) - start
+    assert (size < 126) == (start == 2) and (126 <= size < 65536) == (start == 4)
