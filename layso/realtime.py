@@ -16,7 +16,7 @@ import socketio
 import socketio.packet
 from flask import Flask, session
 from flask_socketio import SocketIO, emit, join_room, rooms
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from layso import auth, db, events, fanout
 from layso.events import Event
@@ -32,6 +32,12 @@ FEEDBACK_EVENTS = ("ticket.called", "ticket.started", "ticket.completed", "ticke
                    "ticket.transferred", "counter.changed")
 #: besides every ticket.* event, what can change a waiting citizen's place or estimate
 REFRESH_EVENTS = ("queue.changed", "counter.changed", "day.opened")
+#: the columns of a ticket that its public view depends on, besides its place in the queue
+_T = db.tickets.c
+_VIEW_KEY = select(_T.id, _T.state, _T.service_id, _T.counter_id, _T.priority, _T.procedure,
+                   _T.recalls, _T.outcome, _T.print_state, _T.queue_at, _T.called_at,
+                   _T.started_at, _T.finished_at).where(
+    _T.id.in_(bindparam("ids", expanding=True)))
 #: at most one refresh of the phones' views per this many seconds (a burst becomes one)
 REFRESH_GAP = 0.05
 
@@ -144,11 +150,19 @@ class Realtime:
         if not watched:
             return
         with self.center.read() as r:
-            rows = r.conn.execute(select(db.tickets).where(db.tickets.c.id.in_(watched))).all()
+            # what can change in a watched ticket's view, read cheaply for all of them; the
+            # whole row only for the few that changed (a call mostly moves the others' place)
+            keys = {row.id: tuple(row)
+                    for row in r.conn.execute(_VIEW_KEY, {"ids": sorted(watched)})}
             services = views.services_by_id(r)
             counters = views.counters_by_id(r)
+            changed = [tid for tid, key in keys.items()
+                       if (base := self._base.get(tid)) is None or base[0] != (
+                           key, services.get(key[2]), counters.get(key[3]))]
+            full = {t.id: t for t in r.conn.execute(
+                select(db.tickets).where(db.tickets.c.id.in_(changed)))} if changed else {}
             aheads: dict[int, int] = {}
-            waiting_sids = {t.service_id for t in rows if t.state == "waiting"}
+            waiting_sids = {key[2] for key in keys.values() if key[1] == "waiting"}
             for sid in waiting_sids:
                 for i, tid in enumerate(views.service_order(r, sid)):
                     aheads[tid] = i
@@ -157,26 +171,21 @@ class Realtime:
             epoch, seq = events.current(r.conn)
             at = views.iso(r, r.now)
             updates: list[tuple[str, str, dict[str, Any]]] = []
-            for t in rows:
-                # a call changes the place of every citizen behind: most rows are unchanged,
-                # so their view is rebuilt from the last one with a new place and estimate
-                key = (t, services.get(t.service_id), counters.get(t.counter_id))
-                base = self._base.get(t.id)
-                if base is None or base[0] != key:
-                    view = views.ticket_view(r, t, public=True, services=services,
-                                             counters=counters, ahead=aheads.get(t.id, 0),
-                                             factors=factors)
-                    self._base[t.id] = (key, view)
-                elif t.state == "waiting":
-                    ahead = aheads.get(t.id, 0)
-                    view = {**base[1], "ahead": ahead, "eta_minutes": views.eta_minutes(
-                        r, services[t.service_id], ahead, factors)}
+            for tid, key in keys.items():
+                ahead = aheads.get(tid, 0)
+                if tid in full:
+                    view = views.ticket_view(r, full[tid], public=True, services=services,
+                                             counters=counters, ahead=ahead, factors=factors)
+                    self._base[tid] = ((key, services.get(key[2]), counters.get(key[3])), view)
+                elif key[1] == "waiting":
+                    view = {**self._base[tid][1], "ahead": ahead, "eta_minutes":
+                            views.eta_minutes(r, services[key[2]], ahead, factors)}
                 else:
-                    view = base[1]
-                if self._sent.get(t.id) == view:
+                    view = self._base[tid][1]
+                if self._sent.get(tid) == view:
                     continue
-                self._sent[t.id] = view
-                updates.append((ticket_room(t.id), "ticket.updated", {
+                self._sent[tid] = view
+                updates.append((ticket_room(tid), "ticket.updated", {
                     "type": "ticket.updated", "epoch": epoch, "seq": seq, "at": at,
                     "ticket": view}))
         self.emit_rooms(updates)
