@@ -144,7 +144,7 @@ class Realtime:
         # only tickets someone watches: a view per waiting ticket on every event made issuing
         # slow down as the queue grew (each view costs queries)
         watched = self.watched_tickets()
-        for gone in [i for i in self._sent if i not in watched]:
+        for gone in [i for i in list(self._sent) if i not in watched]:
             self._sent.pop(gone, None)
             self._base.pop(gone, None)
         if not watched:
@@ -189,6 +189,17 @@ class Realtime:
                     "type": "ticket.updated", "epoch": epoch, "seq": seq, "at": at,
                     "ticket": view}))
         self.emit_rooms(updates)
+
+    def remember_view(self, r: Any, t: Any) -> dict[str, Any]:
+        """A phone's first view, kept so that the next refresh only patches its place."""
+        services = views.services_by_id(r)
+        counter = (views.counters_by_id(r).get(t.counter_id)
+                   if t.counter_id is not None else None)
+        view = views.ticket_view(r, t, public=True, services=services)
+        key = tuple(getattr(t, c.name) for c in _VIEW_KEY.selected_columns)
+        self._base[t.id] = ((key, services.get(t.service_id), counter), view)
+        self._sent[t.id] = view
+        return view
 
     def ensure_background(self) -> None:
         """Start the tick and ticket-refresh tasks once."""
@@ -294,9 +305,9 @@ class Realtime:
                         return False
                     join_room(ticket_room(t.id))
                     epoch, seq = events.current(r.conn)
+                    view = self.remember_view(r, t)
                     emit("ticket.updated", {"type": "ticket.updated", "epoch": epoch, "seq": seq,
-                                            "at": views.iso(r, r.now),
-                                            "ticket": views.ticket_view(r, t, public=True)})
+                                            "at": views.iso(r, r.now), "ticket": view})
                     self.ensure_background()
                     return True
                 else:
