@@ -203,16 +203,18 @@ class ActorCache:
 
 _caches: dict[str, ActorCache] = {}
 _watched: weakref.WeakSet[Engine] = weakref.WeakSet()
+_by_engine: weakref.WeakKeyDictionary[Engine, ActorCache] = weakref.WeakKeyDictionary()
 _caches_lock = threading.Lock()
 
 
 def actor_cache(engine: Engine) -> ActorCache:
     """The actor cache of the database this engine opens (engines on one URL share it)."""
-    key = engine.url.render_as_string(hide_password=False)
-    cache = _caches.get(key)
+    cache = _by_engine.get(engine)
     if cache is None:
+        key = engine.url.render_as_string(hide_password=False)
         with _caches_lock:
             cache = _caches.setdefault(key, ActorCache())
+            _by_engine[engine] = cache
     return cache
 
 

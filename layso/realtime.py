@@ -116,7 +116,10 @@ class Realtime:
             return
         by_room: dict[str, list[Any]] = {}
         order: list[str] = []
+        present = manager.rooms.get("/", {})
         for room, name, msg in items:
+            if not present.get(room):
+                continue  # nobody listens there: no need to encode
             encoded = server.packet_class(socketio.packet.EVENT, namespace="/",
                                           data=[name, msg]).encode()
             if room not in by_room:
