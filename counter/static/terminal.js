@@ -67,7 +67,10 @@
     var d = L.describe(res.error);
     message('error', d.vi, d.en, true);
   }
+  var loggingOut = false;
   function goLogin() {
+    // a refresh answered 401 because the official just logged out: that page goes to /login
+    if (loggingOut) return;
     window.location.href = '/login?next=' + encodeURIComponent('/counter/');
   }
 
@@ -631,6 +634,7 @@
   });
   $('btn-logout').addEventListener('click', async function () {
     $('btn-logout').disabled = true;
+    loggingOut = true;
     await api('POST', '/auth/logout', null);
     sessionStorage.removeItem('layso.counter');
     window.location.href = '/login';
