@@ -42,6 +42,9 @@ system-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else echo "Install Debian's Chromium first: sudo apt-get install -y chromium"; exit 1; fi; }
+	@command -v sox >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sox; \
+	  else echo "Install sox first (the voice clip tests measure clips with it): sudo apt-get install -y sox"; exit 1; fi; }
 
 lint:
 	$(BIN)/ruff check .
