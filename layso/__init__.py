@@ -50,6 +50,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config["SECRET_KEY"] = config_mod.ensure_secret_key(cfg)
     app.config["MAX_CONTENT_LENGTH"] = cfg["MAX_BODY_BYTES"]
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=cfg["SESSION_HOURS"])
+    # a request still in flight when its official logs out must not send the old session
+    # cookie back (it would log them in again): the cookie is only sent when it changes
+    app.config["SESSION_REFRESH_EACH_REQUEST"] = False
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["SESSION_COOKIE_NAME"] = "layso_session"

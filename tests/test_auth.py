@@ -189,7 +189,7 @@ def test_session_writes_need_the_csrf_token(client: Any, tokens: dict[str, str])
     assert r.status_code == 200 and r.get_json()["state"] == "open"
 
 
-def test_sessions_expire_after_session_hours_without_use(client: Any, tokens: dict[str, str],
+def test_sessions_expire_after_session_hours(client: Any, tokens: dict[str, str],
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     hours = client.application.config["SESSION_HOURS"]
     login(client)
@@ -203,8 +203,8 @@ def test_sessions_expire_after_session_hours_without_use(client: Any, tokens: di
 
     later(hours * 3600 - 120)
     assert client.get("/api/v1/auth/me").status_code == 200
-    # each request renews a permanent session (Flask's default), so the hours count from the
-    # last request: an official at work stays in, a terminal left alone is logged out
+    # the hours count from the login (the cookie is not re-sent on every request, so a request
+    # in flight at logout cannot bring the session back): a terminal left alone is logged out
     later(2 * hours * 3600)
     assert client.get("/api/v1/auth/me").status_code == 401
     assert client.get("/counter/").status_code == 302
