@@ -168,8 +168,7 @@ _FORGET_FLAG = "layso_auth_write"
 class ActorCache:
     """Actors by key (a token digest, or a session's user id), for one database."""
 
-    def __init__(self, ttl: float | None = None) -> None:
-        self.ttl = ttl
+    def __init__(self) -> None:
         self.generation = 0
         self._entries: dict[Any, tuple[float, Actor, datetime | None]] = {}
         self._lock = threading.Lock()
@@ -186,13 +185,12 @@ class ActorCache:
 
     def put(self, key: Any, actor: Actor, expires_at: datetime | None, generation: int) -> None:
         """Remember an answer read at `generation`, unless something was forgotten since."""
-        ttl = TOKEN_TTL if self.ttl is None else self.ttl
         with self._lock:
             if generation != self.generation:
                 return  # a write to the auth tables happened while it was read: not trusted
             if len(self._entries) >= _MAX_REMEMBERED:
                 self._entries.clear()
-            self._entries[key] = (time.monotonic() + ttl, actor, expires_at)
+            self._entries[key] = (time.monotonic() + TOKEN_TTL, actor, expires_at)
 
     def forget(self) -> None:
         """Forget every actor (the auth tables changed)."""

@@ -348,7 +348,6 @@ class Database:
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         # read() and write(): on SQLite they start the transaction themselves (no listener)
         self._engine = make_engine(url, explicit_begin=True) if self.is_sqlite else self.engine
-        self._local = threading.local()
         # SQLite writers in several processes queue on a file lock (the kernel wakes the next
         # one at once) instead of SQLite's busy handler, which sleeps in steps of up to 100 ms
         path = url.split("///", 1)[-1] if self.is_sqlite else ""

@@ -38,6 +38,15 @@ _VIEW_KEY = select(_T.id, _T.state, _T.service_id, _T.counter_id, _T.priority, _
                    _T.recalls, _T.outcome, _T.print_state, _T.queue_at, _T.called_at,
                    _T.started_at, _T.finished_at).where(
     _T.id.in_(bindparam("ids", expanding=True)))
+
+
+def _view_key(t: Any, services: dict[int, Any], counters: dict[int, Any]) -> tuple[Any, ...]:
+    """What a ticket's public view is built from, besides its place: a view is rebuilt only
+    when this changed (its row's viewed columns, its service's row, its counter's row)."""
+    return (tuple(getattr(t, c.name) for c in _VIEW_KEY.selected_columns),
+            services.get(t.service_id), counters.get(t.counter_id))
+
+
 #: at most one refresh of the phones' views per this many seconds (a burst becomes one)
 REFRESH_GAP = 0.05
 
@@ -96,16 +105,12 @@ class Realtime:
         self.emit_rooms(items)
         self.ensure_background()
 
-    def emit_all(self, room: str, messages: list[tuple[str, dict[str, Any]]]) -> None:
-        """Emit several events to a room, handing each socket all of them at once.
+    def emit_rooms(self, items: list[tuple[str, str, dict[str, Any]]]) -> None:
+        """Emit `(room, event, message)` items in order, without Flask-SocketIO's per-call work.
 
-        Each packet is encoded once for the room, and a socket gets the commit's events one
+        Each packet is encoded once for its room, and a socket gets a commit's events one
         after the other (with `layso.fanout`, written straight to its WebSocket).
         """
-        self.emit_rooms([(room, name, msg) for name, msg in messages])
-
-    def emit_rooms(self, items: list[tuple[str, str, dict[str, Any]]]) -> None:
-        """Emit `(room, event, message)` items in order, without Flask-SocketIO's per-call work."""
         if not items:
             return
         server = self.socketio.server
@@ -155,17 +160,16 @@ class Realtime:
         with self.center.read() as r:
             # what can change in a watched ticket's view, read cheaply for all of them; the
             # whole row only for the few that changed (a call mostly moves the others' place)
-            keys = {row.id: tuple(row)
-                    for row in r.conn.execute(_VIEW_KEY, {"ids": sorted(watched)})}
+            rows = {row.id: row for row in r.conn.execute(_VIEW_KEY, {"ids": sorted(watched)})}
             services = views.services_by_id(r)
             counters = views.counters_by_id(r)
+            keys = {tid: _view_key(row, services, counters) for tid, row in rows.items()}
             changed = [tid for tid, key in keys.items()
-                       if (base := self._base.get(tid)) is None or base[0] != (
-                           key, services.get(key[2]), counters.get(key[3]))]
+                       if (base := self._base.get(tid)) is None or base[0] != key]
             full = {t.id: t for t in r.conn.execute(
                 select(db.tickets).where(db.tickets.c.id.in_(changed)))} if changed else {}
             aheads: dict[int, int] = {}
-            waiting_sids = {key[2] for key in keys.values() if key[1] == "waiting"}
+            waiting_sids = {row.service_id for row in rows.values() if row.state == "waiting"}
             for sid in waiting_sids:
                 for i, tid in enumerate(views.service_order(r, sid)):
                     aheads[tid] = i
@@ -174,15 +178,15 @@ class Realtime:
             epoch, seq = events.current(r.conn)
             at = views.iso(r, r.now)
             updates: list[tuple[str, str, dict[str, Any]]] = []
-            for tid, key in keys.items():
+            for tid, row in rows.items():
                 ahead = aheads.get(tid, 0)
                 if tid in full:
                     view = views.ticket_view(r, full[tid], public=True, services=services,
                                              counters=counters, ahead=ahead, factors=factors)
-                    self._base[tid] = ((key, services.get(key[2]), counters.get(key[3])), view)
-                elif key[1] == "waiting":
+                    self._base[tid] = (keys[tid], view)
+                elif row.state == "waiting":
                     view = {**self._base[tid][1], "ahead": ahead, "eta_minutes":
-                            views.eta_minutes(r, services[key[2]], ahead, factors)}
+                            views.eta_minutes(r, services[row.service_id], ahead, factors)}
                 else:
                     view = self._base[tid][1]
                 if self._sent.get(tid) == view:
@@ -196,11 +200,9 @@ class Realtime:
     def remember_view(self, r: Any, t: Any) -> dict[str, Any]:
         """A phone's first view, kept so that the next refresh only patches its place."""
         services = views.services_by_id(r)
-        counter = (views.counters_by_id(r).get(t.counter_id)
-                   if t.counter_id is not None else None)
+        counters = views.counters_by_id(r) if t.counter_id is not None else {}
         view = views.ticket_view(r, t, public=True, services=services)
-        key = tuple(getattr(t, c.name) for c in _VIEW_KEY.selected_columns)
-        self._base[t.id] = ((key, services.get(t.service_id), counter), view)
+        self._base[t.id] = (_view_key(t, services, counters), view)
         self._sent[t.id] = view
         return view
 

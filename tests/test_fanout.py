@@ -147,7 +147,7 @@ def test_a_board_that_stops_reading_is_queued_and_holds_nobody_up(served):
         reader.start()
         # the slow board never reads while this runs: were its sends blocking, this would hang
         for i in range(n):
-            rt.emit_all(STREAM, [("test.pad", {"i": i, "pad": pad})])
+            rt.emit_rooms([(STREAM, "test.pad", {"i": i, "pad": pad})])
         reader.join(60)
         events = fast.events[1:]
         assert [d["i"] for _name, d in events] == list(range(n))

@@ -204,13 +204,15 @@ class Center:
         """Run a write transaction; its events are published after it commits."""
         with self._write_lock:
             with self.db.write() as conn:
-                tx = Tx(conn=conn, now=self.clock(), public_url=self.public_url,
-                        _day_hint=self._day_hint)
+                tx = self._tx(conn, self._day_hint)
                 yield tx
                 tx.flush()
             if tx._day is not None:
                 self._day_hint = tx._day
             self.hub.publish(tx._emitted)
+
+    def _tx(self, conn: Connection, day_hint: Row[Any] | None) -> Tx:
+        return Tx(conn=conn, now=self.clock(), public_url=self.public_url, _day_hint=day_hint)
 
     def run(self, fn: Callable[[Tx], T]) -> T:
         """Run `fn` in a write transaction shared with the callers waiting at the same moment.
@@ -248,8 +250,7 @@ class Center:
                     with self.db.write() as conn:
                         hint = self._day_hint
                         for op in batch:
-                            tx = Tx(conn=conn, now=self.clock(), public_url=self.public_url,
-                                    _day_hint=hint)
+                            tx = self._tx(conn, hint)
                             savepoint = conn.begin_nested() if len(batch) > 1 else None
                             try:
                                 op.result = op.fn(tx)
