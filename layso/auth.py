@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import threading
 import time
+import uuid
 import weakref
 from collections import deque
 from datetime import datetime, timedelta
@@ -289,6 +291,70 @@ class RateLimiter:
                 return False
             hits.append(now)
             return True
+
+
+class SharedRateLimiter:
+    """The same sliding window kept in Redis, so every server process counts the same hits.
+
+    Several processes (PostgreSQL + Redis, see DESIGN) would otherwise each allow a kiosk its
+    full budget, and a password guesser as many tries as there are processes. The window is
+    one sorted set per key, trimmed and counted in one script on Redis's own clock. When
+    Redis does not answer, this process's own window decides, so a kiosk never stops issuing
+    because the message queue is down.
+    """
+
+    # KEYS[1] the key's set; ARGV: window in microseconds, limit, a member unique to this hit
+    _SCRIPT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[1]))
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], now, ARGV[3])
+redis.call('PEXPIRE', KEYS[1], math.ceil(tonumber(ARGV[1]) / 1000))
+return 1
+"""
+
+    def __init__(self, url: str, name: str, per_minute: int, window: float = 60.0) -> None:
+        import redis
+
+        self.per_minute = per_minute
+        self.window = window
+        self.prefix = f"layso:rate:{name}:"  # `name` tells the center and the limit apart
+        self.local = RateLimiter(per_minute, window)
+        client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self._script = client.register_script(self._SCRIPT)
+        self._errors = (redis.RedisError, OSError)
+        self._warned = 0.0
+
+    def allow(self, key: str) -> bool:
+        """Count a hit in Redis; False when the key is over its limit across all processes."""
+        try:
+            return bool(self._script(keys=[self.prefix + key],
+                                     args=[int(self.window * 1_000_000), self.per_minute,
+                                           uuid.uuid4().hex]))
+        except self._errors as exc:
+            now = time.monotonic()
+            if now - self._warned > 60:
+                self._warned = now
+                logging.getLogger(__name__).warning(
+                    "rate limit: Redis did not answer (%s); counting in this process", exc)
+            return self.local.allow(key)
+
+
+Limiter = RateLimiter | SharedRateLimiter
+
+
+def rate_limiter(message_queue: str | None, database_url: str, name: str,
+                 per_minute: int) -> Limiter:
+    """A limiter shared through Redis when the processes share one, else this process's own.
+
+    The processes of one center share its database, so the database's address names the
+    center's keys: two centers (or two test runs) on one Redis never count each other's hits.
+    """
+    if message_queue and message_queue.startswith(("redis://", "rediss://", "unix://")):
+        center = hashlib.sha256(database_url.encode()).hexdigest()[:16]
+        return SharedRateLimiter(message_queue, f"{center}:{name}", per_minute)
+    return RateLimiter(per_minute)
 
 
 def new_csrf_token() -> str:

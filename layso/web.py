@@ -52,9 +52,11 @@ def login_page() -> Any:
 
 def init_app(app: Flask) -> None:
     """Register the shared pages, every feature blueprint present, and the limiters."""
-    app.extensions["layso_issue_limiter"] = auth.RateLimiter(app.config["KIOSK_RATE_PER_MINUTE"])
-    app.extensions["layso_login_limiter"] = auth.RateLimiter(
-        app.config["LOGIN_ATTEMPTS_PER_MINUTE"])
+    queue, url = app.config.get("MESSAGE_QUEUE"), app.config["DATABASE_URL"]
+    app.extensions["layso_issue_limiter"] = auth.rate_limiter(
+        queue, url, "issue", app.config["KIOSK_RATE_PER_MINUTE"])
+    app.extensions["layso_login_limiter"] = auth.rate_limiter(
+        queue, url, "login", app.config["LOGIN_ATTEMPTS_PER_MINUTE"])
     app.register_blueprint(bp)
     for name in FEATURES:
         try:

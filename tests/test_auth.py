@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import secrets
+import time
+from pathlib import Path
 from typing import Any
 
 import itsdangerous.timed
 import pytest
 from sqlalchemy import select
 
-from layso import auth, db
+from layso import auth, create_app, db
+from layso.cli import init_db
+from layso.config import load
 
 COUNTER_ACTIONS = [("open", None), ("pause", {"reason": "Nghỉ trưa"}), ("close", None),
                    ("call-next", None), ("call", {"ticket": "A001"}), ("recall", None),
@@ -229,3 +234,68 @@ def test_a_role_change_ends_the_session(app: Any, client: Any, tokens: dict[str,
         auth.forget_actors(conn)  # as every writer of the auth tables in this process does
     assert client.get("/counter/").status_code == 302
     assert client.get("/api/v1/auth/me").status_code == 401
+
+
+# -- rate limits shared by several server processes (Redis) ----------------------------------
+
+def _needs_redis() -> str:
+    from tests.conftest import REDIS_URL
+
+    if not REDIS_URL:
+        pytest.skip("needs Redis: set LAYSO_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/15)")
+    return REDIS_URL
+
+
+def test_limiters_in_two_processes_share_one_budget_through_redis() -> None:
+    url = _needs_redis()
+    name = "test:" + secrets.token_hex(8)  # this run's own keys
+    a = auth.SharedRateLimiter(url, name, per_minute=3)
+    b = auth.SharedRateLimiter(url, name, per_minute=3)
+    assert a.allow("kiosk-1") and b.allow("kiosk-1") and a.allow("kiosk-1")
+    assert not b.allow("kiosk-1") and not a.allow("kiosk-1")
+    assert b.allow("kiosk-2")  # each key has its own window
+    # another center (another name) on the same Redis counts nothing of this one's
+    assert auth.SharedRateLimiter(url, name + ":other", per_minute=3).allow("kiosk-1")
+
+
+def test_a_shared_window_slides() -> None:
+    url = _needs_redis()
+    limiter = auth.SharedRateLimiter(url, "test:" + secrets.token_hex(8), per_minute=2,
+                                     window=0.5)
+    assert limiter.allow("k") and limiter.allow("k") and not limiter.allow("k")
+    time.sleep(0.6)
+    assert limiter.allow("k")
+
+
+def test_without_redis_the_limit_is_kept_in_the_process(caplog: Any) -> None:
+    # nothing listens on port 1: the kiosk keeps issuing, still within its own limit
+    limiter = auth.SharedRateLimiter("redis://127.0.0.1:1/0", "test:down", per_minute=2)
+    assert limiter.allow("k") and limiter.allow("k") and not limiter.allow("k")
+    assert "Redis did not answer" in caplog.text
+
+
+def test_a_center_on_redis_shares_its_limits_and_one_without_keeps_its_own(
+        tmp_path: Path, clock: Any) -> None:
+    assert isinstance(auth.rate_limiter(None, "sqlite:///x", "issue", 5), auth.RateLimiter)
+    url = _needs_redis()
+    data = tmp_path / "center"
+    cfg = {"DATA_DIR": str(data), "CLOCK": clock, "SECRET_KEY": "test-secret",
+           "MESSAGE_QUEUE": url, "KIOSK_RATE_PER_MINUTE": 3}
+    init_db(load(cfg), demo=True)
+    # two apps on one database and one Redis: what two server processes of a center are
+    first, second = create_app(dict(cfg)), create_app(dict(cfg))
+    try:
+        with first.extensions["layso"].db.write() as conn:
+            token = auth.add_device(conn, "Kiosk 1", "kiosk")
+        headers = {"Authorization": f"Bearer {token}"}
+
+        def issue_on(app: Any) -> int:
+            return app.test_client().post("/api/v1/tickets", json={"service": "land"},
+                                          headers=headers).status_code
+
+        assert [issue_on(first), issue_on(second), issue_on(first)] == [201, 201, 201]
+        assert issue_on(second) == 429 and issue_on(first) == 429
+        assert isinstance(first.extensions["layso_login_limiter"], auth.SharedRateLimiter)
+    finally:
+        for app in (first, second):
+            app.extensions["layso"].db.dispose()

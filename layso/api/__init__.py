@@ -238,7 +238,7 @@ def login() -> Any:
     only(data, "username", "password")
     username = field(data, "username", str, required=True)
     password = field(data, "password", str, required=True)
-    limiter: auth.RateLimiter = current_app.extensions["layso_login_limiter"]
+    limiter: auth.Limiter = current_app.extensions["layso_login_limiter"]
     if not limiter.allow(f"{request.remote_addr}:{username.lower()}"):
         raise ApiError(429, "rate_limited", "Too many login attempts; wait a minute")
     with center().write() as tx:
@@ -427,7 +427,7 @@ def issue_ticket() -> Any:
     lang = field(data, "lang", str, default="vi")
     actor: Actor = g.actor
     if actor.kind == "device":
-        limiter: auth.RateLimiter = current_app.extensions["layso_issue_limiter"]
+        limiter: auth.Limiter = current_app.extensions["layso_issue_limiter"]
         if not limiter.allow(actor.key):
             raise ApiError(429, "rate_limited", "Too many tickets from this kiosk; wait a minute")
     print_state = "queued" if current_app.config.get("PRINTER", "none") != "none" else "none"
