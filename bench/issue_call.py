@@ -16,6 +16,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -189,6 +190,44 @@ def call_run(server: LiveServer, officers: list[str], max_calls: int) -> dict[st
     return {"elapsed": time.perf_counter() - t0, "latencies": call_ms, "called": called}
 
 
+def reference_rate(requests: int = 2000, clients: int = 8) -> float:
+    """Requests/s of a Flask hello-world under `layso run`'s gunicorn settings: the machine's
+    speed for this kind of work, with none of our code in it."""
+    from tests.live import free_port
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--chdir", str(ROOT / "bench"), "-k", "gthread",
+         "--threads", "600", "-w", "1", "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+         "reference_app:app"])
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                Http(f"http://127.0.0.1:{port}", "-").call("POST", "/reference")
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+        def client() -> None:
+            s = Http(f"http://127.0.0.1:{port}", "-")
+            for _ in range(requests // clients):
+                s.call("POST", "/reference", {})
+
+        threads = [threading.Thread(target=client) for _ in range(clients)]
+        t0 = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return requests // clients * clients / (time.perf_counter() - t0)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def pg_schema(base_url: str) -> tuple[str, Any]:
     """A fresh schema on the PostgreSQL server, and a function that drops it."""
     schema = "bench_" + uuid.uuid4().hex[:10]
@@ -240,6 +279,8 @@ def main() -> int:
         url, drop = pg_schema(args.database_url)
         env["LAYSO_DATABASE_URL"] = url
     print(f"machine: {machine()}")
+    print(f"machine reference: a Flask hello-world under the same gunicorn settings answers "
+          f"{reference_rate():.0f} requests/s to 8 keep-alive clients")
     print(f"database: {'PostgreSQL' if args.database_url else 'SQLite (WAL, synchronous=FULL)'}")
     for grow in (False, True):
         fs = fsync_times(data_dir, grow=grow)
