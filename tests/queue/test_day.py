@@ -6,13 +6,14 @@ from datetime import date
 
 import pytest
 
-from layso.queue import Conflict, Invalid, catalog, ops
+from layso.queue import Conflict, Invalid, catalog, ops, views
 from tests.queue.helpers import (
     counter,
     days,
     refused,
     run,
     run_logged,
+    set_center,
     set_service,
     stream,
     ticket,
@@ -46,6 +47,45 @@ def test_business_day_is_the_local_date_not_utc(center, clock, kiosk_actor):
     assert (late["label"], early["label"]) == ("A001", "A001")
     assert [d.day for d in days(center)] == [date(2026, 11, 25), date(2026, 11, 26)]
     assert ticket(center, early["id"]).day_id == days(center)[1].id
+
+
+def test_a_three_letter_prefix_and_prefixes_that_are_refused(center, kiosk_actor):
+    def prefix(code, value):
+        with center.db.write() as conn:
+            catalog.upsert_service(conn, code, value, "Hộ tịch", "Civil status")
+
+    prefix("civil-status", "HTA")
+    assert [issue(center, kiosk_actor)["label"] for _ in range(2)] == ["HTA001", "HTA002"]
+    for value in ("", "ABCD", "a", "A1", "Đ"):
+        with pytest.raises(Invalid) as info:
+            prefix("certification", value)
+        assert info.value.code == "invalid_prefix"
+
+
+def test_the_business_day_follows_the_center_s_time_zone(center, clock, kiosk_actor):
+    with center.read() as r:
+        assert r.center.timezone == "Asia/Ho_Chi_Minh"  # the default
+    issue(center, kiosk_actor)
+    set_center(center, timezone="Asia/Tokyo")
+    clock.now = utc(2026, 11, 25, 15, 30)  # 22:30 in Hà Nội, but 00:30 on the 26th in Tokyo
+    assert issue(center, kiosk_actor)["label"] == "A001"
+    assert [d.day for d in days(center)] == [date(2026, 11, 25), date(2026, 11, 26)]
+
+
+def test_reading_on_a_new_date_opens_no_day_and_shows_no_old_queue(center, clock, kiosk_actor):
+    issue(center, kiosk_actor)
+    clock.advance(days=1)
+    with center.read() as r:
+        board = views.board(r)
+    assert board["day"] == "2026-11-26" and board["waiting"]["civil-status"] == 0
+    assert [d.day for d in days(center)] == [date(2026, 11, 25)]  # the first ticket opens it
+
+
+def test_numbering_restarts_at_the_start_number_each_day(center, clock, kiosk_actor):
+    set_service(center, "A", start_number=50)
+    assert [issue(center, kiosk_actor)["label"] for _ in range(2)] == ["A050", "A051"]
+    clock.advance(days=1)
+    assert issue(center, kiosk_actor)["label"] == "A050"
 
 
 def test_numbering_restarts_each_local_day(center, clock, kiosk_actor):

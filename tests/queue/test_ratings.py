@@ -103,3 +103,36 @@ def test_rating_input_checks(center, officers, kiosk_actor, tablet):
     text = "Cán bộ nhiệt tình"
     run(center, ops.rate, tablet[1], t["id"], 5, None, unicodedata.normalize("NFD", text))
     assert ratings(center)[0].comment == unicodedata.normalize("NFC", text)
+
+
+@pytest.mark.parametrize("score,kept", [(1, True), (2, True), (3, True), (4, False), (5, False)])
+def test_a_reason_is_recorded_at_3_and_below_only(center, officers, kiosk_actor, tablet,
+                                                  score, kept):
+    t = served(center, officers, kiosk_actor)
+    rating = run(center, ops.rate, tablet[1], t["id"], score, "unclear_guidance")
+    expected = "unclear_guidance" if kept else None
+    assert rating["reason"] == ratings(center)[0].reason == expected
+
+
+def test_a_low_score_may_skip_the_reason(center, officers, kiosk_actor, tablet):
+    # the tablet asks for a reason at 3 or below, and the citizen may skip it (reason?)
+    t = served(center, officers, kiosk_actor)
+    assert run(center, ops.rate, tablet[1], t["id"], 1)["reason"] is None
+    assert (ratings(center)[0].score, ratings(center)[0].reason) == (1, None)
+
+
+def test_the_rating_is_bound_to_the_officer_who_served_the_ticket(
+        center, officers, kiosk_actor, tablet):
+    t = run(center, ops.issue, kiosk_actor, "civil-status")
+    run(center, ops.open_counter, officers["o1"], 1)
+    run(center, ops.call_next, officers["o1"], 1)
+    run(center, ops.transfer, officers["o1"], 1, "certification", "back")
+    run(center, ops.open_counter, officers["o2"], 2)
+    run(center, ops.call_next, officers["o2"], 2)
+    run(center, ops.start, officers["o2"], 2)
+    run(center, ops.complete, officers["o2"], 2, "done")
+    refused(center, Forbidden, "other_counter", ops.rate, tablet[1], t["id"], 5)
+    run(center, ops.rate, tablet[2], t["id"], 5)
+    (row,) = ratings(center)
+    assert (row.ticket_id, row.officer_id, row.counter_id) == (
+        t["id"], officers["o2"].id, tablet[2].counter_id)

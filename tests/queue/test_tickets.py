@@ -3,9 +3,15 @@ complete, and the priority policies as a counter sees them."""
 
 from __future__ import annotations
 
-import pytest
+import threading
 
-from layso.queue import Conflict, Forbidden, Invalid, NotFound, ops, views
+import pytest
+from sqlalchemy import select
+
+from layso import db
+from layso.db import Database
+from layso.events import Hub
+from layso.queue import Center, Conflict, Forbidden, Invalid, NotFound, ops, views
 from tests.queue.helpers import (
     counter,
     refused,
@@ -13,6 +19,7 @@ from tests.queue.helpers import (
     run_logged,
     set_center,
     set_counter,
+    snapshot,
     ticket,
 )
 
@@ -68,6 +75,47 @@ def test_call_next_when_nobody_waits_changes_nothing(center, desk, officers):
     desk.issue("C")  # land: not served at counter 1
     assert run_logged(center, ops.call_next, officers["o1"], 1) == (None, [])
     assert counter(center, 1).state == "open"
+
+
+def test_counters_calling_at_the_same_instant_never_get_the_same_ticket(
+        center, officers, kiosk_actor, db_url, clock):
+    # two server processes on one database: each has its own engine, locks and group commit
+    other = Center(Database(db_url, clock=clock), Hub(), public_url="http://layso.test")
+    for n in (3, 4, 5):
+        set_counter(center, n, ["A"])
+    issued = {run(center, ops.issue, kiosk_actor, "civil-status")["id"] for _ in range(40)}
+    for n in range(1, 6):
+        run(center, ops.open_counter, officers[f"o{n}"], n)
+    go = threading.Barrier(5)
+    called: dict[int, list[int]] = {n: [] for n in range(1, 6)}
+    errors: list[BaseException] = []
+
+    def desk(n: int) -> None:
+        server, officer = (center if n % 2 else other), officers[f"o{n}"]
+        try:
+            go.wait(30)
+            while (t := server.run(lambda tx: ops.call_next(tx, officer, n))) is not None:
+                called[n].append(t["id"])
+                server.run(lambda tx: ops.start(tx, officer, n))
+                server.run(lambda tx: ops.complete(tx, officer, n, "done"))
+        except BaseException as exc:  # reported below, from the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=desk, args=(n,)) for n in range(1, 6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    other.db.dispose()
+    assert errors == []
+    everyone = [tid for ids in called.values() for tid in ids]
+    assert sorted(everyone) == sorted(issued)  # each ticket called once, by one counter
+    with center.db.read() as conn:
+        calls = conn.execute(select(db.events.c.payload).where(
+            db.events.c.type == "ticket.called")).scalars().all()
+        states = set(conn.execute(select(db.tickets.c.state)).scalars())
+    assert sorted(p["ticket"]["id"] for p in calls) == sorted(issued)
+    assert states == {"done"}
 
 
 def test_fifo_counter_takes_the_oldest_across_its_services(desk, clock):
@@ -138,6 +186,21 @@ def test_aging_policy_counts_priority_as_having_waited_longer(center, desk, cloc
     assert desk.labels() == ["A002", "A001", "A003"]
 
 
+def test_the_default_priority_categories_each_go_first(center, desk, clock):
+    with center.read() as r:
+        cats = views.list_categories(r)
+    assert [(c["code"], c["name"]["vi"].lower()) for c in cats] == [
+        ("elderly", "người cao tuổi"), ("disability", "người khuyết tật"),
+        ("pregnant", "phụ nữ mang thai hoặc có con nhỏ"),
+        ("merit", "người có công với cách mạng")]
+    desk.issue()
+    for c in cats:
+        clock.advance(minutes=1)
+        desk.issue(priority=c["code"])
+    desk.open()
+    assert desk.labels() == ["A002", "A003", "A004", "A005", "A001"]
+
+
 def test_staff_can_correct_a_declared_priority(center, desk, officers):
     desk.issue()
     a2 = desk.issue(priority="elderly")
@@ -180,6 +243,60 @@ def test_calling_a_ticket_that_cannot_be_called(center, desk, officers, clock):
     desk.open()
     refused(center, Conflict, "ticket_expired", ops.call_ticket, o1, 1, c1["id"])
     refused(center, NotFound, "unknown_ticket", ops.call_ticket, o1, 1, "A001")
+
+
+# -- every ticket state against every action on a ticket -------------------------------------
+
+TICKET_STATES = ("waiting", "called", "serving", "done", "no_show", "cancelled")
+
+
+@pytest.fixture
+def one_of_each(center, desk, officers):
+    """A001..A006 of today, one in each ticket state; counter 5 (serves A) is open and idle."""
+    ts = {state: desk.issue()["id"] for state in TICKET_STATES}
+    for n in (3, 5):
+        set_counter(center, n, ["A"])
+        desk.open(n, who=f"o{n}")
+    desk.do(ops.call_ticket, 3, ts["done"], who="o3")
+    desk.serve(3, who="o3")
+    desk.do(ops.call_ticket, 3, ts["no_show"], who="o3")
+    desk.do(ops.no_show, 3, who="o3")
+    desk.open(1)
+    desk.do(ops.call_ticket, 1, ts["called"])
+    desk.open(2, who="o2")
+    desk.do(ops.call_ticket, 2, ts["serving"], who="o2")
+    desk.do(ops.start, 2, who="o2")
+    desk.do(ops.cancel, ts["cancelled"])
+    assert {s: ticket(center, tid).state for s, tid in ts.items()} == {
+        s: s for s in TICKET_STATES}
+    return ts
+
+
+@pytest.mark.parametrize("name,legal_from,becomes,code", [
+    ("cancel", "waiting", "cancelled", "illegal_transition"),
+    ("reactivate", "no_show", "waiting", "illegal_transition"),
+    ("call_ticket", "waiting", "called", "ticket_not_waiting"),
+    ("set_priority", "waiting", "waiting", "illegal_transition"),
+])
+def test_a_ticket_action_is_legal_from_one_state_only(
+        center, officers, one_of_each, name, legal_from, becomes, code):
+    sup = officers["sup"]
+    act = {
+        "cancel": lambda tid: (ops.cancel, sup, tid),
+        "reactivate": lambda tid: (ops.reactivate, sup, tid),
+        "call_ticket": lambda tid: (ops.call_ticket, officers["o5"], 5, tid),
+        "set_priority": lambda tid: (ops.set_priority, sup, tid, "elderly"),
+    }[name]
+    for state in TICKET_STATES:
+        if state == legal_from:
+            continue
+        t = ticket(center, one_of_each[state])
+        err = refused(center, Conflict, code, *act(t.id))
+        assert err.status == 409 and t.label in err.message and state in err.message
+    tid = one_of_each[legal_from]
+    before = snapshot(center)
+    run(center, *act(tid))
+    assert ticket(center, tid).state == becomes and snapshot(center) != before
 
 
 # -- recall ----------------------------------------------------------------------------------
@@ -349,7 +466,16 @@ def test_transfer_refusals(center, desk, officers):
 
 # -- complete --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("outcome", ops.OUTCOMES)
+# the outcomes DESIGN.md lists, written out: a test over ops.OUTCOMES would not miss one
+OUTCOMES = ("done", "received", "result_returned", "advised", "needs_more_documents",
+            "redirected", "rejected")
+
+
+def test_the_outcomes_are_those_of_the_design():
+    assert set(ops.OUTCOMES) == set(OUTCOMES)
+
+
+@pytest.mark.parametrize("outcome", OUTCOMES)
 def test_complete_records_the_outcome(center, desk, officers, clock, outcome):
     desk.issue()
     desk.open()
