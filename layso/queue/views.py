@@ -350,12 +350,21 @@ def recent_calls(r: Reader, limit: int = RECENT_CALLS) -> list[dict[str, Any]]:
     day = r.shown_day()
     if day is None:
         return []
-    # by time, not epoch: a restored backup starts a new epoch within the same day
+    # the current epoch in log order, so a clock set back mid-day neither hides nor reorders
+    # the calls made after it; then, by time, the day's calls of earlier epochs (a restored
+    # backup starts a new epoch within the same day)
+    cols = (db.events.c.payload, db.events.c.at, db.events.c.seq)
+    called = db.events.c.type == "ticket.called"
+    epoch = select(db.stream.c.epoch).where(db.stream.c.id == 1).scalar_subquery()
     rows = r.conn.execute(
-        select(db.events.c.payload, db.events.c.at, db.events.c.seq)
-        .where(db.events.c.type == "ticket.called", db.events.c.at >= day.opened_at)
-        .order_by(db.events.c.at.desc(), db.events.c.seq.desc()).limit(limit)
-    ).all()
+        select(*cols).where(db.events.c.epoch == epoch, called)
+        .order_by(db.events.c.seq.desc()).limit(limit)).all()
+    if len(rows) < limit:
+        rows += r.conn.execute(
+            select(*cols).where(db.events.c.epoch != epoch, called,
+                                db.events.c.at >= day.opened_at)
+            .order_by(db.events.c.at.desc(), db.events.c.seq.desc())
+            .limit(limit - len(rows))).all()
     return [{**p.payload, "at": iso(r, p.at), "seq": p.seq} for p in rows]
 
 

@@ -6,8 +6,12 @@ import pytest
 from sqlalchemy import select
 
 from layso import db, events
-from layso.queue import Conflict, ops
-from tests.queue.helpers import log, refused, run, run_logged, snapshot, stream
+from layso.cli import new_epoch_after_restore
+from layso.config import load
+from layso.db import Database
+from layso.events import Hub
+from layso.queue import Center, Conflict, ops, views
+from tests.queue.helpers import days, log, refused, run, run_logged, snapshot, stream
 
 
 def test_a_day_of_work_appends_one_gap_free_run_of_events(center, officers, kiosk_actor, clock):
@@ -112,3 +116,53 @@ def test_events_carry_no_personal_data(center, officers, kiosk_actor):
     with center.db.read() as conn:
         payloads = conn.execute(select(db.events.c.payload)).scalars().all()
     assert payloads and all(token not in repr(p) for p in payloads)
+
+
+def test_a_restored_backup_starts_a_new_epoch_in_the_same_business_day(
+        center, officers, kiosk_actor, clock, db_url, tmp_path):
+    run(center, ops.issue, kiosk_actor, "civil-status")
+    run(center, ops.issue, kiosk_actor, "civil-status")
+    run(center, ops.open_counter, officers["o1"], 1)
+    run(center, ops.call_next, officers["o1"], 1)
+    epoch0, seq0 = stream(center)
+    day0 = days(center)
+    center.db.dispose()
+    # `layso restore` (server stopped), then the server starts again on the restored data
+    new_epoch_after_restore(load({"DATA_DIR": str(tmp_path), "DATABASE_URL": db_url}))
+    clock.advance(minutes=5)
+    restarted = Center(Database(db_url, clock=clock), Hub(), public_url="http://layso.test")
+    try:
+        epoch1, seq1 = stream(restarted)
+        assert epoch1 != epoch0 and seq1 == 0
+        with restarted.db.read() as conn:
+            assert events.since(conn, epoch0, seq0) is None  # every client takes a snapshot
+        view, types = run_logged(restarted, ops.issue, kiosk_actor, "civil-status")
+        # the same business day goes on: no day.opened, numbering continues, seq starts at 1
+        assert (view["label"], types) == ("A003", ["ticket.issued", "queue.changed"])
+        assert stream(restarted) == (epoch1, 2) and days(restarted) == day0
+        with restarted.read() as r:
+            assert [c["ticket"]["label"] for c in views.recent_calls(r)] == ["A001"]
+        run(restarted, ops.open_counter, officers["o2"], 2)
+        run(restarted, ops.call_next, officers["o2"], 2)
+        with restarted.read() as r:  # the new epoch's call first, then the day's earlier ones
+            assert [c["ticket"]["label"] for c in views.recent_calls(r)] == ["A002", "A001"]
+    finally:
+        restarted.db.dispose()
+
+
+def test_calls_made_after_the_clock_was_set_back_stay_on_the_board(
+        center, officers, kiosk_actor, clock):
+    for _ in range(3):
+        run(center, ops.issue, kiosk_actor, "civil-status")
+    run(center, ops.open_counter, officers["o1"], 1)
+    run(center, ops.open_counter, officers["o2"], 2)
+    clock.advance(minutes=5)
+    run(center, ops.call_next, officers["o1"], 1)
+    clock.advance(minutes=-30)  # the box's clock is corrected back, to before the day opened
+    run(center, ops.call_next, officers["o2"], 2)
+    clock.advance(minutes=1)
+    run(center, ops.recall, officers["o1"], 1)
+    with center.read() as r:
+        labels = [c["ticket"]["label"] for c in views.recent_calls(r)]
+        assert labels == ["A001", "A002", "A001"]  # newest first, as they were made
+        assert [c["ticket"]["label"] for c in views.board(r)["recent"]] == labels
