@@ -552,6 +552,7 @@ def set_priority(tx: Tx, actor: Actor, ticket_id: int, priority: Any) -> dict[st
     if not actor.is_staff:
         raise Forbidden("forbidden", "Only officials change priority")
     t = _ticket(tx, ticket_id)
+    _today(tx, t)
     if t.state != "waiting":
         raise Conflict("illegal_transition", f"{t.label} is {t.state}, not waiting")
     if priority is not None and (not isinstance(priority, str) or tx.conn.execute(

@@ -393,6 +393,15 @@ def test_a_ticket_of_an_earlier_day_cannot_be_cancelled(center, desk, officers, 
     refused(center, Conflict, "ticket_expired", ops.cancel, officers["o1"], a1["id"])
 
 
+def test_a_ticket_of_an_earlier_day_keeps_its_priority(center, desk, officers, clock):
+    a1 = desk.issue()
+    clock.advance(days=1)
+    desk.issue()
+    refused(center, Conflict, "ticket_expired", ops.set_priority, officers["sup"], a1["id"],
+            "elderly")
+    assert ticket(center, a1["id"]).priority is None
+
+
 # -- transfer --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("state", ["called", "serving"])
