@@ -102,7 +102,9 @@ def _authenticate() -> Response | None:
         g.token = token.strip()
         return None
     uid = session.get("uid")
-    if uid is not None:
+    # logging in replaces the session: a browser still holding another one (an officer sent
+    # to /login by a supervisor's page) has no CSRF token to send, and needs none
+    if uid is not None and request.endpoint != "api.login":
         g.actor = auth.session_actor(center().db, int(uid))
         if g.actor is not None and session.get("sv") == _session_version(g.actor):
             g.via_session = True
@@ -139,6 +141,11 @@ def require(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 def body() -> dict[str, Any]:
     """The JSON object of the request (an empty body is an empty object)."""
     raw = request.get_data(cache=True)
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if request.content_length is None and limit is not None and len(raw) >= limit:
+        # a chunked body is cut at the limit rather than refused: refuse it here, or the
+        # cut body might still be valid JSON and act
+        raise ApiError(413, "too_large", "The request body is too large")
     if not raw.strip():
         return {}
     try:

@@ -95,6 +95,7 @@ OPERATIONS: list[tuple[str, str, str, str, Any, int, Any]] = [
      _obj({"ok": {"type": "boolean"}, "db": S,
            "printer": {"enum": ["none", "ok", "paper_near_end", "paper_out", "cover_open",
                                 "offline"]}, "build": S})),
+    ("get", "/openapi.json", "This OpenAPI document", "anyone", None, 200, {"type": "object"}),
 ]
 
 ERRORS = {"400": "Malformed request", "401": "No or invalid credentials", "403": "Role",

@@ -7,6 +7,7 @@ swept automatically; a test checks that the table and the app's routes agree.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from dataclasses import dataclass, field
@@ -43,13 +44,20 @@ class World:
     refs: dict[str, Any] = field(default_factory=dict)
 
     def call(self, method: str, path: str, actor: str | None = None, data: bytes | None = None,
-             headers: dict[str, str] | None = None, client: Any = None) -> Any:
-        """One request; `actor` names a bearer token (None: no Authorization header)."""
+             headers: dict[str, str] | None = None, client: Any = None,
+             chunked: bool = False) -> Any:
+        """One request; `actor` names a bearer token (None: no Authorization header);
+        `chunked` sends the body without Content-Length, as gunicorn passes a chunked one."""
         h = dict(headers or {})
         if actor is not None:
             h["Authorization"] = f"Bearer {self.tokens[actor]}"
         if data is not None:
             h.setdefault("Content-Type", "application/json")
+        if chunked:
+            h["Transfer-Encoding"] = "chunked"
+            return (client or self.client).open(
+                "/api/v1" + path, method=method.upper(), input_stream=io.BytesIO(data or b""),
+                headers=h, environ_overrides={"wsgi.input_terminated": True})
         return (client or self.client).open("/api/v1" + path, method=method.upper(),
                                             data=data, headers=h)
 
@@ -213,6 +221,7 @@ class Case:
     headers: dict[str, str] = field(default_factory=dict)
     session: bool = False
     path_args: dict[str, Any] = field(default_factory=dict)
+    chunked: bool = False
 
 
 def generated_cases() -> list[Case]:
@@ -238,6 +247,10 @@ def generated_cases() -> list[Case]:
                               {**base, "zz_unknown": 1}, (422,), "unknown_field"))
             big = json.dumps({"x": "a" * (max_body + 10)}).encode()
             cases.append(Case(f"{op} too large", method, path, actor, big, (413,), "too_large"))
+            # chunked: no Content-Length, and valid JSON if it were cut at the limit
+            cut = json.dumps(base).encode() + b" " * (max_body + 10)
+            cases.append(Case(f"{op} too large chunked", method, path, actor, cut, (413,),
+                              "too_large", chunked=True))
             for name, prop in (req or {}).get("properties", {}).items():
                 required = name in (req or {}).get("required", [])
                 for v in wrong_values(prop, required):
@@ -393,7 +406,7 @@ def run_case(w: World, case: Case) -> Any:
     headers = dict(case.headers)
     if case.session:
         return w.call(case.method, path, None, body, headers, client=w.session_client)
-    return w.call(case.method, path, case.actor, body, headers)
+    return w.call(case.method, path, case.actor, body, headers, chunked=case.chunked)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
@@ -415,7 +428,7 @@ def route_table(app: Any) -> set[tuple[str, str]]:
     """(method, OpenAPI path) of every API route the app serves."""
     out = set()
     for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith("/api/v1/") or rule.rule == "/api/v1/openapi.json":
+        if not rule.rule.startswith("/api/v1/"):
             continue
         path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: "{" + m.group(1) + "}", rule.rule[7:])
         path = path.replace("{ticket_id}", "{id}")
@@ -445,3 +458,27 @@ def test_session_write_with_the_right_csrf_token_is_accepted(world: World) -> No
     r = world.call("post", "/counters/3/close", client=world.session_client,
                    headers={"X-CSRF-Token": world.refs["csrf"]})
     assert r.status_code == 200 and r.get_json()["state"] == "closed"
+
+
+def test_every_operation_is_swept_for_each_kind_of_bad_request() -> None:
+    """Not only some cases per operation: each kind of bad request, on each operation."""
+    for method, path, _s, who, *_ in OPERATIONS:
+        op = f"{method.upper()} {path}"
+        ids = {c.id for c in CASES if (c.method, c.path) == (method, path)}
+        kinds = ["bearer garbage", "bearer basic", "bearer unknown", "expired token",
+                 "revoked token"]
+        if method == "post":
+            kinds += ["malformed open-brace", "malformed array", "malformed invalid-utf8",
+                      "malformed deep-nesting", "unknown field", "too large",
+                      "too large chunked"]
+            if path != "/auth/login":
+                kinds += ["session without CSRF (no header)", "session without CSRF (wrong)"]
+        if allowed_actor(who) is not None and path != "/auth/logout":
+            kinds.append("no credentials")
+        kinds += [f"as {other}" for other in forbidden_actors(who)]
+        if "{n}" in path:
+            kinds += ["counter 99", f"counter {HUGE}"]
+        if "{id}" in path:
+            kinds += ["ticket id 999999", f"ticket id {HUGE}"]
+        missing = [k for k in kinds if f"{op} {k}" not in ids]
+        assert not missing, (op, missing)
