@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import pytest
 import requests
 from sqlalchemy import func, select
 
@@ -134,3 +135,120 @@ def test_concurrent_retries_with_one_key_act_once(live_server: Any) -> None:
     assert len(got) == 8 and len(set(got)) == 1 and got[0][0] == 200
     queue = live_server.api("GET", "/queue?service=business", officer).json()["items"]
     assert [t["label"] for t in queue] == ["E002"]
+
+
+# -- every action the API takes replays, and a key lives 24 hours ----------------------------
+
+def everything(app: Any) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table."""
+    with app.extensions["layso"].db.read() as conn:
+        return {t.name: [tuple(r) for r in conn.execute(select(t)).all()]
+                for t in db.metadata.sorted_tables}
+
+
+def _issue(api: dict[str, Any], service: str = "civil-status") -> dict[str, Any]:
+    r = api["kiosk"].post("/tickets", {"service": service})
+    assert r.status_code == 201, r.get_json()
+    return r.get_json()
+
+
+def _called(api: dict[str, Any]) -> dict[str, Any]:
+    t = _issue(api)
+    assert api["o1"].post("/counters/1/open").status_code == 200
+    assert api["o1"].post("/counters/1/call-next").status_code == 200
+    return t
+
+
+def _serving(api: dict[str, Any]) -> dict[str, Any]:
+    t = _called(api)
+    assert api["o1"].post("/counters/1/start").status_code == 200
+    return t
+
+
+def _absent(api: dict[str, Any]) -> dict[str, Any]:
+    t = _called(api)
+    assert api["o1"].post("/counters/1/no-show").status_code == 200
+    return t
+
+
+def _done(api: dict[str, Any]) -> dict[str, Any]:
+    t = _serving(api)
+    assert api["o1"].post("/counters/1/complete", {"outcome": "done"}).status_code == 200
+    return t
+
+
+def _opened(api: dict[str, Any]) -> None:
+    assert api["o1"].post("/counters/1/open").status_code == 200
+
+
+# action: (set-up returning a ticket or None, actor, path (may name {id}), body, first status)
+ACTIONS: dict[str, tuple[Any, str, str, Any, int]] = {
+    "issue": (lambda api: None, "kiosk", "/tickets", {"service": "land"}, 201),
+    "issue by staff": (lambda api: None, "o1", "/tickets", {"service": "land"}, 201),
+    "open": (lambda api: None, "o1", "/counters/1/open", None, 200),
+    "pause": (_opened, "o1", "/counters/1/pause", {"reason": "Họp giao ban"}, 200),
+    "close": (_opened, "o1", "/counters/1/close", None, 200),
+    "call-next": (lambda api: (_issue(api), _opened(api))[0], "o1", "/counters/1/call-next",
+                  None, 200),
+    "call-next empty": (_opened, "o1", "/counters/1/call-next", None, 204),
+    "call": (lambda api: (_issue(api), _issue(api), _opened(api))[0], "o1", "/counters/1/call",
+             {"ticket": "A002"}, 200),
+    "recall": (_called, "o1", "/counters/1/recall", None, 200),
+    "start": (_called, "o1", "/counters/1/start", None, 200),
+    "no-show": (_called, "o1", "/counters/1/no-show", None, 200),
+    "complete": (_serving, "o1", "/counters/1/complete", {"outcome": "advised"}, 200),
+    "transfer": (_called, "o1", "/counters/1/transfer", {"service": "land", "position": "front"},
+                 200),
+    "reactivate": (_absent, "o1", "/tickets/{id}/reactivate", None, 200),
+    "cancel": (_issue, "o1", "/tickets/{id}/cancel", None, 200),
+    "priority": (_issue, "o1", "/tickets/{id}/priority", {"priority": "elderly"}, 200),
+    "rating": (_done, "feedback", "/ratings", "rate", 201),
+    "notice": (lambda api: None, "sup", "/notice", {"vi": "Thông báo", "en": "Notice"}, 200),
+}
+
+
+@pytest.mark.parametrize("action", list(ACTIONS))
+def test_every_action_retried_with_its_key_acts_once_and_answers_the_same(
+        app: Any, api: dict[str, Any], action: str) -> None:
+    setup, actor, path, body, status = ACTIONS[action]
+    t = setup(api)
+    path = path.replace("{id}", str(t["id"])) if t else path
+    if body == "rate":
+        body = {"ticket": t["id"], "score": 4}
+    first = api[actor].post(path, body, **key("retry-" + action.replace(" ", "-")))
+    assert first.status_code == status, first.get_data(as_text=True)
+    before = everything(app)
+    for _ in range(2):
+        again = api[actor].post(path, body, **key("retry-" + action.replace(" ", "-")))
+        assert (again.status_code, again.get_data()) == (first.status_code, first.get_data())
+        assert again.mimetype == first.mimetype
+    assert everything(app) == before, "a replayed request changed the database"
+
+
+def test_a_key_is_kept_24_hours_then_forgotten(app: Any, api: dict[str, Any],
+                                               clock: Any) -> None:
+    first = api["kiosk"].post("/tickets", {"service": "land"}, **key("press"))
+    assert first.status_code == 201
+    clock.advance(hours=23, minutes=59)
+    again = api["kiosk"].post("/tickets", {"service": "land"}, **key("press"))
+    assert (again.status_code, again.get_data()) == (201, first.get_data())
+    assert count_tickets(app) == 1
+    clock.advance(minutes=2)  # 24 h and a minute after the first press: a new request
+    later = api["kiosk"].post("/tickets", {"service": "land"}, **key("press"))
+    assert later.status_code == 201 and later.get_json()["id"] != first.get_json()["id"]
+    assert count_tickets(app) == 2
+
+
+def test_a_session_and_a_bearer_token_of_one_user_share_their_keys(
+        app: Any, client: Any, api: dict[str, Any]) -> None:
+    """Keys are per user, however the user authenticates."""
+    _issue(api)
+    _issue(api)
+    _opened(api)
+    first = api["o1"].post("/counters/1/call-next", **key("one-press"))
+    csrf = client.post("/api/v1/auth/login",
+                       json={"username": "o1", "password": "password-o1"}).get_json()["csrf_token"]
+    again = client.post("/api/v1/counters/1/call-next",
+                        headers={"X-CSRF-Token": csrf, "Idempotency-Key": "one-press"})
+    assert (again.status_code, again.get_data()) == (200, first.get_data())
+    assert count_tickets(app, "called") == 1
