@@ -72,6 +72,10 @@ def check_password(conn: Connection, username: str, password: str) -> Actor | No
         return None
     if row is None or not row.active:
         return None
+    if _hasher.check_needs_rehash(row.password_hash):
+        # hashed with weaker settings than today's: keep the stronger hash from now on
+        conn.execute(update(db.users).where(db.users.c.id == row.id)
+                     .values(password_hash=_hasher.hash(password)))
     return user_actor(row)
 
 
@@ -279,11 +283,18 @@ class RateLimiter:
         self.window = window
         self._hits: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
+        self._next_sweep = time.monotonic() + window
 
     def allow(self, key: str) -> bool:
         """Count a hit; False when the key is over its limit."""
         now = time.monotonic()
         with self._lock:
+            if now >= self._next_sweep:
+                # keys whose hits have all left the window go, so a guesser trying many
+                # usernames cannot grow this without bound
+                since = now - self.window
+                self._hits = {k: v for k, v in self._hits.items() if v and v[-1] > since}
+                self._next_sweep = now + self.window
             hits = self._hits.setdefault(key, deque())
             while hits and hits[0] <= now - self.window:
                 hits.popleft()
@@ -291,6 +302,10 @@ class RateLimiter:
                 return False
             hits.append(now)
             return True
+
+    def __len__(self) -> int:
+        """How many keys are being counted."""
+        return len(self._hits)
 
 
 class SharedRateLimiter:

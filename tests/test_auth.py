@@ -162,6 +162,52 @@ def test_failed_logins_are_rate_limited_per_user(client: Any, tokens: dict[str, 
     assert login(client, "o2", "password-o2").status_code == 200
 
 
+def test_a_page_of_another_site_cannot_log_the_browser_in(client: Any,
+                                                         tokens: dict[str, str]) -> None:
+    # login CSRF: a foreign page posting the attacker's credentials would put this browser in
+    # the attacker's session
+    r = client.post("/api/v1/auth/login", json={"username": "o1", "password": "password-o1"},
+                    headers={"Origin": "http://evil.example"})
+    assert r.status_code == 403 and code(r) == "csrf_failed"
+    assert client.get("/api/v1/auth/me").status_code == 401
+    # the center's own login page (same origin) and clients that send no Origin log in
+    r = client.post("/api/v1/auth/login", json={"username": "o1", "password": "password-o1"},
+                    headers={"Origin": "http://localhost"})
+    assert r.status_code == 200
+    assert login(client, "o2", "password-o2").status_code == 200
+
+
+def test_a_password_hashed_with_weaker_settings_is_rehashed_at_login(
+        app: Any, client: Any) -> None:
+    from argon2 import PasswordHasher
+
+    weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)
+    center = app.extensions["layso"]
+    with center.db.write() as conn:
+        uid = auth.add_user(conn, "old.officer", "password-old", "officer")
+        conn.execute(db.users.update().where(db.users.c.id == uid)
+                     .values(password_hash=weak.hash("password-old")))
+    assert login(client, "old.officer", "password-old").status_code == 200
+    with center.db.read() as conn:
+        stored = conn.execute(select(db.users.c.password_hash)
+                              .where(db.users.c.id == uid)).scalar_one()
+    assert not auth._hasher.check_needs_rehash(stored)
+    assert auth._hasher.verify(stored, "password-old")
+    assert login(client, "old.officer", "password-old").status_code == 200
+
+
+def test_a_limiter_forgets_keys_whose_window_has_passed(monkeypatch: Any) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(auth.time, "monotonic", lambda: now[0])
+    limiter = auth.RateLimiter(per_minute=2)
+    for i in range(500):  # a guesser trying many usernames
+        assert limiter.allow(f"10.0.0.9:user{i}")
+    assert len(limiter) == 500
+    now[0] += 61
+    assert limiter.allow("10.0.0.9:someone") and len(limiter) == 1
+    assert limiter.allow("10.0.0.9:someone") and not limiter.allow("10.0.0.9:someone")
+
+
 def test_a_session_logs_in_and_out(client: Any, tokens: dict[str, str]) -> None:
     assert client.get("/counter/").status_code == 302
     r = login(client)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, session
 from sqlalchemy import delete, insert, select
@@ -245,6 +246,11 @@ def login() -> Any:
     only(data, "username", "password")
     username = field(data, "username", str, required=True)
     password = field(data, "password", str, required=True)
+    origin = request.headers.get("Origin")
+    if origin is not None and urlsplit(origin).netloc not in (
+            request.host, request.headers.get("X-Forwarded-Host")):
+        # a page of another site must not log this browser in to an account of its choosing
+        raise ApiError(403, "csrf_failed", "Log in from this server's own login page")
     limiter: auth.Limiter = current_app.extensions["layso_login_limiter"]
     if not limiter.allow(f"{request.remote_addr}:{username.lower()}"):
         raise ApiError(429, "rate_limited", "Too many login attempts; wait a minute")
