@@ -64,7 +64,11 @@ def set_password(conn: Connection, username: str, password: str) -> None:
 
 
 def check_password(conn: Connection, username: str, password: str) -> Actor | None:
-    """The user, if the username and password match an active account."""
+    """The user, if the username and password match an active account.
+
+    It only reads: call it outside any write transaction, because Argon2 takes tens of
+    milliseconds on purpose, and a write lock held meanwhile would hold back every kiosk.
+    """
     row = conn.execute(select(db.users).where(db.users.c.username == username)).first()
     try:
         _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
@@ -72,11 +76,16 @@ def check_password(conn: Connection, username: str, password: str) -> Actor | No
         return None
     if row is None or not row.active:
         return None
-    if _hasher.check_needs_rehash(row.password_hash):
-        # hashed with weaker settings than today's: keep the stronger hash from now on
-        conn.execute(update(db.users).where(db.users.c.id == row.id)
-                     .values(password_hash=_hasher.hash(password)))
     return user_actor(row)
+
+
+def upgrade_password_hash(conn: Connection, user_id: int, password: str) -> None:
+    """After a successful login: a hash made with weaker settings than today's is replaced."""
+    stored = conn.execute(select(db.users.c.password_hash)
+                          .where(db.users.c.id == user_id)).scalar_one()
+    if _hasher.check_needs_rehash(stored):
+        conn.execute(update(db.users).where(db.users.c.id == user_id)
+                     .values(password_hash=_hasher.hash(password)))
 
 
 def user_actor(row: Any) -> Actor:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -194,6 +195,33 @@ def test_a_password_hashed_with_weaker_settings_is_rehashed_at_login(
     assert not auth._hasher.check_needs_rehash(stored)
     assert auth._hasher.verify(stored, "password-old")
     assert login(client, "old.officer", "password-old").status_code == 200
+
+
+def test_checking_a_password_holds_no_write_lock(app: Any, client: Any, tokens: dict[str, str],
+                                                monkeypatch: Any) -> None:
+    # Argon2 takes tens of milliseconds on purpose: kiosks must not wait for an officer's login
+    hasher = auth._hasher
+    issued: list[str] = []
+
+    class Slow:  # the hasher's own answers, with a kiosk issuing during every check
+        def __getattr__(self, name: str) -> Any:
+            return getattr(hasher, name)
+
+        def verify(self, stored: str, password: str) -> bool:
+            def kiosk_issues() -> None:
+                r = app.test_client().post(
+                    "/api/v1/tickets", json={"service": "land"},
+                    headers={"Authorization": f"Bearer {tokens['kiosk']}"})
+                issued.append(r.get_json()["label"])
+            t = threading.Thread(target=kiosk_issues)
+            t.start()
+            t.join(10)  # with a write lock held here, the kiosk would wait for this login
+            assert issued, "a ticket could not be issued while a password was being checked"
+            return bool(hasher.verify(stored, password))
+
+    monkeypatch.setattr(auth, "_hasher", Slow())
+    assert login(client).status_code == 200
+    assert issued == ["C001"]
 
 
 def test_a_limiter_forgets_keys_whose_window_has_passed(monkeypatch: Any) -> None:

@@ -254,10 +254,12 @@ def login() -> Any:
     limiter: auth.Limiter = current_app.extensions["layso_login_limiter"]
     if not limiter.allow(f"{request.remote_addr}:{username.lower()}"):
         raise ApiError(429, "rate_limited", "Too many login attempts; wait a minute")
+    with center().read() as r:  # the slow hash check holds no write lock
+        actor = auth.check_password(r.conn, username, password)
+    if actor is None:
+        raise ApiError(401, "invalid_credentials", "Wrong username or password")
     with center().write() as tx:
-        actor = auth.check_password(tx.conn, username, password)
-        if actor is None:
-            raise ApiError(401, "invalid_credentials", "Wrong username or password")
+        auth.upgrade_password_hash(tx.conn, actor.id, password)
         token = auth.issue_user_token(tx.conn, actor.id, current_app.config["TOKEN_HOURS"])
     session.clear()
     session.permanent = True
