@@ -17,7 +17,7 @@ from sqlalchemy import delete, insert, select
 from werkzeug.exceptions import HTTPException
 
 from layso import auth, db
-from layso.queue import Actor, Center, Invalid, QueueError, Tx, ops, stats, views
+from layso.queue import Actor, Center, Invalid, QueueError, Reader, Tx, ops, stats, views
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -196,23 +196,12 @@ def act(fn: Callable[[Tx], Any], status: int = 200) -> Response:
     context (`g`, `request`): it may run on the thread of another request.
     """
     actor: Actor = g.actor
-    key = request.headers.get("Idempotency-Key")
-    if key is not None and not IDEMPOTENCY_RE.match(key):
-        raise ApiError(400, "invalid_idempotency_key", "Idempotency-Key: 1-200 visible characters")
-    fingerprint = f"{request.method} {request.path} " + hashlib.sha256(
-        request.get_data(cache=True)).hexdigest()
+    key, fingerprint = _idempotency()
 
     def op(tx: Tx) -> tuple[int, str]:
-        if key is not None:
-            since = tx.now - timedelta(hours=24)
-            row = tx.conn.execute(select(db.idempotency_keys).where(
-                db.idempotency_keys.c.actor == actor.key, db.idempotency_keys.c.key == key,
-                db.idempotency_keys.c.created_at > since)).first()
-            if row is not None:
-                if row.fingerprint != fingerprint:
-                    raise ApiError(422, "idempotency_key_reused",
-                                   "This Idempotency-Key was used for another request")
-                return row.status, row.body
+        since = tx.now - timedelta(hours=24)
+        if key is not None and (first := _first_answer(tx, actor, key, fingerprint)):
+            return first
         result = fn(tx)
         code = 204 if result is None else status
         text = "" if result is None else json.dumps(result, ensure_ascii=False)
@@ -229,6 +218,30 @@ def act(fn: Callable[[Tx], Any], status: int = 200) -> Response:
 
     code, text = center().run(op)
     return _replay(code, text)
+
+
+def _idempotency() -> tuple[str | None, str]:
+    """The request's Idempotency-Key (checked) and what makes two requests the same one."""
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not IDEMPOTENCY_RE.match(key):
+        raise ApiError(400, "invalid_idempotency_key", "Idempotency-Key: 1-200 visible characters")
+    fingerprint = f"{request.method} {request.path} " + hashlib.sha256(
+        request.get_data(cache=True)).hexdigest()
+    return key, fingerprint
+
+
+def _first_answer(r: Reader, actor: Actor, key: str,
+                  fingerprint: str) -> tuple[int, str] | None:
+    """The stored answer to this actor's key (kept 24 h), or None; 422 for another request."""
+    row = r.conn.execute(select(db.idempotency_keys).where(
+        db.idempotency_keys.c.actor == actor.key, db.idempotency_keys.c.key == key,
+        db.idempotency_keys.c.created_at > r.now - timedelta(hours=24))).first()
+    if row is None:
+        return None
+    if row.fingerprint != fingerprint:
+        raise ApiError(422, "idempotency_key_reused",
+                       "This Idempotency-Key was used for another request")
+    return row.status, row.body
 
 
 def _replay(status: int, text: str) -> Response:
@@ -444,6 +457,13 @@ def issue_ticket() -> Any:
     if actor.kind == "device":
         limiter: auth.Limiter = current_app.extensions["layso_issue_limiter"]
         if not limiter.allow(actor.key):
+            # a retry of a ticket already issued still gets its ticket, not a refusal
+            key, fingerprint = _idempotency()
+            if key is not None:
+                with center().read() as r:
+                    first = _first_answer(r, actor, key, fingerprint)
+                if first is not None:
+                    return _replay(*first)
             raise ApiError(429, "rate_limited", "Too many tickets from this kiosk; wait a minute")
     print_state = "queued" if current_app.config.get("PRINTER", "none") != "none" else "none"
     return act(lambda tx: ops.issue(tx, actor, service, priority, procedure, lang,

@@ -102,6 +102,26 @@ def test_issuing_is_limited_per_kiosk_but_not_for_staff(app: Any, api: dict[str,
         assert api["o1"].post("/tickets", {"service": "social"}).status_code == 201
 
 
+def test_a_kiosk_at_its_limit_still_gets_the_ticket_it_is_retrying(app: Any,
+                                                                   api: dict[str, Any]) -> None:
+    # the kiosk's answer was lost on the network; by the time it retries, the limit is reached
+    first = api["kiosk"].post("/tickets", {"service": "land"},
+                              headers={"Idempotency-Key": "citizen-1"})
+    assert first.status_code == 201
+    for _ in range(app.config["KIOSK_RATE_PER_MINUTE"] - 1):
+        assert api["kiosk"].post("/tickets", {"service": "social"}).status_code == 201
+    again = api["kiosk"].post("/tickets", {"service": "land"},
+                              headers={"Idempotency-Key": "citizen-1"})
+    assert again.status_code == 201 and again.get_data() == first.get_data()
+    # a new citizen, or the same key for another request, is still refused
+    r = api["kiosk"].post("/tickets", {"service": "land"}, headers={"Idempotency-Key": "c-2"})
+    assert r.status_code == 429 and r.get_json()["error"]["code"] == "rate_limited"
+    r = api["kiosk"].post("/tickets", {"service": "social"},
+                          headers={"Idempotency-Key": "citizen-1"})
+    assert r.status_code == 422 and r.get_json()["error"]["code"] == "idempotency_key_reused"
+    assert api["o1"].get("/queue?service=land").get_json()["items"][-1]["label"] == "C001"
+
+
 def test_the_issue_limit_window_slides() -> None:
     limiter = auth.RateLimiter(3, window=0.2)
     assert all(limiter.allow("k") for _ in range(3)) and not limiter.allow("k")
