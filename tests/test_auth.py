@@ -176,6 +176,11 @@ def test_a_page_of_another_site_cannot_log_the_browser_in(client: Any,
                     headers={"Origin": "http://localhost"})
     assert r.status_code == 200
     assert login(client, "o2", "password-o2").status_code == 200
+    # behind a reverse proxy that names the public host, as the sockets' rule allows
+    r = client.post("/api/v1/auth/login", json={"username": "o1", "password": "password-o1"},
+                    headers={"Origin": "https://tiepnhan.example", "Host": "127.0.0.1:8000",
+                             "X-Forwarded-Host": "tiepnhan.example, 10.0.0.2"})
+    assert r.status_code == 200
 
 
 def test_a_password_hashed_with_weaker_settings_is_rehashed_at_login(

@@ -260,9 +260,10 @@ def login() -> Any:
     username = field(data, "username", str, required=True)
     password = field(data, "password", str, required=True)
     origin = request.headers.get("Origin")
-    if origin is not None and urlsplit(origin).netloc not in (
-            request.host, request.headers.get("X-Forwarded-Host")):
+    forwarded = request.headers.get("X-Forwarded-Host", "").split(",")[0].strip()
+    if origin is not None and urlsplit(origin).netloc not in (request.host, forwarded):
         # a page of another site must not log this browser in to an account of its choosing
+        # (the same hosts as the sockets' same-origin rule)
         raise ApiError(403, "csrf_failed", "Log in from this server's own login page")
     limiter: auth.Limiter = current_app.extensions["layso_login_limiter"]
     if not limiter.allow(f"{request.remote_addr}:{username.lower()}"):
