@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from layso import db
 from layso.api.openapi import OPERATIONS
+from tests.api.test_bad_input import route_table
 
 # the shapes DESIGN.md documents; an answer may carry more (the contract only grows)
 SERVICE_KEYS = {"code", "prefix", "name", "open", "opens_at", "waiting", "target_wait_minutes",
@@ -368,18 +369,6 @@ def test_a_chunked_body_over_the_limit_is_413_and_acts_not(app: Any, api: dict[s
 
 # -- the OpenAPI document --------------------------------------------------------------------
 
-def served_routes(app: Any) -> set[tuple[str, str]]:
-    """(method, OpenAPI path) of every route the app serves under /api/v1."""
-    out = set()
-    for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith("/api/v1/"):
-            continue
-        path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: "{" + m.group(1) + "}", rule.rule[7:])
-        for method in rule.methods - {"HEAD", "OPTIONS"}:
-            out.add((method.lower(), path))
-    return out
-
-
 def test_the_served_openapi_document_lists_every_route_of_the_app(app: Any,
                                                                    api: dict[str, Any]) -> None:
     r = api["anon"].get("/openapi.json")
@@ -387,8 +376,7 @@ def test_the_served_openapi_document_lists_every_route_of_the_app(app: Any,
     doc = r.get_json()
     assert doc["openapi"].startswith("3.") and doc["servers"] == [{"url": "/api/v1"}]
     documented = {(m, p) for p, ops in doc["paths"].items() for m in ops}
-    # Flask names the ticket id `ticket_id`; the document calls it `id`
-    served = {(m, p.replace("{ticket_id}", "{id}")) for m, p in served_routes(app)}
+    served = route_table(app)  # Flask's `ticket_id` is the document's `id`
     assert served == documented, {"undocumented": served - documented,
                                   "not served": documented - served}
 
