@@ -349,20 +349,27 @@ return 1
         self._script = client.register_script(self._SCRIPT)
         self._errors = (redis.RedisError, OSError)
         self._warned = 0.0
+        self._retry_at = 0.0
+
+    #: after Redis failed, this many seconds of counting locally before asking it again, so a
+    #: hung Redis costs one timeout, not one per ticket
+    RETRY_AFTER = 5.0
 
     def allow(self, key: str) -> bool:
         """Count a hit in Redis; False when the key is over its limit across all processes."""
-        try:
-            return bool(self._script(keys=[self.prefix + key],
-                                     args=[int(self.window * 1_000_000), self.per_minute,
-                                           uuid.uuid4().hex]))
-        except self._errors as exc:
-            now = time.monotonic()
-            if now - self._warned > 60:
-                self._warned = now
-                logging.getLogger(__name__).warning(
-                    "rate limit: Redis did not answer (%s); counting in this process", exc)
-            return self.local.allow(key)
+        now = time.monotonic()
+        if now >= self._retry_at:
+            try:
+                return bool(self._script(keys=[self.prefix + key],
+                                         args=[int(self.window * 1_000_000), self.per_minute,
+                                               uuid.uuid4().hex]))
+            except self._errors as exc:
+                self._retry_at = now + self.RETRY_AFTER
+                if now - self._warned > 60:
+                    self._warned = now
+                    logging.getLogger(__name__).warning(
+                        "rate limit: Redis did not answer (%s); counting in this process", exc)
+        return self.local.allow(key)
 
 
 Limiter = RateLimiter | SharedRateLimiter

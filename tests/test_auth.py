@@ -346,11 +346,17 @@ def test_a_shared_window_slides() -> None:
     assert limiter.allow("k")
 
 
-def test_without_redis_the_limit_is_kept_in_the_process(caplog: Any) -> None:
+def test_without_redis_the_limit_is_kept_in_the_process(caplog: Any, monkeypatch: Any) -> None:
     # nothing listens on port 1: the kiosk keeps issuing, still within its own limit
     limiter = auth.SharedRateLimiter("redis://127.0.0.1:1/0", "test:down", per_minute=2)
+    asked: list[int] = []
+    script = limiter._script
+    monkeypatch.setattr(limiter, "_script", lambda **kw: asked.append(1) or script(**kw))
     assert limiter.allow("k") and limiter.allow("k") and not limiter.allow("k")
     assert "Redis did not answer" in caplog.text
+    assert len(asked) == 1  # a Redis that failed is not asked again for every ticket
+    limiter._retry_at = 0.0  # RETRY_AFTER later: asked again
+    assert not limiter.allow("k") and len(asked) == 2
 
 
 def test_a_center_on_redis_shares_its_limits_and_one_without_keeps_its_own(
