@@ -300,6 +300,9 @@ class Realtime:
                     join_room(feedback_room(c.number))
                     view = views.counter_view(r, c, brief_ticket=True)
                     emit("counter.changed", {"type": "counter.changed", "counter": view})
+                    due = views.rating_due(r, c)
+                    if due is not None:  # completed while the tablet was away
+                        emit("ticket.completed", due)
                     return True
                 elif channel == "ticket":
                     ticket_token = data.get("ticket")

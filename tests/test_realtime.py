@@ -235,6 +235,40 @@ def test_feedback_tablet_follows_its_counter_only(app, api, tokens):
     assert "ticket.issued" not in types and "queue.changed" not in types
 
 
+def test_a_tablet_back_online_still_asks_for_the_rating_it_missed(app, api, tokens, clock):
+    def serve_one() -> dict[str, Any]:
+        t = issue(api)
+        assert api["o1"].post("/counters/1/call-next").get_json()["id"] == t["id"]
+        assert api["o1"].post("/counters/1/start").status_code == 200
+        assert api["o1"].post("/counters/1/complete", json={"outcome": "done"}).status_code == 200
+        return t
+
+    open_counter(api, 1)
+    first = serve_one()  # the tablet was offline when the visit ended
+    clock.advance(seconds=30)
+    tablet = sio(app, channel="feedback", token=tokens["feedback"])
+    (due,) = received(tablet, "ticket.completed")
+    assert due["ticket"]["id"] == first["id"] and due["ticket"]["label"] == first["label"]
+    assert due["officer"] == {"name": "O1"} and due["outcome"] == "done" and due["replay"]
+    assert due["counter"]["number"] == 1 and due["type"] == "ticket.completed"
+    tablet.disconnect()
+    # once rated, a reconnect asks nothing
+    assert api["feedback"].post("/ratings", json={"ticket": first["id"], "score": 5}
+                                ).status_code == 201
+    assert received(sio(app, channel="feedback", token=tokens["feedback"]),
+                    "ticket.completed") == []
+    # nor when the visit ended too long ago, or the official has called the next citizen
+    serve_one()
+    clock.advance(seconds=91)
+    assert received(sio(app, channel="feedback", token=tokens["feedback"]),
+                    "ticket.completed") == []
+    serve_one()
+    issue(api)
+    api["o1"].post("/counters/1/call-next")
+    assert received(sio(app, channel="feedback", token=tokens["feedback"]),
+                    "ticket.completed") == []
+
+
 def test_notice_endpoint_reaches_the_board(app, api):
     board = sio(app, channel="board")
     received(board)

@@ -236,6 +236,8 @@
       if (document.body.dataset.screen === 'thanks') backToIdle();
     });
     socket.on('ticket.completed', function (msg) {
+      // after a reconnect the server sends a visit still waiting for its rating again
+      if (S.pending && S.pending.id === msg.ticket.id) return;
       askRating(msg.ticket, msg.officer || (S.me && S.me.officer));
     });
     socket.on('connect_error', async function () {

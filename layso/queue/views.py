@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -366,6 +366,36 @@ def recent_calls(r: Reader, limit: int = RECENT_CALLS) -> list[dict[str, Any]]:
             .order_by(db.events.c.at.desc(), db.events.c.seq.desc())
             .limit(limit - len(rows))).all()
     return [{**p.payload, "at": iso(r, p.at), "seq": p.seq} for p in rows]
+
+
+#: a feedback tablet that (re)connects this soon after its counter completed a visit still
+#: asks the citizen to rate it: a network blip at that moment must not cost the rating
+RATING_REPLAY_SECONDS = 90
+
+
+def rating_due(r: Reader, c: Row[Any]) -> dict[str, Any] | None:
+    """The `ticket.completed` message a counter's tablet should (still) show, or None.
+
+    That is the counter's last completed visit if it ended in the last RATING_REPLAY_SECONDS,
+    has no rating yet, and the official has not called anyone since.
+    """
+    if c.current_ticket_id is not None:
+        return None
+    since = r.now - timedelta(seconds=RATING_REPLAY_SECONDS)
+    rated = select(db.ratings.c.id).where(db.ratings.c.ticket_id == db.tickets.c.id).exists()
+    t = r.conn.execute(
+        select(db.tickets).where(db.tickets.c.counter_id == c.id, db.tickets.c.state == "done",
+                                 db.tickets.c.finished_at >= since, ~rated)
+        .order_by(db.tickets.c.finished_at.desc(), db.tickets.c.id.desc()).limit(1)).first()
+    if t is None:
+        return None
+    officer = None
+    if t.officer_id is not None:
+        u = r.conn.execute(select(db.users).where(db.users.c.id == t.officer_id)).one()
+        officer = {"name": u.name or u.username}
+    return {"type": "ticket.completed", "at": iso(r, t.finished_at), "replay": True,
+            "ticket": ticket_brief(r, t), "counter": counter_brief(c), "outcome": t.outcome,
+            "officer": officer}
 
 
 def board(r: Reader) -> dict[str, Any]:

@@ -248,6 +248,36 @@ def test_the_tablet_asks_for_a_rating_and_a_reason(browser: Any, live_server: An
     assert (stats["served"], stats["ratings"], stats["mean_rating"]) == (2, 1, 3.0)
 
 
+def test_a_tablet_that_was_away_still_asks_for_the_rating(browser: Any,
+                                                          live_server: Any) -> None:
+    from playwright.sync_api import expect
+
+    kiosk = live_server.device("Kiosk", "kiosk")
+    enrolled = tablet_page(browser, live_server, live_server.device("Tablet 1", "feedback", 1),
+                           clock=False)
+    ctx = enrolled.context
+    enrolled.close()  # the tablet's page is gone (Wi-Fi lost, browser restarted) ...
+    officer = live_server.login("canbo1", "layso-demo")
+    issue(live_server, kiosk, "civil-status")
+    for step, body in (("open", None), ("call-next", None), ("start", None),
+                       ("complete", {"outcome": "done"})):
+        assert live_server.api("POST", f"/counters/1/{step}", officer, json=body).ok
+    tablet = ctx.new_page()  # ... and comes back just after the visit ended
+    errors: list[str] = []
+    tablet.on("pageerror", lambda e: errors.append(str(e)))
+    tablet.goto(live_server.url + "/counter/feedback")
+    expect(tablet.locator("body")).to_have_attribute("data-screen", "rate")
+    expect(tablet.locator("#rate-about")).to_contain_text("A001")
+    expect(tablet.locator("#rate-about")).to_contain_text("Cán bộ Quầy 1")
+    tablet.click(".face[data-score='5']")
+    expect(tablet.locator("body")).to_have_attribute("data-screen", "thanks")
+    tablet.reload()  # rated: nothing more to ask
+    expect(tablet.locator("body")).to_have_attribute("data-screen", "idle")
+    tablet.wait_for_timeout(500)  # the socket has connected and sent what it had by now
+    expect(tablet.locator("body")).to_have_attribute("data-screen", "idle")
+    assert errors == []
+
+
 def test_the_terminal_fits_a_1366_laptop(browser: Any, live_server: Any) -> None:
     kiosk = live_server.device("Kiosk", "kiosk")
     for _ in range(12):
