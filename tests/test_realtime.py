@@ -267,6 +267,10 @@ def test_a_tablet_back_online_still_asks_for_the_rating_it_missed(app, api, toke
     api["o1"].post("/counters/1/call-next")
     assert received(sio(app, channel="feedback", token=tokens["feedback"]),
                     "ticket.completed") == []
+    # ... even when that citizen did not come and the counter is free again
+    assert api["o1"].post("/counters/1/no-show").status_code == 200
+    assert received(sio(app, channel="feedback", token=tokens["feedback"]),
+                    "ticket.completed") == []
 
 
 def test_notice_endpoint_reaches_the_board(app, api):

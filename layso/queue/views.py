@@ -387,8 +387,10 @@ def rating_due(r: Reader, c: Row[Any]) -> dict[str, Any] | None:
         select(db.tickets).where(db.tickets.c.counter_id == c.id, db.tickets.c.state == "done",
                                  db.tickets.c.finished_at >= since, ~rated)
         .order_by(db.tickets.c.finished_at.desc(), db.tickets.c.id.desc()).limit(1)).first()
-    if t is None:
-        return None
+    if t is None or r.conn.execute(select(db.tickets.c.id).where(
+            db.tickets.c.counter_id == c.id, db.tickets.c.id != t.id,
+            db.tickets.c.called_at >= t.finished_at)).first():
+        return None  # the official has called someone since (served, absent or moved on)
     officer = None
     if t.officer_id is not None:
         u = r.conn.execute(select(db.users).where(db.users.c.id == t.officer_id)).one()
