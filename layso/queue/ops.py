@@ -480,12 +480,9 @@ def complete(tx: Tx, actor: Actor, number: int, outcome: Any,
         values["procedure"] = procedure
     tx.conn.execute(update(db.tickets).where(db.tickets.c.id == t.id).values(**values))
     c = _free(tx, c)
-    officer = None
-    if t.officer_id is not None:
-        u = _reload(tx, db.users, t.officer_id)
-        officer = {"name": u.name or u.username}
     view = _emit_ticket_row(tx, "ticket.completed", _written(TicketRow, t, **values),
-                            counter=c, outcome=outcome, officer=officer)
+                            counter=c, outcome=outcome,
+                            officer=views.officer_brief(tx, t.officer_id))
     _emit_counter_row(tx, c)
     return view
 

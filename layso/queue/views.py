@@ -45,6 +45,15 @@ def service_brief(s: Row[Any]) -> dict[str, Any]:
     return {"code": s.code, "prefix": s.prefix, "name": name(s)}
 
 
+def officer_brief(r: Reader, user_id: int | None) -> dict[str, Any] | None:
+    """`{name}` of the official who served a ticket (as `ticket.completed` names them)."""
+    if user_id is None:
+        return None
+    u = r.conn.execute(select(db.users.c.name, db.users.c.username)
+                       .where(db.users.c.id == user_id)).one()
+    return {"name": u.name or u.username}
+
+
 def counter_brief(c: Row[Any] | None) -> dict[str, Any] | None:
     """`{number, name}` of a counter."""
     return None if c is None else {"number": c.number, "name": name(c)}
@@ -391,13 +400,9 @@ def rating_due(r: Reader, c: Row[Any]) -> dict[str, Any] | None:
             db.tickets.c.counter_id == c.id, db.tickets.c.id != t.id,
             db.tickets.c.called_at >= t.finished_at)).first():
         return None  # the official has called someone since (served, absent or moved on)
-    officer = None
-    if t.officer_id is not None:
-        u = r.conn.execute(select(db.users).where(db.users.c.id == t.officer_id)).one()
-        officer = {"name": u.name or u.username}
     return {"type": "ticket.completed", "at": iso(r, t.finished_at), "replay": True,
             "ticket": ticket_brief(r, t), "counter": counter_brief(c), "outcome": t.outcome,
-            "officer": officer}
+            "officer": officer_brief(r, t.officer_id)}
 
 
 def board(r: Reader) -> dict[str, Any]:
