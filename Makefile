@@ -6,7 +6,7 @@ VENDOR := layso/static/vendor
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test setup tools system-deps lint clean
+.PHONY: demo test screenshots setup tools system-deps lint clean
 
 demo: setup
 	$(BIN)/layso init --demo
@@ -45,6 +45,10 @@ system-deps:
 	@command -v sox >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sox; \
 	  else echo "Install sox first (the voice clip tests measure clips with it): sudo apt-get install -y sox"; exit 1; fi; }
+
+# refresh docs/screenshots/ from the browser tests (a plain test run writes them to tmp)
+screenshots: setup system-deps
+	LAYSO_SCREENSHOTS=1 $(BIN)/python -m pytest -m browser -q
 
 lint:
 	$(BIN)/ruff check .

@@ -78,6 +78,13 @@ center = Table(
     Column("notice_en", Text, nullable=False, default=""),
     Column("speech_mode", String(16), nullable=False, default="words"),
     Column("speak_english", Boolean, nullable=False, default=True),
+    # five faces, or the three official levels (stored as 5, 4, 1)
+    Column("rating_scale", String(8), nullable=False, default="five", server_default="five"),
+    # numbers per citizen per service per business day (null: no limit)
+    Column("citizen_daily_limit", Integer),
+    # supervisors' alerts: a queue longer than this, a counter paused longer than this
+    Column("alert_queue_length", Integer),
+    Column("alert_pause_minutes", Integer),
 )
 
 # The stream row: current epoch and the last seq written in it. Every write transaction locks it
@@ -187,6 +194,11 @@ devices = Table(
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("printer", String(300)),  # a kiosk's own printer URI (null: the center's)
+    Column("last_seen_at", UTCDateTime),
+    # the short one-time enrolment code (hashed) and until when it can be used
+    Column("enrol_code_hash", String(64)),
+    Column("enrol_expires_at", UTCDateTime),
 )
 
 api_tokens = Table(
@@ -236,6 +248,7 @@ tickets = Table(
     Column("issued_by_device", ForeignKey("devices.id")),
     Column("issued_by_user", ForeignKey("users.id")),
     Column("print_state", String(20), nullable=False, default="none"),
+    Column("dossier", String(40)),  # the one-stop system's dossier code (staff only)
     # named by hand: the naming convention would give both "uq_tickets_day_id", which
     # PostgreSQL refuses (one namespace for constraints); SQLite never minded
     UniqueConstraint("day_id", "origin_service_id", "number", name="uq_tickets_day_number"),

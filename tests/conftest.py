@@ -221,3 +221,15 @@ def page(browser: Any) -> Iterator[Any]:
 
 
 DOCS_SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
+
+@pytest.fixture
+def screenshot_dir(tmp_path: Path) -> Path:
+    """Where a browser test writes its screenshots: docs/screenshots/ under `make screenshots`
+    (LAYSO_SCREENSHOTS=1), else this test's temporary folder, so a test run changes no file."""
+    if os.environ.get("LAYSO_SCREENSHOTS") == "1":
+        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        return DOCS_SCREENSHOTS
+    out = tmp_path / "screenshots"
+    out.mkdir(exist_ok=True)
+    return out
