@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask import Blueprint, Flask, abort, current_app, render_template, request
 
+from layso import identity
 from layso.queue import views
 
 bp = Blueprint("kiosk", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/kiosk")
 
-TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
 def _start_printing() -> None:
@@ -39,9 +38,9 @@ def reception() -> Any:
 @bp.get("/t/<token>")
 def phone(token: str) -> Any:
     """The citizen's phone page: their ticket, live; no login, nothing about others."""
-    if not TOKEN_RE.match(token):
+    if not identity.TOKEN_RE.match(token):
         abort(404)
-    with current_app.extensions["layso"].read() as r:
+    with identity.center().read() as r:
         center_name = r.center.name_vi
     return _page("kiosk/phone.html", token=token, center_name=center_name)
 
@@ -54,10 +53,9 @@ def qr(token: str) -> Any:
     import qrcode
     import qrcode.image.svg
 
-    if not TOKEN_RE.match(token):
+    if not identity.TOKEN_RE.match(token):
         abort(404)
-    center = current_app.extensions["layso"]
-    with center.read() as r:
+    with identity.center().read() as r:
         if views.ticket_by_token(r, token) is None:
             abort(404)
         url = f"{r.public_url}/t/{token}"

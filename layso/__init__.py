@@ -86,8 +86,3 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         return "Không tìm thấy trang / Page not found", 404
 
     return app
-
-
-def center_of(app: Flask) -> Center:
-    """The app's Center (database, hub, clock)."""
-    return app.extensions["layso"]

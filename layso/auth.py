@@ -61,6 +61,10 @@ def set_password(conn: Connection, username: str, password: str) -> None:
     forget_actors(conn)
     conn.execute(update(db.users).where(db.users.c.username == username)
                  .values(password_hash=_hasher.hash(password)))
+    user_id = conn.execute(select(db.users.c.id).where(
+        db.users.c.username == username)).scalar()
+    if user_id is not None:
+        revoke_all_user_tokens(conn, user_id)  # a new password ends every session and token
 
 
 def check_password(conn: Connection, username: str, password: str) -> Actor | None:
@@ -95,19 +99,39 @@ def user_actor(row: Any) -> Actor:
 
 def issue_user_token(conn: Connection, user_id: int, hours: int) -> str:
     """A new bearer token for a logged-in user."""
+    return issue_login(conn, user_id, hours)[0]
+
+
+def issue_login(conn: Connection, user_id: int, hours: int) -> tuple[str, int]:
+    """A login: its bearer token and the token row's id, which the login's session names too,
+    so that ending one ends the other."""
     token = "u_" + secrets.token_urlsafe(32)
     now = db.utcnow()
     forget_actors(conn)
-    conn.execute(insert(db.api_tokens).values(
+    token_id = conn.execute(insert(db.api_tokens).values(
         token_hash=token_digest(token), user_id=user_id, created_at=now,
-        expires_at=now + timedelta(hours=hours), revoked=False))
-    return token
+        expires_at=now + timedelta(hours=hours), revoked=False)).inserted_primary_key[0]
+    return token, int(token_id)
 
 
 def revoke_user_token(conn: Connection, token: str) -> None:
     """Log a bearer token out."""
     forget_actors(conn)
     conn.execute(update(db.api_tokens).where(db.api_tokens.c.token_hash == token_digest(token))
+                 .values(revoked=True))
+
+
+def revoke_login(conn: Connection, token_id: int) -> None:
+    """End a login by its token row: the session and the bearer token of it stop at once."""
+    forget_actors(conn)
+    conn.execute(update(db.api_tokens).where(db.api_tokens.c.id == token_id)
+                 .values(revoked=True))
+
+
+def revoke_all_user_tokens(conn: Connection, user_id: int) -> None:
+    """End every login of a user (password changed, account deactivated)."""
+    forget_actors(conn)
+    conn.execute(update(db.api_tokens).where(db.api_tokens.c.user_id == user_id)
                  .values(revoked=True))
 
 
@@ -129,6 +153,9 @@ def add_device(conn: Connection, name: str, kind: str, counter_id: int | None = 
 _USER_BY_TOKEN = (select(db.users, db.api_tokens.c.expires_at, db.api_tokens.c.revoked)
                   .join(db.api_tokens, db.api_tokens.c.user_id == db.users.c.id)
                   .where(db.api_tokens.c.token_hash == bindparam("digest")))
+_USER_BY_LOGIN = (select(db.users, db.api_tokens.c.expires_at, db.api_tokens.c.revoked)
+                  .join(db.api_tokens, db.api_tokens.c.user_id == db.users.c.id)
+                  .where(db.api_tokens.c.id == bindparam("token_id")))
 _DEVICE_BY_TOKEN = select(db.devices).where(db.devices.c.token_hash == bindparam("digest"))
 _USER_BY_ID = select(db.users).where(db.users.c.id == bindparam("id"))
 
@@ -264,19 +291,29 @@ def bearer_actor(database: Any, token: str) -> Actor | None:
     return actor if expires_at is None or expires_at > db.utcnow() else None
 
 
-def session_actor(database: Any, user_id: int) -> Actor | None:
-    """`user_by_id` through the engine's cache."""
+def login_actor(conn: Connection, token_id: int) -> tuple[Actor, datetime | None] | None:
+    """The active user of a login (a token row) that was not revoked, and when it expires."""
+    row = conn.execute(_USER_BY_LOGIN, {"token_id": token_id}).first()
+    if row is None or row.revoked or not row.active:
+        return None
+    return user_actor(row), row.expires_at
+
+
+def session_actor(database: Any, token_id: int) -> Actor | None:
+    """The user of a session, through the engine's cache: the session names its login's token
+    row, so a logout, a new password or a deactivation ends it at once."""
     cache = actor_cache(database.engine)
-    key = ("user", user_id)
+    key = ("login", token_id)
     found = cache.get(key)
-    if found is not None:
-        return found[0]
-    generation = cache.generation
-    with database.read() as conn:
-        actor = user_by_id(conn, user_id)
-    if actor is not None:
-        cache.put(key, actor, None, generation)
-    return actor
+    if found is None:
+        generation = cache.generation
+        with database.read() as conn:
+            found = login_actor(conn, token_id)
+        if found is None:
+            return None
+        cache.put(key, found[0], found[1], generation)
+    actor, expires_at = found
+    return actor if expires_at is None or expires_at > db.utcnow() else None
 
 
 def csrf_matches(expected: str | None, given: str | None) -> bool:

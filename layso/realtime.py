@@ -14,11 +14,11 @@ from typing import Any
 import engineio.packet
 import socketio
 import socketio.packet
-from flask import Flask, session
+from flask import Flask
 from flask_socketio import SocketIO, emit, join_room, rooms
 from sqlalchemy import bindparam, select
 
-from layso import auth, db, events, fanout
+from layso import db, events, fanout, identity
 from layso.events import Event
 from layso.queue import Center, views
 
@@ -274,12 +274,8 @@ class Realtime:
         def connect(auth_data: Any = None) -> bool:
             data = auth_data if isinstance(auth_data, dict) else {}
             channel = data.get("channel")
-            token = data.get("token")
-            token = token if isinstance(token, str) and 8 <= len(token) <= 100 else None
+            actor = identity.socket_actor(data)
             with self.center.read() as r:
-                actor = auth.actor_for_token(r.conn, token) if token else None
-                if actor is None and session.get("uid") is not None:
-                    actor = auth.user_by_id(r.conn, int(session["uid"]))
                 if channel == "board":
                     join_room(STREAM)
                 elif channel == "counter":

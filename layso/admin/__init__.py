@@ -11,32 +11,17 @@ from flask import (
     Blueprint,
     Flask,
     Response,
-    current_app,
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 
-from layso import auth
-from layso.queue import Center, reports
+from layso import identity
+from layso.queue import reports
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates",
                static_folder="static", static_url_path="/static")
-
-
-def _center() -> Center:
-    return current_app.extensions["layso"]
-
-
-def _supervisor() -> Any:
-    uid = session.get("uid")
-    if uid is None:
-        return None
-    with _center().read() as r:
-        actor = auth.user_by_id(r.conn, int(uid))
-    return actor if actor is not None and actor.is_supervisor else None
 
 
 def _day_arg() -> date | None:
@@ -52,12 +37,12 @@ def _day_arg() -> date | None:
 @bp.get("/")
 def dashboard() -> Any:
     """The live dashboard for the center's leaders."""
-    if session.get("uid") is None:
+    actor = identity.page_actor(*identity.SUPERVISORS)
+    if actor is None and not identity.logged_in():
         return redirect(url_for("web.login_page", next=request.path))
-    actor = _supervisor()
     if actor is None:
         return render_template("admin/forbidden.html"), 403
-    with _center().read() as r:
+    with identity.center().read() as r:
         center_name = {"vi": r.center.name_vi, "en": r.center.name_en}
     return render_template("admin/dashboard.html", actor=actor, center_name=center_name)
 
@@ -65,10 +50,12 @@ def dashboard() -> Any:
 @bp.get("/export.csv")
 def export_csv() -> Any:
     """Every ticket of a day as CSV (UTF-8 with BOM, so spreadsheet programs read Vietnamese)."""
-    if _supervisor() is None:
+    if identity.page_actor(*identity.SUPERVISORS) is None:
+        if identity.logged_in():  # an official: this is not theirs to read
+            return render_template("admin/forbidden.html"), 403
         return redirect(url_for("web.login_page", next=request.full_path))
     day = _day_arg()
-    with _center().read() as r:
+    with identity.center().read() as r:
         rows = reports.day_tickets(r, day)
         the_day = (day or r.local_now.date()).isoformat()
     buf = io.StringIO()

@@ -72,3 +72,10 @@ def counter_officer(r: Reader, counter_id: int) -> dict[str, Any] | None:
         .join(db.counters, db.counters.c.officer_id == db.users.c.id)
         .where(db.counters.c.id == counter_id)).first()
     return None if row is None else {"name": row.name or row.username}
+
+
+def device_profile(r: Reader, counter_id: int) -> dict[str, Any]:
+    """What a device bound to a counter shows: the counter, and the official holding it open
+    (the feedback tablet greets the citizen with that name)."""
+    c = r.conn.execute(select(db.counters).where(db.counters.c.id == counter_id)).first()
+    return {"counter": views.counter_brief(c), "officer": counter_officer(r, counter_id)}

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Row
 
 from layso import db
 from layso.queue import sql
+from layso.queue.errors import Invalid
 from layso.queue.policy import Candidate, ahead_bounds, call_order, parse_policy
 from layso.queue.unit import Reader
 
@@ -314,14 +315,15 @@ def list_categories(r: Reader) -> list[dict[str, Any]]:
 
 def queue_for(r: Reader, service_code: str | None = None,
               counter_number: int | None = None) -> list[dict[str, Any]]:
-    """Waiting tickets in call order: one service's queue, a counter's, or every service's."""
+    """Waiting tickets in call order: one service's queue, a counter's, or every service's
+    (422 for a service or counter that does not exist)."""
     policy = parse_policy(r.center.priority_policy)
     services = services_by_id(r)
     counters = counters_by_id(r)
     if counter_number is not None:
         c = next((c for c in counters.values() if c.number == counter_number), None)
         if c is None:
-            return []
+            raise Invalid("unknown_counter", f"No counter number {counter_number}")
         sids = [s.id for s in counter_services(r, c.id)]
         order = call_order(waiting_candidates(r, sids), policy, c.normal_streak,
                            sids if c.mode == "ordered" else None)
@@ -329,7 +331,7 @@ def queue_for(r: Reader, service_code: str | None = None,
     elif service_code is not None:
         s = next((s for s in services.values() if s.code == service_code), None)
         if s is None:
-            return []
+            raise Invalid("unknown_service", f"No service {service_code!r}")
         order = call_order(waiting_candidates(r, [s.id]), policy)
         aheads = {c.id: i for i, c in enumerate(order)}
     else:

@@ -1,0 +1,72 @@
+"""Request bodies: one JSON object, fields of the right JSON type, no unknown fields."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from flask import current_app, request
+
+from layso.api.errors import MAX_INT, ApiError
+from layso.queue import Invalid
+
+#: a NUL that PostgreSQL refuses, and lone surrogates that cannot be stored as UTF-8
+BAD_TEXT_RE = re.compile(r"[\x00\ud800-\udfff]")
+MAX_TEXT = 500
+
+
+def body() -> dict[str, Any]:
+    """The JSON object of the request (an empty body is an empty object)."""
+    raw = request.get_data(cache=True)
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if request.content_length is None and limit is not None and len(raw) >= limit:
+        # a chunked body is cut at the limit rather than refused: refuse it here, or the
+        # cut body might still be valid JSON and act
+        raise ApiError(413, "too_large", "The request body is too large")
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise ApiError(400, "malformed_json", "The body is not valid JSON") from exc
+    if not isinstance(data, dict):
+        raise ApiError(400, "malformed_json", "The body must be a JSON object")
+    return data
+
+
+def field(data: dict[str, Any], key: str, kind: type | tuple[type, ...], *,
+          required: bool = False, default: Any = None) -> Any:
+    """A body field of the given JSON type (bools are never numbers)."""
+    if key not in data or data[key] is None:
+        if required:
+            raise Invalid("missing_field", f"{key} is required")
+        return default
+    value = data[key]
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if isinstance(value, bool) and bool not in kinds:
+        raise Invalid("invalid_field", f"{key} has the wrong type")
+    if not isinstance(value, kinds):
+        raise Invalid("invalid_field", f"{key} has the wrong type")
+    if isinstance(value, str) and len(value) > MAX_TEXT:
+        raise Invalid("invalid_field", f"{key} is too long")
+    if isinstance(value, str) and BAD_TEXT_RE.search(value):
+        raise Invalid("invalid_field", f"{key} contains characters that are not allowed")
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+        raise Invalid("invalid_field", f"{key} is out of range")
+    return value
+
+
+def only(data: dict[str, Any], *keys: str) -> None:
+    """Refuse unknown fields, so a typo is an error rather than silently ignored."""
+    extra = set(data) - set(keys)
+    if extra:
+        raise Invalid("unknown_field", f"Unknown fields: {', '.join(sorted(extra))}")
+
+
+def query_text(name: str) -> str | None:
+    """A query-string parameter that can be stored and compared (422 for one that cannot)."""
+    value = request.args.get(name)
+    if value is not None and (len(value) > MAX_TEXT or BAD_TEXT_RE.search(value)):
+        raise Invalid("invalid_field", f"{name} is not a valid value")
+    return value
