@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from layso import db
 from layso.queue import ops, views
+from layso.queue.errors import Invalid
 from tests.queue.helpers import run, set_center, set_service, ticket
 
 
@@ -147,5 +149,6 @@ def test_queue_for_a_counter_lists_its_call_order_with_each_service_s_ahead(
         assert [(t["label"], t["ahead"]) for t in q] == [("B002", 0), ("B001", 1), ("A001", 0)]
         assert [t["label"] for t in views.queue_for(r, service_code="certification")] == [
             "B002", "B001"]
-        assert views.queue_for(r, service_code="nope") == []
-        assert views.queue_for(r, counter_number=99) == []
+        for where in ({"service_code": "nope"}, {"counter_number": 99}):
+            with pytest.raises(Invalid):
+                views.queue_for(r, **where)
