@@ -278,7 +278,8 @@ def counter_view(r: Reader, c: Row[Any], *, brief_ticket: bool = False, current:
 def service_view(r: Reader, s: Row[Any], waiting: int) -> dict[str, Any]:
     """The API's service shape."""
     procs = r.conn.execute(
-        select(db.procedures).where(db.procedures.c.service_id == s.id)
+        select(db.procedures).where(db.procedures.c.service_id == s.id,
+                                    db.procedures.c.active.is_(True))
         .order_by(db.procedures.c.position, db.procedures.c.id)
     ).all()
     return {
@@ -412,7 +413,8 @@ def board(r: Reader) -> dict[str, Any]:
     from layso import events as ev  # local: views are also used where events are not
 
     epoch, seq = ev.current(r.conn)
-    counters = r.conn.execute(select(db.counters).order_by(db.counters.c.number)).all()
+    counters = r.conn.execute(select(db.counters).where(db.counters.c.active.is_(True))
+                              .order_by(db.counters.c.number)).all()
     c = r.center
     return {
         "epoch": epoch,
