@@ -432,9 +432,34 @@
     });
   }
 
+  // A socket on the board channel, only to hear `config.changed` (new names, services,
+  // categories) at once, and to learn that this kiosk was revoked: the server then closes it.
+  var socket = null;
+  function listen() {
+    if (socket || typeof global.io !== "function") return;
+    socket = global.io({transports: ["websocket"], reconnectionDelay: 1000,
+                        reconnectionDelayMax: 10000,
+                        auth: function (cb) { cb({channel: "board", token: state.token || undefined}); }});
+    socket.on("config.changed", function () { loadCenter(); refresh(); });
+    socket.on("disconnect", checkEnrolled);
+    socket.on("connect_error", checkEnrolled);
+  }
+  function checkEnrolled() {
+    if (MODE === "reception" || !state.token) return;
+    api("GET", "/auth/me").then(function (r) {
+      if (r.status !== 401) return;
+      global.localStorage.removeItem(TOKEN_KEY);  // revoked: this kiosk must be enrolled again
+      state.token = null;
+      if (socket) { socket.close(); socket = null; }
+      enrol();
+    }, function () { /* the server is away: the socket retries */ });
+  }
+  debug.checkEnrolled = checkEnrolled;
+
   function start() {
     loadCenter();
     home();
+    listen();
   }
 
   function boot() {

@@ -863,3 +863,90 @@ def audit_items(r: Reader, start: datetime | None = None, end: datetime | None =
                                                     "name": row.actor_name},
              "action": row.action, "target": row.target, "changes": row.changes}
             for row in r.conn.execute(q).all()]
+
+
+# -- the catalogue as a file (`layso config export` / `import`) --------------------------------
+
+CONFIG_SECTIONS = ("center", "categories", "services", "counters")
+
+
+def export_config(r: Reader) -> dict[str, Any]:
+    """The center, its categories, services with procedures and counters: what a province can
+    hand every commune (no users, devices or secrets)."""
+    center = {k: v for k, v in center_view(r).items() if k in CENTER_FIELDS}
+    services = []
+    for s in list_services_admin(r):
+        services.append({
+            "code": s["code"], "prefix": s["prefix"], "name": s["name"],
+            "target_wait_minutes": s["target_wait_minutes"], "opens_at": s["opens_at"],
+            "closes_at": s["closes_at"], "daily_cap": s["daily_cap"],
+            "start_number": s["start_number"],
+            "default_service_minutes": s["default_service_minutes"], "active": s["active"],
+            "procedures": [{"code": p["code"], "name": p["name"], "active": p["active"]}
+                           for p in s["procedures"]]})
+    categories = [{"code": c["code"], "name": c["name"], "active": c["active"]}
+                  for c in list_categories_admin(r)]
+    counters = [{"number": c["number"], "name": c["name"], "services": c["services"],
+                 "mode": c["mode"], "active": c["active"]} for c in list_counters_admin(r)]
+    return {"center": center, "categories": categories, "services": services,
+            "counters": counters}
+
+
+def _section(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    items = data.get(key) or []
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise _bad(key, "invalid_file", f"{key} must be a list of mappings")
+    return items
+
+
+def import_config(tx: Tx, actor: Actor, data: Any) -> list[str]:
+    """Create or update the center, categories, services (by code) and counters (by number)
+    from an exported file; never deletes (a procedure the file leaves out keeps its state).
+    Returns the changes made (`action target`); a second run makes none."""
+    _admin(actor)
+    if not isinstance(data, dict):
+        raise _bad("file", "invalid_file", "the file must be a mapping of "
+                   + ", ".join(CONFIG_SECTIONS))
+    _unknown(data, CONFIG_SECTIONS)
+    a = db.audit.c
+    first = tx.conn.execute(select(func.coalesce(func.max(a.id), 0))).scalar_one()
+    if data.get("center") is not None:
+        if not isinstance(data["center"], dict):
+            raise _bad("center", "invalid_file", "center must be a mapping")
+        update_center(tx, actor, data["center"])
+    for pos, c in enumerate(_section(data, "categories")):
+        code = c.get("code")
+        exists = isinstance(code, str) and tx.conn.execute(select(
+            db.priority_categories.c.id).where(db.priority_categories.c.code == code)).first()
+        body = {**c, "position": pos}
+        if exists:
+            update_category(tx, actor, code, body)
+        else:
+            create_category(tx, actor, body)
+    for pos, s in enumerate(_section(data, "services")):
+        code = s.get("code")
+        row = tx.conn.execute(select(db.services).where(db.services.c.code == code)).first() \
+            if isinstance(code, str) else None
+        body = {**s, "position": pos}
+        if row is None:
+            create_service(tx, actor, body)
+            continue
+        if body.get("procedures") is not None:
+            listed = {p.get("code") for p in body["procedures"] if isinstance(p, dict)}
+            kept = [{"code": p.code, "name": views.name(p), "active": bool(p.active)}
+                    for p in tx.conn.execute(
+                        select(db.procedures).where(db.procedures.c.service_id == row.id)
+                        .order_by(db.procedures.c.position, db.procedures.c.id)).all()
+                    if p.code not in listed]
+            body["procedures"] = list(body["procedures"]) + kept
+        update_service(tx, actor, code, body)
+    for c in _section(data, "counters"):
+        number = c.get("number")
+        exists = isinstance(number, int) and tx.conn.execute(select(db.counters.c.id).where(
+            db.counters.c.number == number)).first()
+        if exists:
+            update_counter(tx, actor, number, {k: v for k, v in c.items() if k != "number"})
+        else:
+            create_counter(tx, actor, c)
+    return [f"{row.action} {row.target}" for row in tx.conn.execute(
+        select(db.audit).where(a.id > first).order_by(a.id)).all()]
