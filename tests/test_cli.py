@@ -377,3 +377,18 @@ def test_user_add_on_an_unusable_database_prints_an_error(data_dir: Path, capsys
     monkeypatch.setenv("LAYSO_PASSWORD", "a-long-password")
     code, out, err = layso(capsys, "user", "add", "canbo", "--role", "officer")
     assert code == 1 and err.startswith("error:") and "Traceback" not in err + out
+
+
+def test_the_demo_center_is_a_config_file_that_imports_as_init_demo_seeds(
+        data_dir: Path, capsys: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from layso.queue import catalog
+
+    assert layso(capsys, "init", "--demo")[0] == 0
+    code, out, _ = layso(capsys, "config", "import", str(catalog.DEMO_FILE))
+    assert code == 0 and out.strip() == "0 changed"
+    demo = layso(capsys, "config", "export")[1]
+    monkeypatch.setenv("LAYSO_DATA_DIR", str(tmp_path / "fresh"))
+    assert layso(capsys, "init")[0] == 0
+    code, out, _ = layso(capsys, "config", "import", str(catalog.DEMO_FILE))
+    assert code == 0 and "service.created civil-status" in out
+    assert layso(capsys, "config", "export")[1] == demo

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
@@ -20,30 +21,25 @@ DEFAULT_CATEGORIES = [
     ("merit", "Người có công với cách mạng", "Person with meritorious service to the revolution"),
 ]
 
-DEMO_CENTER = ("Trung tâm Phục vụ hành chính công xã Thọ Xuân",
-               "Tho Xuan Commune Public Administration Service Center")
+#: the demo center of DESIGN.md, kept in the same file format as `layso config export`
+DEMO_FILE = Path(__file__).resolve().parent.parent / "demo_center.yaml"
 
+
+def demo_config() -> dict[str, Any]:
+    """The demo center's file, read."""
+    import yaml
+
+    data: dict[str, Any] = yaml.safe_load(DEMO_FILE.read_text(encoding="utf-8"))
+    return data
+
+
+_DEMO = demo_config()
+DEMO_CENTER = (_DEMO["center"]["name"]["vi"], _DEMO["center"]["name"]["en"])
 DEMO_SERVICES = [
-    ("A", "civil-status", "Hộ tịch", "Civil status", [
-        ("birth-registration", "Đăng ký khai sinh", "Birth registration"),
-        ("marriage-registration", "Đăng ký kết hôn", "Marriage registration"),
-        ("death-registration", "Đăng ký khai tử", "Death registration"),
-        ("marital-status", "Cấp giấy xác nhận tình trạng hôn nhân",
-         "Certificate of marital status"),
-    ]),
-    ("B", "certification", "Chứng thực", "Certification", [
-        ("copy-from-original", "Chứng thực bản sao từ bản chính",
-         "Certified copy from the original"),
-        ("signature", "Chứng thực chữ ký", "Signature certification"),
-        ("contract", "Chứng thực hợp đồng, giao dịch", "Certification of a contract"),
-    ]),
-    ("C", "land", "Đất đai", "Land", []),
-    ("D", "social", "Lao động – Thương binh và Xã hội", "Labour, invalids and social affairs", []),
-    ("E", "business", "Đăng ký kinh doanh", "Business registration", []),
-    ("F", "online-help", "Hỗ trợ dịch vụ công trực tuyến", "Help with online public services", []),
-]
-
-DEMO_COUNTERS = [(1, ["A", "B"]), (2, ["B", "A"]), (3, ["C"]), (4, ["D", "F"]), (5, ["E", "F"])]
+    (s["prefix"], s["code"], s["name"]["vi"], s["name"]["en"],
+     [(p["code"], p["name"]["vi"], p["name"]["en"]) for p in s.get("procedures") or []])
+    for s in _DEMO["services"]]
+DEMO_COUNTERS = [(c["number"], c["services"]) for c in _DEMO["counters"]]
 
 PREFIX = re.compile(r"^[A-Z]{1,3}$")
 HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -251,24 +247,26 @@ def upsert_counter(conn: Connection, number: int, service_codes: list[str], mode
 
 
 def seed_demo(conn: Connection) -> None:
-    """The demo center of DESIGN.md; running it twice changes nothing."""
+    """The demo center of DESIGN.md (layso/demo_center.yaml): what is missing is created,
+    what exists is left as the admin made it; running it twice changes nothing."""
     ensure_center(conn)
+    data = demo_config()
     row = conn.execute(select(db.center.c.name_vi)).scalar_one()
-    if row != DEMO_CENTER[0]:
+    if row != data["center"]["name"]["vi"]:
         conn.execute(update(db.center).where(db.center.c.id == 1).values(
-            name_vi=DEMO_CENTER[0], name_en=DEMO_CENTER[1], timezone="Asia/Ho_Chi_Minh"))
-    by_prefix = {}
-    for pos, (prefix, code, vi, en, procs) in enumerate(DEMO_SERVICES):
-        if conn.execute(select(db.services.c.id).where(db.services.c.code == code)).first():
-            sid = conn.execute(select(db.services.c.id).where(db.services.c.code == code)
-                               ).scalar_one()
-        else:
-            sid = upsert_service(conn, code, prefix, vi, en, position=pos)
-        by_prefix[prefix] = code
-        for ppos, (pcode, pvi, pen) in enumerate(procs):
-            upsert_procedure(conn, sid, pcode, pvi, pen, ppos)
-    for number, prefixes in DEMO_COUNTERS:
-        exists = conn.execute(select(db.counters.c.id).where(db.counters.c.number == number)
-                              ).first()
+            name_vi=data["center"]["name"]["vi"], name_en=data["center"]["name"]["en"],
+            timezone=data["center"]["timezone"]))
+    for pos, s in enumerate(data["services"]):
+        sid = conn.execute(select(db.services.c.id).where(db.services.c.code == s["code"])
+                           ).scalar()
+        if sid is None:
+            sid = upsert_service(conn, s["code"], s["prefix"], s["name"]["vi"], s["name"]["en"],
+                                 position=pos)
+        for ppos, p in enumerate(s.get("procedures") or []):
+            upsert_procedure(conn, sid, p["code"], p["name"]["vi"], p["name"]["en"], ppos)
+    for c in data["counters"]:
+        exists = conn.execute(select(db.counters.c.id).where(
+            db.counters.c.number == c["number"])).first()
         if exists is None:
-            upsert_counter(conn, number, [by_prefix[p] for p in prefixes])
+            upsert_counter(conn, c["number"], c["services"], c.get("mode", "fifo"),
+                           c["name"]["vi"], c["name"]["en"])
