@@ -172,15 +172,17 @@ def update_center(tx: Tx, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
 
 # -- services and their procedures -------------------------------------------------------------
 
-def service_admin_view(r: Reader, s: Row[Any], waiting: int | None = None) -> dict[str, Any]:
+def service_admin_view(r: Reader, s: Row[Any], waiting: int | None = None,
+                       procs: list[Row[Any]] | None = None) -> dict[str, Any]:
     """A service as the admin sees it: the public shape, plus `active`, every procedure (with
     its own `active`) and the numbering settings."""
     if waiting is None:
         waiting = views.waiting_counts(r).get(s.code, 0)
-    out = views.service_view(r, s, waiting)
-    procs = r.conn.execute(
-        select(db.procedures).where(db.procedures.c.service_id == s.id)
-        .order_by(db.procedures.c.position, db.procedures.c.id)).all()
+    if procs is None:
+        procs = list(r.conn.execute(
+            select(db.procedures).where(db.procedures.c.service_id == s.id)
+            .order_by(db.procedures.c.position, db.procedures.c.id)).all())
+    out = views.service_view(r, s, waiting, [p for p in procs if p.active])
     out.update(active=bool(s.active), position=s.position, start_number=s.start_number,
                default_service_minutes=s.default_service_minutes,
                procedures=[{"code": p.code, "name": views.name(p), "active": bool(p.active)}
@@ -191,9 +193,10 @@ def service_admin_view(r: Reader, s: Row[Any], waiting: int | None = None) -> di
 def list_services_admin(r: Reader) -> list[dict[str, Any]]:
     """Every service, retired ones too, in the kiosk's order."""
     counts = views.waiting_counts(r)
+    procs = views.procedures_by_service(r, include_inactive=True)
     rows = r.conn.execute(select(db.services).order_by(db.services.c.position,
                                                        db.services.c.id)).all()
-    return [service_admin_view(r, s, counts.get(s.code, 0)) for s in rows]
+    return [service_admin_view(r, s, counts.get(s.code, 0), procs.get(s.id, [])) for s in rows]
 
 
 def _service_row(tx: Reader, code: Any) -> Row[Any]:
