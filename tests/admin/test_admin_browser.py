@@ -197,3 +197,52 @@ def test_setup_wizard_from_an_empty_center_to_a_called_ticket(
     finally:
         ctx.close()
         kctx.close()
+
+
+def test_every_page_of_the_demo_center_and_a_tablet_enrolled_by_code(
+        live_server: Any, browser: Any, screenshot_dir: Path) -> None:
+    server = live_server
+    admin = server.user("quantri", "admin")
+    made = server.api("post", "/devices", admin,
+                      json={"name": "Máy đánh giá quầy 1", "kind": "feedback", "counter": 1})
+    assert made.status_code == 201
+    server.api("patch", "/center", admin, json={"recall_limit": 4})
+    ctx = browser.new_context(viewport=LAPTOP, locale="vi-VN")
+    try:
+        tablet = ctx.new_page()
+        tablet.set_viewport_size({"width": 1280, "height": 800})
+        tablet.goto(server.url + "/counter/feedback")
+        tablet.wait_for_selector("#screen-enrol:not([hidden])")
+        tablet.fill("#enrol-token", "0000 0000")
+        tablet.click("#enrol-submit")
+        tablet.wait_for_selector("#enrol-error:not([hidden])")
+        assert "Mã kích hoạt không đúng" in tablet.inner_text("#enrol-error")
+        tablet.fill("#enrol-token", made.json()["enrol_code"])
+        tablet.screenshot(path=str(screenshot_dir / "feedback-enrol-code.png"))
+        tablet.click("#enrol-submit")
+        tablet.wait_for_selector("#screen-idle:not([hidden])")
+        assert "Quầy 1" in tablet.inner_text("#idle-counter")
+        # revoked: back to its enrolment screen at once
+        assert server.api("post", f"/devices/{made.json()['id']}/revoke",
+                          admin).status_code == 200
+        tablet.wait_for_selector("#screen-enrol:not([hidden])", timeout=10000)
+        assert tablet.evaluate("localStorage.getItem('layso.feedback.token')") is None
+
+        page = ctx.new_page()
+        page.goto(server.url + "/login?next=/admin/")
+        page.fill("#username", "quantri")
+        page.fill("#password", "password-123")
+        page.click("#login-submit")
+        page.wait_for_url(lambda url: "/login" not in url)
+        for name in ("settings", "services", "counters", "categories", "users", "devices",
+                     "audit", "reports"):
+            page.goto(server.url + f"/admin/{name}")
+            page.wait_for_selector("body[data-ready='1']", state="attached")
+            if name in ("services", "counters", "categories", "users", "devices", "audit"):
+                page.wait_for_selector("#list tbody tr")
+            if name == "audit":
+                assert "center.updated" in page.inner_text("#list")
+                assert "device.revoked" in page.inner_text("#list")
+            page.screenshot(path=str(screenshot_dir / f"admin-{name}-demo.png"), full_page=True)
+    finally:
+        ctx.close()
