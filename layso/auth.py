@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 import threading
 import time
@@ -29,6 +30,25 @@ DEVICE_KINDS = ("kiosk", "display", "feedback")
 _hasher = PasswordHasher()
 # verified against when the username is unknown, so timing does not reveal which users exist
 _DUMMY_HASH = _hasher.hash("not a password")
+
+
+#: letters, digits, dot, dash and underscore, at most 80
+USERNAME = re.compile(r"^[A-Za-z0-9._-]{1,80}$")
+
+
+def hash_password(password: str) -> str:
+    """An Argon2id hash of a password (slow on purpose: never inside a write transaction)."""
+    return _hasher.hash(password)
+
+
+def unusable_password() -> str:
+    """A stored hash no password matches (an account that cannot log in until one is set)."""
+    return "!" + secrets.token_hex(16)
+
+
+def new_device_token(kind: str) -> str:
+    """A fresh bearer token for a device of this kind (`dk_…`, `dd_…`, `df_…`)."""
+    return f"d{kind[0]}_" + secrets.token_urlsafe(32)
 
 
 def token_digest(token: str) -> str:
@@ -141,7 +161,7 @@ def add_device(conn: Connection, name: str, kind: str, counter_id: int | None = 
         raise Invalid("invalid_kind", f"kind must be one of {', '.join(DEVICE_KINDS)}")
     if kind == "feedback" and counter_id is None:
         raise Invalid("counter_required", "a feedback device belongs to one counter")
-    token = f"d{kind[0]}_" + secrets.token_urlsafe(32)
+    token = new_device_token(kind)
     forget_actors(conn)
     conn.execute(insert(db.devices).values(
         name=name, kind=kind, counter_id=counter_id, token_hash=token_digest(token),

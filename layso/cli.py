@@ -1,4 +1,4 @@
-"""The `layso` command: init, run, user add, device add, printer test."""
+"""The `layso` command: init, run, config, user, device, printer test."""
 
 from __future__ import annotations
 
@@ -126,15 +126,9 @@ def cmd_user_add(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
     from layso import auth
     from layso.queue import QueueError
 
-    password = os.environ.get("LAYSO_PASSWORD")
-    if not password:
-        if not sys.stdin.isatty():
-            print("error: set LAYSO_PASSWORD or run in a terminal", file=sys.stderr)
-            return 2
-        password = getpass.getpass("Password: ")
-        if getpass.getpass("Again: ") != password:
-            print("error: the passwords differ", file=sys.stderr)
-            return 2
+    password = _read_password()
+    if password is None:
+        return 2
     init_db(cfg)
     database = _database(cfg)
     try:
@@ -146,6 +140,195 @@ def cmd_user_add(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
     finally:
         database.dispose()
     print(f"User {args.username} ({args.role}) added.")
+    return 0
+
+
+def _center(cfg: dict[str, Any]) -> Any:
+    """The center on the configured database (migrated first), for the commands that change
+    its configuration through the same domain functions as the API."""
+    from layso.db import Database
+    from layso.events import Hub
+    from layso.queue import Center
+
+    init_db(cfg)
+    return Center(Database(cfg["DATABASE_URL"]), Hub(), public_url=cfg["PUBLIC_URL"])
+
+
+#: who the audit trail names for a change made with the `layso` command
+def _cli_actor() -> Any:
+    from layso.queue import Actor
+
+    return Actor(kind="system", role="admin", name="layso (command line)")
+
+
+def _read_password(prompt: str = "Password: ") -> str | None:
+    password = os.environ.get("LAYSO_PASSWORD")
+    if password:
+        return password
+    if not sys.stdin.isatty():
+        print("error: set LAYSO_PASSWORD or run in a terminal", file=sys.stderr)
+        return None
+    password = getpass.getpass(prompt)
+    if getpass.getpass("Again: ") != password:
+        print("error: the passwords differ", file=sys.stderr)
+        return None
+    return password
+
+
+class _DryRun(Exception):
+    """Raised to roll a dry run's transaction back."""
+
+
+def cmd_config_export(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
+    """Write the center, categories, services with procedures and counters as YAML."""
+    import yaml
+
+    from layso.queue import admin
+
+    center = _center(cfg)
+    try:
+        with center.read() as r:
+            data = admin.export_config(r)
+    finally:
+        center.db.dispose()
+    text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)
+    if args.file and args.file != "-":
+        with open(args.file, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        print(f"Configuration written to {args.file}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_config_import(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
+    """Create or update from a YAML file, in one transaction (never deletes)."""
+    import yaml
+
+    from layso.queue import QueueError, admin
+
+    try:
+        with open(args.file, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+    except OSError as exc:
+        print(f"error: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except yaml.YAMLError as exc:
+        print(f"error: {args.file} is not valid YAML: {exc}", file=sys.stderr)
+        return 2
+    center = _center(cfg)
+    changes: list[str] = []
+    try:
+        with center.write() as tx:
+            changes = admin.import_config(tx, _cli_actor(), data)
+            if args.dry_run:
+                raise _DryRun
+    except _DryRun:
+        pass
+    except QueueError as exc:
+        where = exc.details.get("field")
+        print(f"error: {exc.message}" + (f" ({where})" if where else "")
+              + "; nothing was changed", file=sys.stderr)
+        return 1
+    finally:
+        center.db.dispose()
+    verb = "would change" if args.dry_run else "changed"
+    for line in changes:
+        print(f"  {line}")
+    print(f"{len(changes)} {verb}" + (" (dry run: nothing written)" if args.dry_run else ""))
+    return 0
+
+
+def cmd_user_list(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
+    """Every user: username, role, active, name."""
+    from layso.queue import admin
+
+    center = _center(cfg)
+    try:
+        with center.read() as r:
+            users = admin.list_users(r)
+    finally:
+        center.db.dispose()
+    for u in users:
+        state = "active" if u["active"] else "disabled"
+        print(f"{u['username']:20} {u['role']:10} {state:8} {u['name']}")
+    return 0
+
+
+def _change_user(cfg: dict[str, Any], username: str, data: dict[str, Any],
+                 password_hash: str | None = None) -> int:
+    from layso.queue import QueueError, admin
+
+    center = _center(cfg)
+    try:
+        with center.write() as tx:
+            admin.update_user(tx, _cli_actor(), username, data, password_hash)
+    except QueueError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        center.db.dispose()
+    return 0
+
+
+def cmd_user_passwd(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
+    """Set a user's password (every login of theirs ends)."""
+    from layso.queue import QueueError, admin
+
+    password = _read_password("New password: ")
+    if password is None:
+        return 2
+    try:
+        digest = admin.hash_password(password)
+    except QueueError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    code = _change_user(cfg, args.username, {"password": "set"}, digest)
+    if code == 0:
+        print(f"Password of {args.username} changed; their sessions have ended.")
+    return code
+
+
+def cmd_user_disable(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
+    """Deactivate a user (their sessions and tokens stop at once)."""
+    code = _change_user(cfg, args.username, {"active": False})
+    if code == 0:
+        print(f"User {args.username} disabled.")
+    return code
+
+
+def cmd_device_list(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
+    """Every device: id, kind, active, counter, last seen, name."""
+    from layso.queue import admin
+
+    center = _center(cfg)
+    try:
+        with center.read() as r:
+            devices = admin.list_devices(r)
+    finally:
+        center.db.dispose()
+    for d in devices:
+        state = "active" if d["active"] else "revoked"
+        counter = f"counter {d['counter']}" if d["counter"] is not None else "-"
+        seen = d["last_seen_at"] or "never seen"
+        print(f"{d['id']:4} {d['kind']:9} {state:8} {counter:11} {seen:26} {d['name']}")
+    return 0
+
+
+def cmd_device_revoke(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
+    """Revoke a device: its token stops working."""
+    from layso.queue import QueueError, admin
+
+    center = _center(cfg)
+    try:
+        with center.write() as tx:
+            admin.revoke_device(tx, _cli_actor(), args.id)
+    except QueueError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        center.db.dispose()
+    print(f"Device {args.id} revoked.")
     return 0
 
 
@@ -257,6 +440,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--role", required=True, choices=["admin", "supervisor", "officer"])
     s.add_argument("--name")
     s.set_defaults(fn=cmd_user_add)
+    s = user.add_parser("list", help="list the users")
+    s.set_defaults(fn=cmd_user_list)
+    s = user.add_parser("passwd", help="set a user's password (LAYSO_PASSWORD or a prompt)")
+    s.add_argument("username")
+    s.set_defaults(fn=cmd_user_passwd)
+    s = user.add_parser("disable", help="deactivate a user: their sessions end at once")
+    s.add_argument("username")
+    s.set_defaults(fn=cmd_user_disable)
     dev = sub.add_parser("device", help="manage devices").add_subparsers(dest="action",
                                                                          required=True)
     s = dev.add_parser("add", help="enrol a kiosk, display or feedback device")
@@ -264,6 +455,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--kind", required=True, choices=["kiosk", "display", "feedback"])
     s.add_argument("--counter", type=int)
     s.set_defaults(fn=cmd_device_add)
+    s = dev.add_parser("list", help="list the devices")
+    s.set_defaults(fn=cmd_device_list)
+    s = dev.add_parser("revoke", help="revoke a device: its token stops working")
+    s.add_argument("id", type=int)
+    s.set_defaults(fn=cmd_device_revoke)
+    conf = sub.add_parser("config", help="the center's catalogue as a YAML file"
+                          ).add_subparsers(dest="action", required=True)
+    s = conf.add_parser("export", help="write the center, services, categories and counters")
+    s.add_argument("file", nargs="?", help="default: standard output")
+    s.set_defaults(fn=cmd_config_export)
+    s = conf.add_parser("import", help="create or update from a file (never deletes)")
+    s.add_argument("file")
+    s.add_argument("--dry-run", action="store_true", help="show what would change, change nothing")
+    s.set_defaults(fn=cmd_config_import)
     s = sub.add_parser("backup", help="write a consistent copy of the SQLite database")
     s.add_argument("path")
     s.set_defaults(fn=cmd_backup)
@@ -281,9 +486,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `layso` console script."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     args = build_parser().parse_args(argv)
     cfg = config_mod.load()
-    return int(args.fn(args, cfg) or 0)
+    try:
+        return int(args.fn(args, cfg) or 0)
+    except SQLAlchemyError as exc:
+        # never a traceback: it would show the statement, and some carry a password hash
+        reason = str(getattr(exc, "orig", None) or type(exc).__name__).splitlines()[0]
+        print(f"error: the database refused the command ({reason})", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"error: {exc.strerror or exc} ({exc.filename or ''})", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from sqlalchemy import (
     create_engine,
     event,
     text,
+    true,
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
@@ -133,6 +134,8 @@ procedures = Table(
     Column("name_vi", String(300), nullable=False),
     Column("name_en", String(300), nullable=False),
     Column("position", Integer, nullable=False, default=0),
+    # a retired procedure is no longer offered; tickets and reports keep its code
+    Column("active", Boolean, nullable=False, default=True, server_default=true()),
     UniqueConstraint("service_id", "code"),
 )
 
@@ -174,6 +177,8 @@ counters = Table(
     # normal calls since this counter last called a priority ticket (the ratio:N policy)
     Column("normal_streak", Integer, nullable=False, default=0),
     Column("changed_at", UTCDateTime),
+    # a retired counter leaves the board and the terminals; its history stays
+    Column("active", Boolean, nullable=False, default=True, server_default=true()),
 )
 
 counter_services = Table(
@@ -292,6 +297,21 @@ idempotency_keys = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
+# every change made through the administration: who, what, when, and the values it set
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor_kind", String(10), nullable=False),  # user | device | system
+    Column("actor_id", Integer),
+    Column("actor_name", String(200), nullable=False),
+    Column("action", String(40), nullable=False),  # e.g. service.created, user.updated
+    Column("target", String(100), nullable=False),
+    Column("changes", JSON, nullable=False),
+    Index("ix_audit_at", "at"),
+)
+
 print_jobs = Table(
     "print_jobs",
     metadata,
@@ -325,6 +345,8 @@ def make_engine(url: str, explicit_begin: bool = False) -> Engine:
             url,
             connect_args={"timeout": 30, "check_same_thread": False},
             poolclass=NullPool if path == ":memory:" else None,
+            # an error's message must never carry a statement's values (a password hash)
+            hide_parameters=True,
         )
 
         @event.listens_for(engine, "connect")
@@ -348,7 +370,8 @@ def make_engine(url: str, explicit_begin: bool = False) -> Engine:
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     elif url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgres://")
-    return create_engine(url, pool_size=10, max_overflow=40, pool_pre_ping=True)
+    return create_engine(url, pool_size=10, max_overflow=40, pool_pre_ping=True,
+                         hide_parameters=True)
 
 
 class Database:

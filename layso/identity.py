@@ -94,16 +94,23 @@ def check_csrf() -> None:
                        "Missing or wrong X-CSRF-Token header for a session request")
 
 
+def demand(*roles: str) -> Actor:
+    """The request's actor if it has one of these roles (user roles or device kinds): 401
+    for nobody, else 403. For a view whose rule depends on the request (`?all=1`)."""
+    a = actor()
+    if a is None:
+        raise ApiError(401, "unauthenticated", "Log in or send a bearer token")
+    if a.role not in roles:
+        raise ApiError(403, "forbidden", f"This needs one of: {', '.join(roles)}")
+    return a
+
+
 def require(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Only these roles (user roles or device kinds) may call the API view: 401, else 403."""
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            a = actor()
-            if a is None:
-                raise ApiError(401, "unauthenticated", "Log in or send a bearer token")
-            if a.role not in roles:
-                raise ApiError(403, "forbidden", f"This needs one of: {', '.join(roles)}")
+            demand(*roles)
             return fn(*args, **kwargs)
         return wrapper
     return deco

@@ -14,7 +14,7 @@ from typing import Any
 import engineio.packet
 import socketio
 import socketio.packet
-from flask import Flask
+from flask import Flask, request
 from flask_socketio import SocketIO, emit, join_room, rooms
 from sqlalchemy import bindparam, select
 
@@ -81,6 +81,10 @@ class Realtime:
         self._base: dict[int, tuple[tuple[Any, ...], dict[str, Any]]] = {}
         self._started = False
         self._start_lock = threading.Lock()
+        # the sockets of each device and user (by actor key), so a revoked device's or a
+        # deactivated user's open socket can be closed at once
+        self._sids: dict[str, set[str]] = {}
+        self._sids_lock = threading.Lock()
         center.hub.subscribe_batch(self.on_events)
         self._handlers()
 
@@ -100,10 +104,24 @@ class Realtime:
             if ev.type == "ticket.called" and ticket:
                 items.append((ticket_room(ticket["id"]), ev.type, msg))
             refresh = refresh or ev.type.startswith("ticket.") or ev.type in REFRESH_EVENTS
+        for ev in evs:
+            ends = ev.payload.get("ends") if ev.type == "config.changed" else None
+            if isinstance(ends, str):
+                self.close_sockets(ends)
         if refresh:  # the phones' refresh reads the committed state alongside the board sends
             self._refresh.set()
         self.emit_rooms(items)
         self.ensure_background()
+
+    def close_sockets(self, actor_key: str) -> None:
+        """Close this process's open sockets of a device or user (`device:ID`, `user:ID`)."""
+        with self._sids_lock:
+            sids = self._sids.pop(actor_key, set())
+        for sid in sids:
+            try:
+                self.socketio.server.disconnect(sid, namespace="/")
+            except Exception:  # noqa: BLE001 - a socket that went away is closed already
+                log.debug("socket %s was gone", sid)
 
     def emit_rooms(self, items: list[tuple[str, str, dict[str, Any]]]) -> None:
         """Emit `(room, event, message)` items in order, without Flask-SocketIO's per-call work.
@@ -275,6 +293,9 @@ class Realtime:
             data = auth_data if isinstance(auth_data, dict) else {}
             channel = data.get("channel")
             actor = identity.socket_actor(data)
+            if actor is not None and actor.id is not None:
+                with self._sids_lock:
+                    self._sids.setdefault(actor.key, set()).add(request.sid)  # type: ignore[attr-defined]
             with self.center.read() as r:
                 if channel == "board":
                     join_room(STREAM)
@@ -319,6 +340,15 @@ class Realtime:
             self.ensure_background()
             self.sync(data.get("epoch"), data.get("seq"), data.get("build"))
             return True
+
+        @sio.on("disconnect")
+        def on_disconnect(*_args: Any) -> None:
+            sid = request.sid  # type: ignore[attr-defined]
+            with self._sids_lock:
+                for key in [k for k, v in self._sids.items() if sid in v]:
+                    self._sids[key].discard(sid)
+                    if not self._sids[key]:
+                        del self._sids[key]
 
         @sio.on("sync")
         def on_sync(data: Any = None) -> None:

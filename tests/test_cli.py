@@ -222,3 +222,173 @@ def test_user_add_asks_twice_in_a_terminal(data_dir: Path, capsys: Any,
     r = api_client(data_dir).post("/api/v1/auth/login",
                                   json={"username": "canbo8", "password": "mat-khau-dai-2"})
     assert r.status_code == 200 and r.get_json()["user"]["name"] == "Cán bộ 8"
+
+
+# -- the administration's commands -----------------------------------------------------------
+
+def test_config_export_import_export_gives_the_same_file(data_dir: Path, capsys: Any,
+                                                         tmp_path: Path) -> None:
+    import yaml
+
+    assert layso(capsys, "init", "--demo")[0] == 0
+    out = tmp_path / "center.yaml"
+    code, _, err = layso(capsys, "config", "export", str(out))
+    assert code == 0 and "written" in err
+    data = yaml.safe_load(out.read_text(encoding="utf-8"))
+    assert set(data) == {"center", "categories", "services", "counters"}
+    assert [s["prefix"] for s in data["services"]] == ["A", "B", "C", "D", "E", "F"]
+    assert data["counters"][0] == {"number": 1, "name": {"vi": "Quầy 1", "en": "Counter 1"},
+                                   "services": ["civil-status", "certification"],
+                                   "mode": "fifo", "active": True}
+    text = out.read_text(encoding="utf-8")
+    assert "token" not in text and "password" not in text and "Hộ tịch" in text
+    code, printed, _ = layso(capsys, "config", "import", str(out))
+    assert code == 0 and printed.strip().endswith("0 changed")
+    code, again, _ = layso(capsys, "config", "export")
+    assert code == 0 and again == text
+
+
+def test_config_import_creates_updates_never_deletes_and_twice_changes_nothing(
+        data_dir: Path, capsys: Any, tmp_path: Path) -> None:
+    import yaml
+
+    assert layso(capsys, "init", "--demo")[0] == 0
+    src = tmp_path / "province.yaml"
+    src.write_text(yaml.safe_dump({
+        "center": {"name": {"vi": "Trung tâm xã Mới", "en": "New commune center"}},
+        "services": [
+            {"code": "land", "prefix": "C", "name": {"vi": "Đất đai", "en": "Land"},
+             "target_wait_minutes": 45,
+             "procedures": [{"code": "land-cert", "name": {"vi": "Cấp giấy chứng nhận"}}]},
+            {"code": "justice", "prefix": "G", "name": {"vi": "Tư pháp", "en": "Justice"}}],
+        "counters": [{"number": 6, "services": ["justice", "land"]}],
+    }, allow_unicode=True), encoding="utf-8")
+    code, out, _ = layso(capsys, "config", "import", str(src), "--dry-run")
+    assert code == 0 and "would change" in out and "dry run" in out
+    client = api_client(data_dir)
+    assert "justice" not in [s["code"] for s in client.get("/api/v1/services").get_json()["items"]]
+    code, out, _ = layso(capsys, "config", "import", str(src))
+    assert code == 0 and "service.created justice" in out and "counter.created 6" in out
+    items = api_client(data_dir).get("/api/v1/services").get_json()["items"]
+    codes = [s["code"] for s in items]
+    assert len(codes) == 7 and "civil-status" in codes  # nothing the file left out is gone
+    land = next(s for s in items if s["code"] == "land")
+    assert land["target_wait_minutes"] == 45
+    assert [p["code"] for p in land["procedures"]] == ["land-cert"]
+    code, out, _ = layso(capsys, "config", "import", str(src))
+    assert code == 0 and out.strip() == "0 changed"
+
+
+@pytest.mark.parametrize("content,message", [
+    ("services: [", "not valid YAML"),
+    ("- 1\n- 2\n", "mapping"),
+    ("users: []\n", "Unknown fields"),
+    ("services:\n  - code: new\n    prefix: A\n    name: {vi: X}\n", "Prefix A"),
+])
+def test_config_import_refuses_a_bad_file_and_changes_nothing(
+        data_dir: Path, capsys: Any, tmp_path: Path, content: str, message: str) -> None:
+    assert layso(capsys, "init", "--demo")[0] == 0
+    before = layso(capsys, "config", "export")[1]
+    src = tmp_path / "bad.yaml"
+    src.write_text(content, encoding="utf-8")
+    code, _, err = layso(capsys, "config", "import", str(src))
+    assert code != 0 and message in err and "Traceback" not in err
+    assert layso(capsys, "config", "export")[1] == before
+
+
+def test_user_list_passwd_and_disable(data_dir: Path, capsys: Any,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LAYSO_PASSWORD", "first-password")
+    assert layso(capsys, "user", "add", "canbo", "--role", "officer", "--name", "Cán bộ")[0] == 0
+    assert layso(capsys, "user", "add", "quantri", "--role", "admin")[0] == 0
+    code, out, _ = layso(capsys, "user", "list")
+    assert code == 0 and "canbo" in out and "officer" in out and "Cán bộ" in out
+    assert "argon2" not in out
+    client = api_client(data_dir)
+    r = client.post("/api/v1/auth/login", json={"username": "canbo", "password": "first-password"})
+    token = r.get_json()["token"]
+    monkeypatch.setenv("LAYSO_PASSWORD", "second-password")
+    code, out, _ = layso(capsys, "user", "passwd", "canbo")
+    assert code == 0 and "changed" in out
+    client = api_client(data_dir)
+    assert client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"}
+                      ).status_code == 401
+    r = client.post("/api/v1/auth/login", json={"username": "canbo",
+                                                "password": "second-password"})
+    assert r.status_code == 200
+    assert layso(capsys, "user", "disable", "canbo")[0] == 0
+    assert "disabled" in layso(capsys, "user", "list")[1]
+    r = client.post("/api/v1/auth/login", json={"username": "canbo",
+                                                "password": "second-password"})
+    assert r.status_code == 401
+    code, _, err = layso(capsys, "user", "disable", "quantri")
+    assert code == 1 and "admin" in err and "Traceback" not in err
+    code, _, err = layso(capsys, "user", "disable", "nobody")
+    assert code == 1 and "nobody" in err
+
+
+def test_device_list_and_revoke(data_dir: Path, capsys: Any) -> None:
+    code, out, _ = layso(capsys, "device", "add", "Kiosk 1", "--kind", "kiosk")
+    token = out.strip().splitlines()[-1]
+    code, out, _ = layso(capsys, "device", "list")
+    assert code == 0 and "Kiosk 1" in out and "active" in out and token not in out
+    device_id = out.split()[0]
+    code, out, _ = layso(capsys, "device", "revoke", device_id)
+    assert code == 0 and "revoked" in out
+    assert "revoked" in layso(capsys, "device", "list")[1]
+    r = api_client(data_dir).get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 401
+    code, _, err = layso(capsys, "device", "revoke", "999")
+    assert code == 1 and "999" in err
+
+
+def test_a_failed_user_add_prints_an_error_never_a_traceback_or_the_hash(
+        data_dir: Path, capsys: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from layso import auth
+
+    monkeypatch.setenv("LAYSO_PASSWORD", "a-long-password")
+    assert layso(capsys, "init")[0] == 0
+    real = auth.add_user
+
+    def failing(conn: Any, username: str, password: str, role: str, name: str = "") -> int:
+        # the database refuses the insert, as a broken or locked disk would
+        digest = auth.hash_password(password)
+        raise IntegrityError("INSERT INTO users ...", {"password_hash": digest}, Exception(
+            "disk I/O error"))
+
+    monkeypatch.setattr(auth, "add_user", failing)
+    code, out, err = layso(capsys, "user", "add", "canbo", "--role", "officer")
+    assert code == 1 and "error:" in err and "disk I/O error" in err
+    assert "Traceback" not in err + out and "argon2" not in err + out
+    monkeypatch.setattr(auth, "add_user", real)
+    code, _, err = layso(capsys, "user", "add", "canbo", "--role", "officer")
+    assert code == 0
+    code, _, err = layso(capsys, "user", "add", "canbo", "--role", "officer")
+    assert code == 1 and "exists" in err and "Traceback" not in err
+
+
+def test_user_add_on_an_unusable_database_prints_an_error(data_dir: Path, capsys: Any,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    data_dir.mkdir(parents=True)
+    (data_dir / "layso.db").mkdir()  # a folder where the database file should be
+    monkeypatch.setenv("LAYSO_PASSWORD", "a-long-password")
+    code, out, err = layso(capsys, "user", "add", "canbo", "--role", "officer")
+    assert code == 1 and err.startswith("error:") and "Traceback" not in err + out
+
+
+def test_the_demo_center_is_a_config_file_that_imports_as_init_demo_seeds(
+        data_dir: Path, capsys: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from layso.queue import catalog
+
+    assert layso(capsys, "init", "--demo")[0] == 0
+    code, out, _ = layso(capsys, "config", "import", str(catalog.DEMO_FILE))
+    assert code == 0 and out.strip() == "0 changed"
+    demo = layso(capsys, "config", "export")[1]
+    monkeypatch.setenv("LAYSO_DATA_DIR", str(tmp_path / "fresh"))
+    assert layso(capsys, "init")[0] == 0
+    code, out, _ = layso(capsys, "config", "import", str(catalog.DEMO_FILE))
+    assert code == 0 and "service.created civil-status" in out
+    assert layso(capsys, "config", "export")[1] == demo

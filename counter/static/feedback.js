@@ -49,6 +49,8 @@
   }
 
   // -- enrolment ------------------------------------------------------------------------------
+  // a short code (digits, spaces or dashes) is exchanged for the token; a long one is a token
+  var ENROL_CODE = /^[0-9][0-9 -]{5,14}$/;
 
   async function verify(token) {
     var r = await L.call('GET', '/auth/me', null, {token: token});
@@ -69,6 +71,18 @@
     var token = $('enrol-token').value.trim();
     if (!token) return;
     $('enrol-submit').disabled = true;
+    if (ENROL_CODE.test(token)) {
+      // the short one-time code: exchanged for this tablet's token
+      var r = await L.call('POST', '/devices/enrol', {code: token.replace(/[ -]/g, '')}, {});
+      if (r.status !== 200 || !r.body || !r.body.token) {
+        $('enrol-submit').disabled = false;
+        if (r.status === 0) enrolError('Không kết nối được máy chủ.', 'Cannot reach the server.');
+        else if (r.status === 429) enrolError('Nhập sai quá nhiều lần. Vui lòng chờ một phút.', 'Too many attempts: wait a minute.');
+        else enrolError('Mã kích hoạt không đúng, đã dùng hoặc đã hết hạn (15 phút).', 'Unknown, used or expired code.');
+        return;
+      }
+      token = r.body.token;
+    }
     var me = await verify(token);
     $('enrol-submit').disabled = false;
     if (!me || me.offline) {
@@ -240,17 +254,26 @@
       if (S.pending && S.pending.id === msg.ticket.id) return;
       askRating(msg.ticket, msg.officer || (S.me && S.me.officer));
     });
-    socket.on('connect_error', async function () {
-      var me = await L.call('GET', '/auth/me', null, {token: S.token});
-      if (me.status === 401) {
-        socket.disconnect();
-        localStorage.removeItem(TOKEN_KEY);
-        S.token = null;
-        show('enrol');
-        enrolError('Mã thiết bị đã bị thu hồi. Vui lòng nhập mã mới.',
-                   'The device token was revoked. Enter a new one.');
-      }
-    });
+    // a revoked tablet's socket is closed by the server (no reconnect follows): ask who we are
+    socket.on('disconnect', function () { checkEnrolled(socket); });
+    socket.on('connect_error', function () { checkEnrolled(socket); });
+  }
+
+  async function checkEnrolled(socket) {
+    if (!S.token) return;
+    var me = await L.call('GET', '/auth/me', null, {token: S.token});
+    if (me.status === 401) {
+      socket.disconnect();
+      localStorage.removeItem(TOKEN_KEY);
+      S.token = null;
+      show('enrol');
+      enrolError('Thiết bị đã bị thu hồi. Vui lòng nhập mã kích hoạt mới.',
+                 'This tablet was revoked. Enter a new enrolment code.');
+    } else if (me.status === 200 && !socket.connected && !socket.active) {
+      // moved to another counter: the server closed the socket so it joins the new room
+      reloadMe();
+      socket.connect();
+    }
   }
 
   function start(me) {

@@ -80,13 +80,7 @@
     var me = await api('GET', '/auth/me');
     if (me.status === 401) { goLogin(); return; }
     S.csrf = me.body && me.body.csrf_token;
-    var res = await Promise.all([api('GET', '/services'), api('GET', '/categories'),
-                                 loadStats()]);
-    if (res[0].body) {
-      S.serviceList = res[0].body.items;
-      S.serviceList.forEach(function (s) { S.services[s.code] = s; });
-    }
-    if (res[1].body) res[1].body.items.forEach(function (c) { S.categories[c.code] = c.name; });
+    await Promise.all([loadCatalog(), loadStats()]);
     buildOutcomes();
     var wanted = parseInt(new URLSearchParams(location.search).get('counter'), 10);
     var held = S.stats && S.stats.counters.length ? S.stats.counters[0] : null;
@@ -96,6 +90,20 @@
     connect();
     setInterval(renderTimes, 15000);
     setInterval(function () { refresh(true); }, 60000);  // a safety net if a socket event is lost
+  }
+
+  // the services and priority categories: at start, and again on `config.changed`
+  async function loadCatalog() {
+    var res = await Promise.all([api('GET', '/services'), api('GET', '/categories')]);
+    if (res[0].body) {
+      S.serviceList = res[0].body.items;
+      S.services = {};
+      S.serviceList.forEach(function (s) { S.services[s.code] = s; });
+    }
+    if (res[1].body) {
+      S.categories = {};
+      res[1].body.items.forEach(function (c) { S.categories[c.code] = c.name; });
+    }
   }
 
   async function loadStats() {
@@ -610,7 +618,10 @@
         }
         if (typeof msg.seq === 'number') { seen.epoch = msg.epoch; seen.seq = msg.seq; }
       }
-      if (type === 'snapshot' || type === 'day.opened' || type === 'rating.recorded' ||
+      if (type === 'config.changed') {
+        // a service, counter or category was changed by an admin: re-read them, then redraw
+        loadCatalog().then(function () { scheduleRefresh(true); });
+      } else if (type === 'snapshot' || type === 'day.opened' || type === 'rating.recorded' ||
           type === 'ticket.completed' || type === 'ticket.no_show') {
         scheduleRefresh(true);
       } else if (type.indexOf('ticket.') === 0 || type === 'queue.changed' ||

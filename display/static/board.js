@@ -305,6 +305,7 @@
         state.notice = msg.notice || {vi: "", en: ""};
         drawNotice();
         break;
+      case "config.changed":  // names, services, counters or voice changed: redraw them all
       case "settings.changed":
       case "services.changed":
       case "center.changed":

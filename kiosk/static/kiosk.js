@@ -142,28 +142,51 @@
       $("enrol-token").focus();
     }
   }
-  $("enrol-form").addEventListener("submit", function (e) {
-    e.preventDefault();
-    var token = $("enrol-token").value.trim();
+  // a short code (digits, spaces or dashes) is exchanged for the token; a long one is a token
+  var ENROL_CODE = /^[0-9][0-9 -]{5,14}$/;
+  function enrolError(text) {
+    var err = $("enrol-error");
+    err.hidden = false;
+    err.textContent = text;
+  }
+  function tryToken(token) {
     state.token = token;
-    api("GET", "/auth/me").then(function (r) {
+    return api("GET", "/auth/me").then(function (r) {
       if (r.status === 200 && r.data.role === "kiosk") {
         global.localStorage.setItem(TOKEN_KEY, token);
         $("enrol-token").value = "";
+        $("enrol-error").hidden = true;
         start();
         return;
       }
       state.token = null;
-      var err = $("enrol-error");
-      err.hidden = false;
-      err.textContent = r.status === 200
-        ? "Mã này không phải của máy lấy số. / This token is not a kiosk token."
-        : "Mã thiết bị không đúng hoặc đã bị thu hồi. / Unknown or revoked token.";
-    }, function () {
-      state.token = null;
-      $("enrol-error").hidden = false;
-      $("enrol-error").textContent = "Không kết nối được máy chủ. / Cannot reach the server.";
+      enrolError(r.status === 200
+        ? "Mã này không phải của máy lấy số. / This code is not a kiosk's."
+        : "Mã thiết bị không đúng hoặc đã bị thu hồi. / Unknown or revoked token.");
     });
+  }
+  $("enrol-form").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var text = $("enrol-token").value.trim();
+    if (!text) return;
+    $("enrol-submit").disabled = true;
+    var done = function () { $("enrol-submit").disabled = false; };
+    var offline = function () {
+      state.token = null;
+      enrolError("Không kết nối được máy chủ. / Cannot reach the server.");
+    };
+    if (!ENROL_CODE.test(text)) {
+      tryToken(text).then(done, function () { offline(); done(); });
+      return;
+    }
+    state.token = null;
+    api("POST", "/devices/enrol", {code: text.replace(/[ -]/g, "")}).then(function (r) {
+      if (r.status === 200 && r.data && r.data.token) return tryToken(r.data.token).then(done);
+      done();
+      enrolError(r.status === 429
+        ? "Nhập sai quá nhiều lần. Vui lòng chờ một phút. / Too many attempts: wait a minute."
+        : "Mã kích hoạt không đúng, đã dùng hoặc đã hết hạn (15 phút). / Unknown, used or expired code.");
+    }, function () { offline(); done(); });
   });
 
   // -- data -----------------------------------------------------------------------------------
@@ -171,6 +194,7 @@
     return Promise.all([api("GET", "/services"), api("GET", "/health")]).then(function (rs) {
       if (rs[0].status === 200) {
         state.services = rs[0].data.items;
+        state.loaded = true;
         if (doc.body.getAttribute("data-screen") === "s-home") renderServices();
       }
       if (rs[1].status === 200 || rs[1].status === 503) {
@@ -187,7 +211,9 @@
   function renderServices() {
     var box = $("services");
     box.textContent = "";
-    $("services-empty").hidden = state.services.length > 0;
+    // an empty list after a successful read: the center has no service yet (not an error)
+    $("services-empty").hidden = state.services.length > 0 || state.loaded;
+    $("not-ready").hidden = !(state.loaded && state.services.length === 0);
     box.setAttribute("data-count", String(state.services.length));
     state.services.forEach(function (s) {
       var b = el("button", "k-card k-service");
@@ -432,9 +458,34 @@
     });
   }
 
+  // A socket on the board channel, only to hear `config.changed` (new names, services,
+  // categories) at once, and to learn that this kiosk was revoked: the server then closes it.
+  var socket = null;
+  function listen() {
+    if (socket || typeof global.io !== "function") return;
+    socket = global.io({transports: ["websocket"], reconnectionDelay: 1000,
+                        reconnectionDelayMax: 10000,
+                        auth: function (cb) { cb({channel: "board", token: state.token || undefined}); }});
+    socket.on("config.changed", function () { loadCenter(); refresh(); });
+    socket.on("disconnect", checkEnrolled);
+    socket.on("connect_error", checkEnrolled);
+  }
+  function checkEnrolled() {
+    if (MODE === "reception" || !state.token) return;
+    api("GET", "/auth/me").then(function (r) {
+      if (r.status !== 401) return;
+      global.localStorage.removeItem(TOKEN_KEY);  // revoked: this kiosk must be enrolled again
+      state.token = null;
+      if (socket) { socket.close(); socket = null; }
+      enrol();
+    }, function () { /* the server is away: the socket retries */ });
+  }
+  debug.checkEnrolled = checkEnrolled;
+
   function start() {
     loadCenter();
     home();
+    listen();
   }
 
   function boot() {

@@ -18,7 +18,7 @@ from flask import (
 )
 
 from layso import identity
-from layso.queue import reports
+from layso.queue import admin, reports
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates",
                static_folder="static", static_url_path="/static")
@@ -34,17 +34,81 @@ def _day_arg() -> date | None:
         return None
 
 
-@bp.get("/")
-def dashboard() -> Any:
-    """The live dashboard for the center's leaders."""
+#: the administration's pages: (path, endpoint, Vietnamese, English), in the navigation's order
+PAGES = (
+    ("/admin/", "dashboard", "Bảng điều hành", "Dashboard"),
+    ("/admin/settings", "settings", "Trung tâm", "Center"),
+    ("/admin/services", "services", "Lĩnh vực", "Services"),
+    ("/admin/counters", "counters", "Quầy", "Counters"),
+    ("/admin/categories", "categories", "Ưu tiên", "Priority"),
+    ("/admin/users", "users", "Cán bộ", "Officials"),
+    ("/admin/devices", "devices", "Thiết bị", "Devices"),
+    ("/admin/audit", "audit", "Nhật ký", "Audit"),
+    ("/admin/reports", "reports", "Báo cáo", "Reports"),
+)
+#: the steps of a new center's setup, in order
+SETUP_STEPS = ("settings", "services", "counters", "users", "devices")
+
+
+def _guard() -> Any:
+    """The page's actor (a supervisor or an admin), or the answer for anyone else: the login
+    page for nobody, 403 for an official."""
     actor = identity.page_actor(*identity.SUPERVISORS)
     if actor is None and not identity.logged_in():
-        return redirect(url_for("web.login_page", next=request.path))
+        return None, redirect(url_for("web.login_page", next=request.path))
     if actor is None:
-        return render_template("admin/forbidden.html"), 403
+        return None, (render_template("admin/forbidden.html"), 403)
+    return actor, None
+
+
+def _admin_page(template: str, endpoint: str, **context: Any) -> Any:
+    actor, refusal = _guard()
+    if refusal is not None:
+        return refusal
     with identity.center().read() as r:
         center_name = {"vi": r.center.name_vi, "en": r.center.name_en}
-    return render_template("admin/dashboard.html", actor=actor, center_name=center_name)
+        configured = admin.is_configured(r)
+    can_edit = actor.role == "admin"
+    return render_template(template, actor=actor, center_name=center_name, pages=PAGES,
+                           current=endpoint, can_edit=can_edit, configured=configured,
+                           setup_steps=SETUP_STEPS, **context)
+
+
+@bp.get("/")
+def dashboard() -> Any:
+    """The live dashboard for the center's leaders; a new center's admin is led to the setup."""
+    actor = identity.page_actor(*identity.ADMINS)
+    if actor is not None and not request.args.get("skip_setup"):
+        with identity.center().read() as r:
+            fresh = not admin.is_configured(r)
+        if fresh:
+            return redirect(url_for("admin.setup"))
+    return _admin_page("admin/dashboard.html", "dashboard")
+
+
+@bp.get("/setup")
+def setup() -> Any:
+    """The first run: center, services, counters, officials, devices, one step after another."""
+    return _admin_page("admin/setup.html", "setup")
+
+
+def _section(endpoint: str, title_vi: str, title_en: str) -> Any:
+    def view() -> Any:
+        return _admin_page(f"admin/{endpoint}.html", endpoint, title_vi=title_vi,
+                           title_en=title_en)
+    view.__name__ = endpoint
+    view.__doc__ = f"The {title_en.lower()} page (admin edits, supervisors read)."
+    return view
+
+
+for _path, _endpoint, _vi, _en in PAGES[1:-1]:
+    bp.add_url_rule(_path.removeprefix("/admin"), _endpoint, _section(_endpoint, _vi, _en))
+
+
+@bp.get("/reports")
+def reports_page() -> Any:
+    """The reports' place in the navigation (its page is filled by the reports' work)."""
+    return _admin_page("admin/reports.html", "reports", title_vi="Báo cáo", title_en="Reports")
 
 
 @bp.get("/export.csv")

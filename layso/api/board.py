@@ -1,4 +1,4 @@
-"""What anyone may read: the board, the services and categories, health; the board's notice."""
+"""What anyone may read: the board and health; the board's notice."""
 
 from __future__ import annotations
 
@@ -14,20 +14,6 @@ from layso.identity import SUPERVISORS, require
 from layso.queue import Tx, catalog, views
 
 bp = Blueprint("board", __name__)
-
-
-@bp.get("/services")
-def services() -> Any:
-    """Services with waiting counts and the open flag."""
-    with identity.center().read() as r:
-        return jsonify(items=views.list_services(r))
-
-
-@bp.get("/categories")
-def categories() -> Any:
-    """Priority categories the kiosk offers."""
-    with identity.center().read() as r:
-        return jsonify(items=views.list_categories(r))
 
 
 @bp.get("/board")

@@ -40,20 +40,20 @@ def field(data: dict[str, Any], key: str, kind: type | tuple[type, ...], *,
     """A body field of the given JSON type (bools are never numbers)."""
     if key not in data or data[key] is None:
         if required:
-            raise Invalid("missing_field", f"{key} is required")
+            raise Invalid("missing_field", f"{key} is required", field=key)
         return default
     value = data[key]
     kinds = kind if isinstance(kind, tuple) else (kind,)
     if isinstance(value, bool) and bool not in kinds:
-        raise Invalid("invalid_field", f"{key} has the wrong type")
+        raise Invalid("invalid_field", f"{key} has the wrong type", field=key)
     if not isinstance(value, kinds):
-        raise Invalid("invalid_field", f"{key} has the wrong type")
+        raise Invalid("invalid_field", f"{key} has the wrong type", field=key)
     if isinstance(value, str) and len(value) > MAX_TEXT:
-        raise Invalid("invalid_field", f"{key} is too long")
+        raise Invalid("invalid_field", f"{key} is too long", field=key)
     if isinstance(value, str) and BAD_TEXT_RE.search(value):
-        raise Invalid("invalid_field", f"{key} contains characters that are not allowed")
+        raise Invalid("invalid_field", f"{key} contains characters that are not allowed", field=key)
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
-        raise Invalid("invalid_field", f"{key} is out of range")
+        raise Invalid("invalid_field", f"{key} is out of range", field=key)
     return value
 
 
@@ -61,12 +61,13 @@ def only(data: dict[str, Any], *keys: str) -> None:
     """Refuse unknown fields, so a typo is an error rather than silently ignored."""
     extra = set(data) - set(keys)
     if extra:
-        raise Invalid("unknown_field", f"Unknown fields: {', '.join(sorted(extra))}")
+        raise Invalid("unknown_field", f"Unknown fields: {', '.join(sorted(extra))}",
+                      field=sorted(extra)[0])
 
 
 def query_text(name: str) -> str | None:
     """A query-string parameter that can be stored and compared (422 for one that cannot)."""
     value = request.args.get(name)
     if value is not None and (len(value) > MAX_TEXT or BAD_TEXT_RE.search(value)):
-        raise Invalid("invalid_field", f"{name} is not a valid value")
+        raise Invalid("invalid_field", f"{name} is not a valid value", field=name)
     return value

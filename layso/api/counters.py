@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
 from layso import db, identity
+from layso.api.bodies import body
 from layso.api.errors import ApiError
+from layso.api.idempotency import act
 from layso.api.tickets import ticket_action
-from layso.identity import STAFF, require
-from layso.queue import ops, stats, views
+from layso.identity import ADMINS, STAFF, SUPERVISORS, require
+from layso.queue import admin, ops, stats, views
 
 bp = Blueprint("counters", __name__)
 
@@ -19,10 +21,36 @@ bp = Blueprint("counters", __name__)
 @bp.get("/counters")
 @require(*STAFF)
 def counters() -> Any:
-    """Every counter with its state and current ticket."""
+    """Every counter in service with its state and current ticket; `?all=1` the retired ones
+    too, each with `active` (supervisor+)."""
+    if request.args.get("all") in ("1", "true"):
+        identity.demand(*SUPERVISORS)
+        with identity.center().read() as r:
+            return jsonify(items=admin.list_counters_admin(r))
     with identity.center().read() as r:
-        rows = r.conn.execute(select(db.counters).order_by(db.counters.c.number)).all()
+        rows = r.conn.execute(select(db.counters).where(db.counters.c.active.is_(True))
+                              .order_by(db.counters.c.number)).all()
         return jsonify(items=[views.counter_view(r, c) for c in rows])
+
+
+@bp.post("/counters")
+@require(*ADMINS)
+def create_counter() -> Any:
+    """Add a counter `{number, name?, services, mode}`."""
+    data = body()
+    actor = identity.actor()
+    assert actor is not None
+    return act(lambda tx: admin.create_counter(tx, actor, data), status=201)
+
+
+@bp.patch("/counters/<int:n>")
+@require(*ADMINS)
+def patch_counter(n: int) -> Any:
+    """Change a counter; `active: false` retires it (only when closed)."""
+    data = body()
+    actor = identity.actor()
+    assert actor is not None
+    return act(lambda tx: admin.update_counter(tx, actor, n, data))
 
 
 @bp.get("/counters/<int:n>")

@@ -26,6 +26,32 @@ S = {"type": "string"}
 INT = {"type": "integer"}
 NS = {"type": ["string", "null"]}
 STAFF = "officer, supervisor or admin"
+ADMIN = "admin"
+NI = {"type": ["integer", "null"]}
+BOOL = {"type": "boolean"}
+PROCEDURE = _obj({"code": S, "name": NAME, "active": BOOL}, ["code", "name"])
+CENTER_BODY = _obj({"name": NAME, "timezone": S, "priority_policy": S, "recall_limit": INT,
+                    "speech_mode": {"enum": ["words", "digits"]}, "speak_english": BOOL,
+                    "default_service_minutes": INT, "rating_scale": {"enum": ["five", "three"]},
+                    "citizen_daily_limit": NI, "alert_queue_length": NI,
+                    "alert_pause_minutes": NI})
+SERVICE_BODY = _obj({"code": S, "prefix": S, "name": NAME, "target_wait_minutes": INT,
+                     "opens_at": NS, "closes_at": NS, "daily_cap": NI, "start_number": INT,
+                     "procedures": {"type": "array", "items": PROCEDURE}, "active": BOOL,
+                     "position": INT, "default_service_minutes": NI})
+SERVICE = {"$ref": "#/components/schemas/Service"}
+COUNTER_BODY = _obj({"number": INT, "name": NAME, "services": {"type": "array", "items": S},
+                     "mode": {"enum": ["fifo", "ordered"]}, "active": BOOL})
+CATEGORY_BODY = _obj({"code": S, "name": NAME, "active": BOOL, "position": INT})
+CATEGORY = _obj({"code": S, "name": NAME, "active": BOOL, "position": INT})
+USER_BODY = _obj({"username": S, "name": S, "role": {"enum": ["admin", "supervisor",
+                                                               "officer"]},
+                  "active": BOOL, "password": S})
+USER = _obj({"username": S, "name": S, "role": S, "active": BOOL})
+DEVICE_BODY = _obj({"name": S, "kind": {"enum": ["kiosk", "display", "feedback"]},
+                    "counter": NI, "printer": NS})
+DEVICE = _obj({"id": INT, "name": S, "kind": S, "counter": NI, "printer": NS, "active": BOOL,
+               "last_seen_at": NS, "enrol_expires_at": NS})
 
 # (method, path, summary, who, request body schema or None, success status, response schema)
 OPERATIONS: list[tuple[str, str, str, str, Any, int, Any]] = [
@@ -96,6 +122,47 @@ OPERATIONS: list[tuple[str, str, str, str, Any, int, Any]] = [
            "printer": {"enum": ["none", "ok", "paper_near_end", "paper_out", "cover_open",
                                 "offline"]}, "build": S})),
     ("get", "/openapi.json", "This OpenAPI document", "anyone", None, 200, {"type": "object"}),
+    # -- administration ---------------------------------------------------------------------
+    ("get", "/center", "The center's settings (the public part; all of them to an admin)",
+     "anyone", None, 200, {"$ref": "#/components/schemas/Center"}),
+    ("patch", "/center", "Change the center's settings (any subset)", ADMIN,
+     CENTER_BODY, 200, {"$ref": "#/components/schemas/Center"}),
+    ("post", "/services", "Add a service with its procedures", ADMIN,
+     {**SERVICE_BODY, "required": ["code", "prefix", "name"]}, 201, SERVICE),
+    ("patch", "/services/{code}", "Change a service; active: false retires it (409 "
+     "service_in_use: a prefix change on a day with tickets)", ADMIN, SERVICE_BODY, 200,
+     SERVICE),
+    ("post", "/counters", "Add a counter", ADMIN, {**COUNTER_BODY, "required": ["number"]}, 201,
+     COUNTER),
+    ("patch", "/counters/{n}", "Change a counter; active: false retires a closed one (409 "
+     "counter_busy)", ADMIN, COUNTER_BODY, 200, COUNTER),
+    ("post", "/categories", "Add a priority category", ADMIN,
+     {**CATEGORY_BODY, "required": ["code", "name"]}, 201, CATEGORY),
+    ("patch", "/categories/{code}", "Rename, reorder or retire a priority category", ADMIN,
+     CATEGORY_BODY, 200, CATEGORY),
+    ("get", "/users", "Every user, deactivated ones too", "supervisor or admin", None, 200,
+     _list(USER)),
+    ("post", "/users", "Add a user", ADMIN, {**USER_BODY, "required": ["username", "role"]},
+     201, USER),
+    ("patch", "/users/{username}", "Rename, change the role, reset the password, deactivate "
+     "(409 last_admin)", ADMIN, USER_BODY, 200, USER),
+    ("get", "/devices", "Every device, revoked ones too", "supervisor or admin", None, 200,
+     _list(DEVICE)),
+    ("post", "/devices", "Add a device: its token (shown once) and a 15-minute enrolment code",
+     ADMIN, {**DEVICE_BODY, "required": ["name", "kind"]}, 201,
+     {**DEVICE, "properties": {**DEVICE["properties"], "token": S, "enrol_code": S}}),
+    ("patch", "/devices/{device_id}", "Rename, bind to a counter, choose a kiosk's printer",
+     ADMIN, DEVICE_BODY, 200, DEVICE),
+    ("post", "/devices/{device_id}/revoke", "Stop a device at once (401; socket closed)",
+     ADMIN, None, 200, DEVICE),
+    ("post", "/devices/{device_id}/enrol-code", "A new one-time enrolment code", ADMIN, None,
+     200, {**DEVICE, "properties": {**DEVICE["properties"], "enrol_code": S}}),
+    ("post", "/devices/enrol", "Exchange an enrolment code for the device's token, once",
+     "anyone", _obj({"code": S}, ["code"]), 200, _obj({"token": S, "device": DEVICE})),
+    ("get", "/audit", "Changes made through the administration, newest first (?from=&to= "
+     "YYYY-MM-DD)", "supervisor or admin", None, 200,
+     _list(_obj({"at": S, "actor": _obj({"kind": S, "name": S}), "action": S, "target": S,
+                 "changes": {"type": "object"}}))),
 ]
 
 ERRORS = {"400": "Malformed request", "401": "No or invalid credentials", "403": "Role",
@@ -136,11 +203,11 @@ def document() -> dict[str, Any]:
             op["responses"][code] = {"description": text,
                                      "content": {"application/json": {"schema": ERROR}}}
         params = []
-        for name in ("n", "id", "token"):
+        for name in ("n", "id", "token", "code", "username", "device_id"):
             if "{" + name + "}" in path:
                 params.append({"name": name, "in": "path", "required": True,
-                               "schema": S if name == "token" else INT})
-        if method == "post":
+                               "schema": S if name in ("token", "code", "username") else INT})
+        if method in ("post", "patch"):
             params.append({"name": "Idempotency-Key", "in": "header", "required": False,
                            "schema": S, "description": "Repeat returns the first answer"})
         if params:
@@ -168,12 +235,16 @@ def document() -> dict[str, Any]:
                         "closed", "open", "calling", "serving", "paused"]},
                     "mode": {"enum": ["fifo", "ordered"]},
                     "services": {"type": "array", "items": S},
-                    "current": {"type": ["object", "null"]}, "pause_reason": NS}},
+                    "current": {"type": ["object", "null"]}, "pause_reason": NS,
+                    "active": BOOL}},
+                "Center": {"type": "object", "properties": {
+                    **CENTER_BODY["properties"], "configured": BOOL}},
                 "Service": {"type": "object", "properties": {
                     "code": S, "prefix": S, "name": NAME, "open": {"type": "boolean"},
                     "opens_at": NS, "closes_at": NS, "waiting": INT, "target_wait_minutes": INT,
                     "daily_cap": {"type": ["integer", "null"]},
-                    "procedures": {"type": "array", "items": _obj({"code": S, "name": NAME})}}},
+                    "procedures": {"type": "array", "items": PROCEDURE},
+                    "active": BOOL, "position": INT, "start_number": INT}},
             },
         },
         "security": [{"bearer": []}, {"session": []}, {}],

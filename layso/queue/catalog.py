@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
@@ -20,33 +21,30 @@ DEFAULT_CATEGORIES = [
     ("merit", "Người có công với cách mạng", "Person with meritorious service to the revolution"),
 ]
 
-DEMO_CENTER = ("Trung tâm Phục vụ hành chính công xã Thọ Xuân",
-               "Tho Xuan Commune Public Administration Service Center")
+#: the demo center of DESIGN.md, kept in the same file format as `layso config export`
+DEMO_FILE = Path(__file__).resolve().parent.parent / "demo_center.yaml"
 
+
+def demo_config() -> dict[str, Any]:
+    """The demo center's file, read."""
+    import yaml
+
+    data: dict[str, Any] = yaml.safe_load(DEMO_FILE.read_text(encoding="utf-8"))
+    return data
+
+
+_DEMO = demo_config()
+DEMO_CENTER = (_DEMO["center"]["name"]["vi"], _DEMO["center"]["name"]["en"])
 DEMO_SERVICES = [
-    ("A", "civil-status", "Hộ tịch", "Civil status", [
-        ("birth-registration", "Đăng ký khai sinh", "Birth registration"),
-        ("marriage-registration", "Đăng ký kết hôn", "Marriage registration"),
-        ("death-registration", "Đăng ký khai tử", "Death registration"),
-        ("marital-status", "Cấp giấy xác nhận tình trạng hôn nhân",
-         "Certificate of marital status"),
-    ]),
-    ("B", "certification", "Chứng thực", "Certification", [
-        ("copy-from-original", "Chứng thực bản sao từ bản chính",
-         "Certified copy from the original"),
-        ("signature", "Chứng thực chữ ký", "Signature certification"),
-        ("contract", "Chứng thực hợp đồng, giao dịch", "Certification of a contract"),
-    ]),
-    ("C", "land", "Đất đai", "Land", []),
-    ("D", "social", "Lao động – Thương binh và Xã hội", "Labour, invalids and social affairs", []),
-    ("E", "business", "Đăng ký kinh doanh", "Business registration", []),
-    ("F", "online-help", "Hỗ trợ dịch vụ công trực tuyến", "Help with online public services", []),
-]
-
-DEMO_COUNTERS = [(1, ["A", "B"]), (2, ["B", "A"]), (3, ["C"]), (4, ["D", "F"]), (5, ["E", "F"])]
+    (s["prefix"], s["code"], s["name"]["vi"], s["name"]["en"],
+     [(p["code"], p["name"]["vi"], p["name"]["en"]) for p in s.get("procedures") or []])
+    for s in _DEMO["services"]]
+DEMO_COUNTERS = [(c["number"], c["services"]) for c in _DEMO["counters"]]
 
 PREFIX = re.compile(r"^[A-Z]{1,3}$")
 HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+#: codes of services, procedures and categories: what URLs and the YAML file name them by
+CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 
 
 def ensure_center(conn: Connection, name_vi: str = "Trung tâm Phục vụ hành chính công",
@@ -66,31 +64,80 @@ def ensure_center(conn: Connection, name_vi: str = "Trung tâm Phục vụ hành
                 code=code, name_vi=vi, name_en=en, position=pos, active=True))
 
 
-def update_center(tx: Tx, **fields: Any) -> None:
-    """Change center settings (name, time zone, policy, recall limit, notice, voice)."""
-    allowed = {"name_vi", "name_en", "timezone", "priority_policy", "recall_limit",
-               "default_service_minutes", "notice_vi", "notice_en", "speech_mode",
-               "speak_english"}
-    unknown = set(fields) - allowed
-    if unknown:
-        raise Invalid("unknown_setting", f"Unknown settings: {', '.join(sorted(unknown))}")
-    if "priority_policy" in fields:
-        fields["priority_policy"] = str(parse_policy(fields["priority_policy"]))
-    if "recall_limit" in fields and not _whole(fields["recall_limit"], 0, 20):
-        raise Invalid("invalid_recall_limit", "recall_limit must be 0-20")
-    if "default_service_minutes" in fields and not _whole(fields["default_service_minutes"],
-                                                          1, 240):
-        # a zero or negative mean would promise citizens no wait (or a negative one)
-        raise Invalid("invalid_default_service_minutes",
+#: center settings and the rule each value must keep (columns of the center table)
+CENTER_COLUMNS = ("name_vi", "name_en", "timezone", "priority_policy", "recall_limit",
+                  "default_service_minutes", "notice_vi", "notice_en", "speech_mode",
+                  "speak_english", "rating_scale", "citizen_daily_limit", "alert_queue_length",
+                  "alert_pause_minutes")
+#: the API's name of a column, for error details
+_FIELD_OF = {"name_vi": "name", "name_en": "name", "notice_vi": "notice", "notice_en": "notice"}
+
+
+def check_center_value(column: str, value: Any) -> Any:
+    """The value a center setting will store (normalised), or Invalid naming the field."""
+    field = _FIELD_OF.get(column, column)
+
+    def bad(code: str, message: str) -> Invalid:
+        return Invalid(code, message, field=field)
+
+    if column not in CENTER_COLUMNS:
+        raise Invalid("unknown_setting", f"Unknown settings: {column}", field=column)
+    if column in ("name_vi", "name_en"):
+        if not isinstance(value, str) or not value.strip() or len(value.strip()) > 200:
+            raise bad("invalid_name", "the center's name: 1-200 characters, vi and en")
+        return value.strip()
+    if column in ("notice_vi", "notice_en"):
+        if not isinstance(value, str) or len(value) > 500:
+            raise bad("invalid_notice", "the notice is text of at most 500 characters")
+        return value
+    if column == "priority_policy":
+        return str(parse_policy(value))
+    if column == "recall_limit":
+        if not _whole(value, 0, 20):
+            raise bad("invalid_recall_limit", "recall_limit must be 0-20")
+        return value
+    if column == "default_service_minutes":
+        if not _whole(value, 1, 240):
+            # a zero or negative mean would promise citizens no wait (or a negative one)
+            raise bad("invalid_default_service_minutes",
                       "default_service_minutes must be a whole number of minutes, 1-240")
-    if "speech_mode" in fields and fields["speech_mode"] not in ("words", "digits"):
-        raise Invalid("invalid_speech_mode", "speech_mode must be words or digits")
-    if "timezone" in fields:
+        return value
+    if column == "speech_mode":
+        if value not in ("words", "digits"):
+            raise bad("invalid_speech_mode", "speech_mode must be words or digits")
+        return value
+    if column == "speak_english":
+        if not isinstance(value, bool):
+            raise bad("invalid_speak_english", "speak_english must be true or false")
+        return value
+    if column == "rating_scale":
+        if value not in ("five", "three"):
+            raise bad("invalid_rating_scale", "rating_scale must be five or three")
+        return value
+    if column == "timezone":
         from zoneinfo import ZoneInfo
         try:
-            ZoneInfo(fields["timezone"])
+            if not isinstance(value, str) or not value or len(value) > 64:
+                raise ValueError(value)
+            ZoneInfo(value)
         except Exception as exc:
-            raise Invalid("invalid_timezone", f"Unknown time zone {fields['timezone']!r}") from exc
+            raise bad("invalid_timezone", f"Unknown time zone {value!r}") from exc
+        return value
+    # citizen_daily_limit, alert_queue_length, alert_pause_minutes: null means none
+    limits = {"citizen_daily_limit": 100, "alert_queue_length": 10000,
+              "alert_pause_minutes": 24 * 60}
+    if value is not None and not _whole(value, 1, limits[column]):
+        raise bad(f"invalid_{column}",
+                  f"{column} must be a whole number 1-{limits[column]}, or null")
+    return value
+
+
+def update_center(tx: Tx, **fields: Any) -> None:
+    """Change center settings (name, time zone, policy, recall limit, notice, voice...)."""
+    unknown = set(fields) - set(CENTER_COLUMNS)
+    if unknown:
+        raise Invalid("unknown_setting", f"Unknown settings: {', '.join(sorted(unknown))}")
+    fields = {k: check_center_value(k, v) for k, v in fields.items()}
     tx.conn.execute(update(db.center).where(db.center.c.id == 1).values(**fields))
     tx._center = None
     if {"notice_vi", "notice_en"} & set(fields):
@@ -98,19 +145,52 @@ def update_center(tx: Tx, **fields: Any) -> None:
                                               "en": tx.center.notice_en}})
 
 
+#: the rule of each service setting (start_number, daily_cap, hours, prefix...)
+def check_service_value(key: str, value: Any) -> Any:
+    """The value a service setting will store, or Invalid naming the field."""
+    def bad(code: str, message: str) -> Invalid:
+        return Invalid(code, message, field=key)
+
+    if key == "prefix":
+        if not isinstance(value, str) or not PREFIX.match(value):
+            raise bad("invalid_prefix", "prefix must be 1-3 capital letters")
+    elif key in ("opens_at", "closes_at"):
+        if value is not None and (not isinstance(value, str) or not HHMM.match(value)):
+            raise bad("invalid_hours", f"{key} must be HH:MM")
+    elif key == "start_number":
+        # a start number below 1 printed labels such as "A-01"; text or a fraction broke
+        # PostgreSQL
+        if not _whole(value, 1, 10**6):
+            raise bad("invalid_start_number", "start_number must be a whole number from 1")
+    elif key == "daily_cap":
+        if value is not None and not _whole(value, 0, 10**6):
+            raise bad("invalid_daily_cap", "daily_cap must be a whole number from 0, or none")
+    elif key == "target_wait_minutes":
+        if not _whole(value, 1, 24 * 60):
+            raise bad("invalid_target_wait_minutes",
+                      "target_wait_minutes must be a whole number of minutes, 1-1440")
+    elif key == "default_service_minutes":
+        if value is not None and not _whole(value, 1, 240):
+            raise bad("invalid_default_service_minutes",
+                      "default_service_minutes must be 1-240 minutes, or null")
+    elif key == "code":
+        if not isinstance(value, str) or not CODE.match(value):
+            raise bad("invalid_code", "code: 1-40 letters, digits, . _ and -")
+    elif key == "position":
+        if not _whole(value, 0, 10**6):
+            raise bad("invalid_position", "position must be a whole number from 0")
+    elif key == "active":
+        if not isinstance(value, bool):
+            raise bad("invalid_active", "active must be true or false")
+    return value
+
+
 def upsert_service(conn: Connection, code: str, prefix: str, name_vi: str, name_en: str,
                    position: int = 0, **extra: Any) -> int:
     """Create or update a service by code; returns its id."""
-    if not PREFIX.match(prefix):
-        raise Invalid("invalid_prefix", "prefix must be 1-3 capital letters")
-    for key in ("opens_at", "closes_at"):
-        if extra.get(key) is not None and not HHMM.match(extra[key]):
-            raise Invalid("invalid_hours", f"{key} must be HH:MM")
-    # a start number below 1 printed labels such as "A-01"; text or a fraction broke PostgreSQL
-    if "start_number" in extra and not _whole(extra["start_number"], 1, 10**6):
-        raise Invalid("invalid_start_number", "start_number must be a whole number from 1")
-    if extra.get("daily_cap") is not None and not _whole(extra["daily_cap"], 0, 10**6):
-        raise Invalid("invalid_daily_cap", "daily_cap must be a whole number from 0, or none")
+    check_service_value("prefix", prefix)
+    for key, value in extra.items():
+        check_service_value(key, value)
     values = {"code": code, "prefix": prefix, "name_vi": name_vi, "name_en": name_en,
               "position": position, **extra}
     row = conn.execute(select(db.services.c.id).where(db.services.c.code == code)).first()
@@ -167,24 +247,26 @@ def upsert_counter(conn: Connection, number: int, service_codes: list[str], mode
 
 
 def seed_demo(conn: Connection) -> None:
-    """The demo center of DESIGN.md; running it twice changes nothing."""
+    """The demo center of DESIGN.md (layso/demo_center.yaml): what is missing is created,
+    what exists is left as the admin made it; running it twice changes nothing."""
     ensure_center(conn)
+    data = demo_config()
     row = conn.execute(select(db.center.c.name_vi)).scalar_one()
-    if row != DEMO_CENTER[0]:
+    if row != data["center"]["name"]["vi"]:
         conn.execute(update(db.center).where(db.center.c.id == 1).values(
-            name_vi=DEMO_CENTER[0], name_en=DEMO_CENTER[1], timezone="Asia/Ho_Chi_Minh"))
-    by_prefix = {}
-    for pos, (prefix, code, vi, en, procs) in enumerate(DEMO_SERVICES):
-        if conn.execute(select(db.services.c.id).where(db.services.c.code == code)).first():
-            sid = conn.execute(select(db.services.c.id).where(db.services.c.code == code)
-                               ).scalar_one()
-        else:
-            sid = upsert_service(conn, code, prefix, vi, en, position=pos)
-        by_prefix[prefix] = code
-        for ppos, (pcode, pvi, pen) in enumerate(procs):
-            upsert_procedure(conn, sid, pcode, pvi, pen, ppos)
-    for number, prefixes in DEMO_COUNTERS:
-        exists = conn.execute(select(db.counters.c.id).where(db.counters.c.number == number)
-                              ).first()
+            name_vi=data["center"]["name"]["vi"], name_en=data["center"]["name"]["en"],
+            timezone=data["center"]["timezone"]))
+    for pos, s in enumerate(data["services"]):
+        sid = conn.execute(select(db.services.c.id).where(db.services.c.code == s["code"])
+                           ).scalar()
+        if sid is None:
+            sid = upsert_service(conn, s["code"], s["prefix"], s["name"]["vi"], s["name"]["en"],
+                                 position=pos)
+        for ppos, p in enumerate(s.get("procedures") or []):
+            upsert_procedure(conn, sid, p["code"], p["name"]["vi"], p["name"]["en"], ppos)
+    for c in data["counters"]:
+        exists = conn.execute(select(db.counters.c.id).where(
+            db.counters.c.number == c["number"])).first()
         if exists is None:
-            upsert_counter(conn, number, [by_prefix[p] for p in prefixes])
+            upsert_counter(conn, c["number"], c["services"], c.get("mode", "fifo"),
+                           c["name"]["vi"], c["name"]["en"])

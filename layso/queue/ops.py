@@ -164,7 +164,7 @@ def issue(tx: Tx, actor: Actor, service: Any, priority: Any = None, procedure: A
             sql.ACTIVE_CATEGORY, {"code": priority}).first() is None:
             raise Invalid("unknown_priority", f"No priority category {priority!r}")
     if procedure is not None:
-        _check_procedure(tx, s, procedure)
+        _check_procedure(tx, s, procedure, sql.ACTIVE_PROCEDURE)
     if lang not in ("vi", "en"):
         raise Invalid("invalid_lang", "lang must be vi or en")
     if not views.service_is_open(tx, s):
@@ -218,9 +218,9 @@ def _after(tx: Tx, latest: datetime | None) -> datetime:
     return tx.now
 
 
-def _check_procedure(tx: Tx, s: Row[Any], procedure: Any) -> None:
+def _check_procedure(tx: Tx, s: Row[Any], procedure: Any, stmt: Any = sql.PROCEDURE) -> None:
     if not isinstance(procedure, str) or tx.conn.execute(
-            sql.PROCEDURE, {"service_id": s.id, "code": procedure}).first() is None:
+            stmt, {"service_id": s.id, "code": procedure}).first() is None:
         raise Invalid("unknown_procedure", f"No procedure {procedure!r} in {s.code}")
 
 
@@ -286,6 +286,8 @@ def open_counter(tx: Tx, actor: Actor, number: int) -> dict[str, Any]:
     tx.open_day()
     c = _counter(tx, number)
     _may_act(actor, c)
+    if not c.active:
+        raise Conflict("counter_retired", f"Counter {number} is retired")
     if c.state in ("open", "calling", "serving"):
         return views.counter_view(tx, c)
     values: dict[str, Any] = {"state": "open", "pause_reason": None, "changed_at": tx.now}

@@ -31,6 +31,8 @@ ACTIVE_CATEGORY = select(db.priority_categories.c.id).where(
 PROCEDURE = select(db.procedures.c.id).where(
     db.procedures.c.service_id == bindparam("service_id"),
     db.procedures.c.code == bindparam("code"))
+#: what a kiosk may still offer: a retired procedure is only kept for history
+ACTIVE_PROCEDURE = PROCEDURE.where(db.procedures.c.active.is_(True))
 
 WAITING = select(db.tickets.c.id, db.tickets.c.service_id, db.tickets.c.priority,
                  db.tickets.c.queue_at).where(

@@ -275,12 +275,24 @@ def counter_view(r: Reader, c: Row[Any], *, brief_ticket: bool = False, current:
     }
 
 
-def service_view(r: Reader, s: Row[Any], waiting: int) -> dict[str, Any]:
-    """The API's service shape."""
-    procs = r.conn.execute(
-        select(db.procedures).where(db.procedures.c.service_id == s.id)
-        .order_by(db.procedures.c.position, db.procedures.c.id)
-    ).all()
+def procedures_by_service(r: Reader, include_inactive: bool = False
+                          ) -> dict[int, list[Row[Any]]]:
+    """Every service's procedures in their order, read in one query."""
+    q = select(db.procedures).order_by(db.procedures.c.service_id, db.procedures.c.position,
+                                       db.procedures.c.id)
+    if not include_inactive:
+        q = q.where(db.procedures.c.active.is_(True))
+    out: dict[int, list[Row[Any]]] = {}
+    for p in r.conn.execute(q).all():
+        out.setdefault(p.service_id, []).append(p)
+    return out
+
+
+def service_view(r: Reader, s: Row[Any], waiting: int,
+                 procs: list[Row[Any]] | None = None) -> dict[str, Any]:
+    """The API's service shape (`procs`: its offered procedures, when the caller read them)."""
+    if procs is None:
+        procs = procedures_by_service_id(r, s.id)
     return {
         "code": s.code,
         "prefix": s.prefix,
@@ -295,13 +307,23 @@ def service_view(r: Reader, s: Row[Any], waiting: int) -> dict[str, Any]:
     }
 
 
+def procedures_by_service_id(r: Reader, service_id: int) -> list[Row[Any]]:
+    """One service's offered procedures, in order."""
+    return list(r.conn.execute(
+        select(db.procedures).where(db.procedures.c.service_id == service_id,
+                                    db.procedures.c.active.is_(True))
+        .order_by(db.procedures.c.position, db.procedures.c.id)).all())
+
+
 def list_services(r: Reader, include_inactive: bool = False) -> list[dict[str, Any]]:
     """Services in the admin's order, with waiting counts and the open flag."""
     counts = waiting_counts(r)
     q = select(db.services).order_by(db.services.c.position, db.services.c.id)
     if not include_inactive:
         q = q.where(db.services.c.active.is_(True))
-    return [service_view(r, s, counts.get(s.code, 0)) for s in r.conn.execute(q).all()]
+    procs = procedures_by_service(r)
+    return [service_view(r, s, counts.get(s.code, 0), procs.get(s.id, []))
+            for s in r.conn.execute(q).all()]
 
 
 def list_categories(r: Reader) -> list[dict[str, Any]]:
@@ -412,7 +434,8 @@ def board(r: Reader) -> dict[str, Any]:
     from layso import events as ev  # local: views are also used where events are not
 
     epoch, seq = ev.current(r.conn)
-    counters = r.conn.execute(select(db.counters).order_by(db.counters.c.number)).all()
+    counters = r.conn.execute(select(db.counters).where(db.counters.c.active.is_(True))
+                              .order_by(db.counters.c.number)).all()
     c = r.center
     return {
         "epoch": epoch,

@@ -133,7 +133,7 @@ def allowed_actor(who: str) -> str | None:
     actors = {"anyone": None, "anyone with the token": None, "a logged-in user": "lo",
               "anyone authenticated": "display", STAFF_WHO: "o1",
               "kiosk device, " + STAFF_WHO: "kiosk", "supervisor or admin": "sup",
-              "feedback device": "feedback"}
+              "feedback device": "feedback", "admin": "adm"}
     if who not in actors:
         raise AssertionError(f"add {who!r} to allowed_actor and forbidden_actors")
     return actors[who]
@@ -144,12 +144,23 @@ def forbidden_actors(who: str) -> list[str]:
     return {STAFF_WHO: ["kiosk", "display", "feedback"],
             "kiosk device, " + STAFF_WHO: ["display", "feedback"],
             "supervisor or admin": ["o1", "kiosk", "display", "feedback"],
-            "feedback device": ["o1", "sup", "kiosk", "display"]}.get(who, [])
+            "feedback device": ["o1", "sup", "kiosk", "display"],
+            "admin": ["o1", "sup", "kiosk", "display", "feedback"]}.get(who, [])
 
 
-def concrete(path: str, w: World, n: Any = 1, ticket_id: Any = None, token: Any = None) -> str:
+#: what names a service, a category and a user in a path
+PATH_CODES = {"/services/{code}": "civil-status", "/categories/{code}": "elderly"}
+#: writes whose session is not checked for a CSRF token (the token or code is the secret)
+NO_CSRF = ("/auth/login", "/devices/enrol")
+
+
+def concrete(path: str, w: World, n: Any = 1, ticket_id: Any = None, token: Any = None,
+             device_id: Any = 1, code: Any = None, username: Any = "o2") -> str:
     """The path with its parameters filled in."""
-    return (path.replace("{n}", str(n))
+    if "{code}" in path:
+        path = path.replace("{code}", str(code or PATH_CODES[path]))
+    return (path.replace("{n}", str(n)).replace("{device_id}", str(device_id))
+            .replace("{username}", str(username))
             .replace("{id}", str(ticket_id if ticket_id is not None else w.waiting["id"]))
             .replace("{token}", str(token or w.waiting["status_url"].rsplit("/", 1)[1])))
 
@@ -159,6 +170,8 @@ SAMPLES: dict[tuple[str, str], Any] = {
     ("/tickets", "service"): "no-such-service", ("/counters/{n}/pause", "reason"): "Nghỉ trưa",
     ("/counters/{n}/call", "ticket"): "Z999", ("/ratings", "ticket"): 999999,
     ("/counters/{n}/transfer", "service"): "land",
+    # a password the center accepts, so that a refusal is for the case, not for it
+    ("/users", "password"): "a-long-password", ("/users/{username}", "password"): "a-long-pw-2",
 }
 
 
@@ -173,7 +186,8 @@ def sample_body(path: str, schema: dict[str, Any]) -> dict[str, Any]:
         else:
             types = prop.get("type", "string")
             types = [types] if isinstance(types, str) else types
-            out[name] = {"string": "x", "integer": 1, "boolean": True}[
+            out[name] = {"string": "x", "integer": 1, "boolean": True, "object": {},
+                         "array": []}[
                 next(t for t in types if t != "null")]
     return out
 
@@ -231,7 +245,7 @@ def generated_cases() -> list[Case]:
     for method, path, who, req in OPS:
         op = f"{method.upper()} {path}"
         actor = allowed_actor(who)
-        if method == "post":
+        if method in ("post", "patch"):
             for label, raw in (("open-brace", b"{"), ("array", b"[1,2]"), ("string", b'"x"'),
                                ("number", b"42"), ("null", b"null"),
                                ("invalid-utf8", b'{"service": "\xff\xfe"}'),
@@ -261,7 +275,7 @@ def generated_cases() -> list[Case]:
                                        ("\ud800", "lone surrogate")):
                         cases.append(Case(f"{op} {name} {label}", method, path, actor,
                                           {**base, name: bad}, (422,)))
-            if path != "/auth/login":
+            if path not in NO_CSRF:
                 for hdr, label in (({}, "no header"), ({"X-CSRF-Token": "wrong"}, "wrong")):
                     cases.append(Case(f"{op} session without CSRF ({label})", method, path,
                                       None, base or None, (403,), "csrf_failed", hdr,
@@ -281,8 +295,16 @@ def generated_cases() -> list[Case]:
         body = sample_body(path, req) if req else None
         if "{n}" in path:
             for n in (99, HUGE):
-                cases.append(Case(f"{op} counter {n}", method, path, "o1", body, (404,),
-                                  path_args={"n": n}))
+                cases.append(Case(f"{op} counter {n}", method, path, actor or "o1", body,
+                                  (404,), path_args={"n": n}))
+        if "{device_id}" in path:
+            for i in (999999, HUGE):
+                cases.append(Case(f"{op} device {i}", method, path, actor, body, (404,),
+                                  path_args={"device_id": i}))
+        for name, unknown in (("{code}", "no-such-code"), ("{username}", "nobody")):
+            if name in path:
+                cases.append(Case(f"{op} unknown {name[1:-1]}", method, path, actor, body,
+                                  (404,), path_args={name[1:-1]: unknown}))
         if "{id}" in path:
             # reprint answers 409 no_printer first: this app has no printer
             want = (404, 409) if path.endswith("/reprint") else (404,)
@@ -389,6 +411,43 @@ EXPLICIT = [
          lambda w: {"ticket": w.waiting["id"], "score": 5}, (409,)),
     Case("rate an absent ticket", "post", "/ratings", "feedback",
          lambda w: {"ticket": w.absent["id"], "score": 5}, (409,)),
+    # the administration's conflicts: counter 1 is open, civil-status has tickets today
+    Case("service code taken", "post", "/services", "adm",
+         {"code": "land", "prefix": "Q", "name": {"vi": "Q"}}, (409,), "duplicate_code"),
+    Case("service prefix taken", "post", "/services", "adm",
+         {"code": "new", "prefix": "A", "name": {"vi": "Q"}}, (409,), "duplicate_prefix"),
+    Case("prefix of a service with tickets today", "patch", "/services/{code}", "adm",
+         {"prefix": "Q"}, (409,), "service_in_use"),
+    Case("procedure listed twice", "patch", "/services/{code}", "adm",
+         {"procedures": [{"code": "p", "name": {"vi": "P"}}, {"code": "p", "name": {"vi": "P"}}]},
+         (409,), "duplicate_code"),
+    Case("service closes before it opens", "patch", "/services/{code}", "adm",
+         {"opens_at": "17:00", "closes_at": "07:00"}, (422,), "invalid_hours"),
+    Case("counter number taken", "post", "/counters", "adm", {"number": 1}, (409,),
+         "duplicate_number"),
+    Case("counter renumbered onto another", "patch", "/counters/{n}", "adm", {"number": 2},
+         (409,), "duplicate_number"),
+    Case("retire an open counter", "patch", "/counters/{n}", "adm", {"active": False}, (409,),
+         "counter_busy"),
+    Case("counter serves an unknown service", "patch", "/counters/{n}", "adm",
+         {"services": ["nope"]}, (422,), "unknown_service"),
+    Case("category code taken", "post", "/categories", "adm",
+         {"code": "elderly", "name": {"vi": "X"}}, (409,), "duplicate_code"),
+    Case("username taken", "post", "/users", "adm", {"username": "o1", "role": "officer"},
+         (409,), "duplicate_username"),
+    Case("weak password", "post", "/users", "adm",
+         {"username": "new", "role": "officer", "password": "short"}, (422,), "weak_password"),
+    Case("feedback tablet without a counter", "post", "/devices", "adm",
+         {"name": "T", "kind": "feedback"}, (422,), "counter_required"),
+    Case("enrol with an unknown code", "post", "/devices/enrol", None, {"code": "12345678"},
+         (422,), "invalid_enrol_code"),
+    Case("audit from a bad day", "get", "/audit?from=2026-02-30", "sup", None, (422,)),
+    Case("audit to before from", "get", "/audit?from=2026-02-03&to=2026-02-01", "sup", None,
+         (422,)),
+    Case("retired services as an officer", "get", "/services?all=1", "o1", None, (403,)),
+    Case("retired services without credentials", "get", "/services?all=1", None, None,
+         (401,)),
+    Case("retired counters as an officer", "get", "/counters?all=1", "o1", None, (403,)),
     Case("rate twice", "post", "/ratings", "feedback",
          lambda w: {"ticket": w.done["id"], "score": 1, "reason": "other"}, (409,),
          "already_rated"),
@@ -467,11 +526,11 @@ def test_every_operation_is_swept_for_each_kind_of_bad_request() -> None:
         ids = {c.id for c in CASES if (c.method, c.path) == (method, path)}
         kinds = ["bearer garbage", "bearer basic", "bearer unknown", "expired token",
                  "revoked token"]
-        if method == "post":
+        if method in ("post", "patch"):
             kinds += ["malformed open-brace", "malformed array", "malformed invalid-utf8",
                       "malformed deep-nesting", "unknown field", "too large",
                       "too large chunked"]
-            if path != "/auth/login":
+            if path not in NO_CSRF:
                 kinds += ["session without CSRF (no header)", "session without CSRF (wrong)"]
         if allowed_actor(who) is not None and path != "/auth/logout":
             kinds.append("no credentials")
@@ -480,5 +539,7 @@ def test_every_operation_is_swept_for_each_kind_of_bad_request() -> None:
             kinds += ["counter 99", f"counter {HUGE}"]
         if "{id}" in path:
             kinds += ["ticket id 999999", f"ticket id {HUGE}"]
+        if "{device_id}" in path:
+            kinds += ["device 999999", f"device {HUGE}"]
         missing = [k for k in kinds if f"{op} {k}" not in ids]
         assert not missing, (op, missing)

@@ -1,0 +1,506 @@
+/* Lấy Số administration pages: each page lists its resource from the API and edits it through
+   one form; a 409/422 is shown next to the field it names. Supervisors read, admins edit. */
+(function () {
+  'use strict';
+  var PAGE = document.body.dataset.page;
+  var CAN_EDIT = document.body.dataset.canEdit === '1';
+  var SETUP = /[?&]setup=1/.test(window.location.search);
+  var STEPS = ['settings', 'services', 'counters', 'users', 'devices'];
+  var csrf = null;
+  var $ = function (id) { return document.getElementById(id); };
+
+  var WORDS = {
+    duplicate_code: 'Mã này đã được dùng.', duplicate_prefix: 'Ký hiệu này đã được lĩnh vực khác dùng.',
+    duplicate_number: 'Số quầy này đã có.', duplicate_username: 'Tên đăng nhập này đã có.',
+    service_in_use: 'Lĩnh vực đã có số trong ngày hôm nay: chỉ đổi ký hiệu sau ngày làm việc.',
+    counter_busy: 'Quầy đang hoạt động: hãy đóng quầy trước khi ngừng dùng.',
+    last_admin: 'Trung tâm cần ít nhất một quản trị viên đang hoạt động.',
+    missing_field: 'Vui lòng nhập mục này.', invalid_prefix: 'Ký hiệu là 1–3 chữ cái in hoa.',
+    invalid_code: 'Mã gồm chữ, số và . _ - (tối đa 40 ký tự).', invalid_hours: 'Giờ không hợp lệ.',
+    invalid_name: 'Vui lòng nhập tên.', weak_password: 'Mật khẩu cần 8–200 ký tự.',
+    invalid_policy: 'Quy tắc ưu tiên không hợp lệ.', invalid_timezone: 'Múi giờ không hợp lệ.',
+    invalid_printer: 'Địa chỉ máy in không hợp lệ.', counter_required: 'Máy đánh giá phải gắn với một quầy.',
+    unknown_counter: 'Không có quầy này.', unknown_service: 'Không có lĩnh vực này.',
+    code_fixed: 'Mã không đổi được.', forbidden: 'Chỉ quản trị viên được thay đổi.',
+    csrf_failed: 'Phiên làm việc đã thay đổi. Vui lòng tải lại trang.',
+    device_revoked: 'Thiết bị đã bị thu hồi.', network: 'Không kết nối được máy chủ.'
+  };
+  var STATES = {closed: 'Đóng', open: 'Sẵn sàng', calling: 'Đang gọi', serving: 'Đang phục vụ', paused: 'Tạm dừng'};
+  var ROLES = {officer: 'Cán bộ, công chức / Official', supervisor: 'Lãnh đạo / Leader', admin: 'Quản trị viên / Admin'};
+  var KINDS = {kiosk: 'Máy lấy số / Kiosk', feedback: 'Máy đánh giá / Feedback tablet', display: 'Bảng hiển thị / Board'};
+  var KIND_PATH = {kiosk: '/kiosk/', feedback: '/counter/feedback', display: '/display/'};
+
+  function el(tag, cls, text) {
+    var n = document.createElement(tag);
+    if (cls) n.className = cls;
+    if (text !== undefined && text !== null) n.textContent = String(text);
+    return n;
+  }
+  function bi(node, vi, en) { node.textContent = vi; if (en) node.appendChild(el('span', 'en', en)); return node; }
+  function cell(tr, v, cls) { var td = el('td', cls, v === null || v === undefined ? '–' : v); tr.appendChild(td); return td; }
+  function fold(s) { return String(s || '').normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/đ/g, 'd').replace(/Đ/g, 'D').toLowerCase(); }
+
+  function api(method, path, body) {
+    var headers = {'Accept': 'application/json'};
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (method !== 'GET' && csrf) headers['X-CSRF-Token'] = csrf;
+    return fetch('/api/v1' + path, {method: method, headers: headers, credentials: 'same-origin',
+      body: body === undefined ? undefined : JSON.stringify(body)}).then(function (r) {
+      if (r.status === 401) { window.location.href = '/login?next=' + encodeURIComponent(window.location.pathname); }
+      return r.text().then(function (t) {
+        var data = null; try { data = t ? JSON.parse(t) : null; } catch (e) { data = null; }
+        if (!r.ok) { var err = (data && data.error) || {code: 'http_' + r.status, message: r.statusText}; err.status = r.status; throw err; }
+        return data;
+      });
+    }, function () { throw {code: 'network', message: 'Cannot reach the server'}; });
+  }
+
+  // -- forms: values in and out, errors next to their field ----------------------------------
+  function setVal(form, name, v) {
+    var f = form.elements[name]; if (!f) return;
+    if (f.type === 'checkbox') f.checked = !!v; else f.value = v === null || v === undefined ? '' : v;
+  }
+  function getVal(form, name) {
+    var f = form.elements[name]; if (!f) return undefined;
+    if (f.type === 'checkbox') return f.checked;
+    if (f.type === 'number') return f.value === '' ? null : Number(f.value);
+    if (f.type === 'time') return f.value === '' ? null : f.value;
+    return f.value.trim();
+  }
+  function clearErrors(form) {
+    Array.prototype.forEach.call(form.querySelectorAll('.field-error'), function (n) { n.remove(); });
+    Array.prototype.forEach.call(form.querySelectorAll('.has-error'), function (n) { n.classList.remove('has-error'); });
+    status(form, '');
+  }
+  function status(form, text, bad) {
+    var s = form.querySelector('.form-status'); if (!s) return;
+    s.textContent = text; s.classList.toggle('bad', !!bad);
+  }
+  function showError(form, err) {
+    var field = err && err.details && err.details.field ? String(err.details.field) : null;
+    var vi = WORDS[err && err.code] || 'Không lưu được.';
+    var msg = el('p', 'field-error'); msg.setAttribute('role', 'alert');
+    bi(msg, vi, err && err.message);
+    msg.dataset.code = err && err.code || '';
+    var target = null;
+    if (field) {
+      var base = field.replace(/\[\d+\].*$/, '').split('.')[0];
+      target = form.querySelector('[data-field="' + field + '"]') || form.querySelector('[data-field="' + base + '"]');
+      var idx = /^procedures\[(\d+)\]/.exec(field);
+      if (idx) { var row = form.querySelectorAll('#procs tr')[Number(idx[1])]; if (row) row.classList.add('has-error'); }
+    }
+    if (target) { target.classList.add('has-error'); target.appendChild(msg); }
+    else { var foot = form.querySelector('.form-foot'); foot.parentNode.insertBefore(msg, foot); }
+    status(form, 'Chưa lưu / Not saved', true);
+  }
+  function lockReadOnly() {
+    if (CAN_EDIT) return;
+    Array.prototype.forEach.call(document.querySelectorAll('[data-edit]'), function (b) { b.hidden = true; });
+    Array.prototype.forEach.call(document.querySelectorAll('form input, form select, form textarea'), function (f) { f.disabled = true; });
+  }
+  function actionButton(tr, vi, en, fn) {
+    var td = tr.lastChild && tr.lastChild.classList.contains('actions') ? tr.lastChild : tr.appendChild(el('td', 'actions'));
+    var b = bi(el('button', 'btn ghost small'), vi, en); b.type = 'button';
+    b.addEventListener('click', fn); td.appendChild(b); return b;
+  }
+  function openEditor(title) {
+    var ed = $('editor'); ed.hidden = false; bi($('editor-title'), title[0], title[1]);
+    clearErrors(ed.querySelector('form'));
+    ed.scrollIntoView({block: 'start'});
+  }
+  function closeEditor() { $('editor').hidden = true; }
+  Array.prototype.forEach.call(document.querySelectorAll('[data-close]'), function (b) { b.addEventListener('click', closeEditor); });
+  function filterRows(input, rows) {
+    var q = fold(input.value);
+    Array.prototype.forEach.call(rows, function (tr) { tr.hidden = q !== '' && fold(tr.dataset.search).indexOf(q) < 0; });
+  }
+
+  // -- setup guidance --------------------------------------------------------------------------
+  function setupBar() {
+    var i = STEPS.indexOf(PAGE);
+    if (!SETUP || i < 0) return;
+    var bar = el('div', 'setup-bar'); bar.id = 'setup-bar';
+    bar.appendChild(bi(el('span'), 'Thiết lập ban đầu · bước ' + (i + 1) + '/5', 'First setup · step ' + (i + 1) + ' of 5'));
+    var next = el('a', 'btn');
+    if (i + 1 < STEPS.length) { next.href = '/admin/' + STEPS[i + 1] + '?setup=1'; bi(next, 'Bước tiếp theo →', 'Next step'); }
+    else { next.href = '/admin/setup'; bi(next, 'Xem lại các bước', 'Review the steps'); }
+    next.id = 'setup-next';
+    bar.appendChild(next);
+    var main = document.querySelector('.admin-main'); main.insertBefore(bar, main.firstChild);
+  }
+
+  // -- pages -----------------------------------------------------------------------------------
+  var pages = {};
+
+  pages.settings = function () {
+    var form = $('center-form');
+    function fill(c) {
+      setVal(form, 'name.vi', c.name.vi); setVal(form, 'name.en', c.name.en);
+      ['timezone', 'recall_limit', 'speech_mode', 'speak_english', 'default_service_minutes', 'rating_scale',
+       'citizen_daily_limit', 'alert_queue_length', 'alert_pause_minutes'].forEach(function (k) { setVal(form, k, c[k]); });
+      var p = String(c.priority_policy || 'strict').split(':');
+      setVal(form, 'policy_kind', p[0]); setVal(form, 'policy_n', p[1] || '');
+    }
+    api('GET', '/center').then(fill);
+    form.addEventListener('submit', function (ev) {
+      ev.preventDefault(); clearErrors(form);
+      var kind = getVal(form, 'policy_kind'), n = getVal(form, 'policy_n');
+      var body = {name: {vi: getVal(form, 'name.vi'), en: getVal(form, 'name.en') || getVal(form, 'name.vi')},
+        timezone: getVal(form, 'timezone'), priority_policy: kind === 'strict' ? 'strict' : kind + ':' + (n === null ? '' : n),
+        recall_limit: getVal(form, 'recall_limit'), speech_mode: getVal(form, 'speech_mode'),
+        speak_english: getVal(form, 'speak_english'), default_service_minutes: getVal(form, 'default_service_minutes'),
+        rating_scale: getVal(form, 'rating_scale'), citizen_daily_limit: getVal(form, 'citizen_daily_limit'),
+        alert_queue_length: getVal(form, 'alert_queue_length'), alert_pause_minutes: getVal(form, 'alert_pause_minutes')};
+      api('PATCH', '/center', body).then(function (c) {
+        fill(c); $('head-center').textContent = c.name.vi; status(form, 'Đã lưu / Saved');
+      }, function (e) { showError(form, e); });
+    });
+  };
+
+  pages.services = function () {
+    var form = $('service-form'), editing = null, items = [];
+    function procRow(p) {
+      var tr = el('tr');
+      [['code', 40], ['vi', 300], ['en', 300]].forEach(function (f) {
+        var td = el('td'), inp = el('input'); inp.maxLength = f[1]; inp.dataset.k = f[0];
+        inp.value = f[0] === 'code' ? p.code || '' : (p.name && p.name[f[0]]) || '';
+        if (f[0] === 'code' && p.code && p.saved) inp.readOnly = true;
+        td.appendChild(inp); tr.appendChild(td);
+      });
+      var act = el('td'), cb = el('input'); cb.type = 'checkbox'; cb.checked = p.active !== false; cb.dataset.k = 'active';
+      act.appendChild(cb); tr.appendChild(act);
+      var tools = el('td', 'tools');
+      [['↑', -1], ['↓', 1]].forEach(function (m) {
+        var b = el('button', 'btn ghost small', m[0]); b.type = 'button'; b.dataset.edit = '';
+        b.setAttribute('aria-label', m[1] < 0 ? 'Lên / Up' : 'Xuống / Down');
+        b.addEventListener('click', function () {
+          var sib = m[1] < 0 ? tr.previousElementSibling : tr.nextElementSibling;
+          if (sib) tr.parentNode.insertBefore(tr, m[1] < 0 ? sib : sib.nextSibling);
+        });
+        tools.appendChild(b);
+      });
+      tr.appendChild(tools);
+      $('procs').appendChild(tr);
+      return tr;
+    }
+    function procsOf() {
+      return Array.prototype.map.call($('procs').querySelectorAll('tr'), function (tr) {
+        var v = {}; Array.prototype.forEach.call(tr.querySelectorAll('input'), function (i) { v[i.dataset.k] = i.type === 'checkbox' ? i.checked : i.value.trim(); });
+        return {code: v.code, name: {vi: v.vi, en: v.en || v.vi}, active: v.active};
+      }).filter(function (p) { return p.code || p.name.vi; });
+    }
+    function edit(s) {
+      editing = s;
+      openEditor(s ? ['Sửa lĩnh vực ' + s.prefix + ' · ' + s.name.vi, 'Edit a service'] : ['Thêm lĩnh vực', 'Add a service']);
+      form.reset();
+      setVal(form, 'code', s ? s.code : ''); form.elements.code.readOnly = !!s;
+      setVal(form, 'prefix', s ? s.prefix : ''); setVal(form, 'name.vi', s ? s.name.vi : ''); setVal(form, 'name.en', s ? s.name.en : '');
+      setVal(form, 'target_wait_minutes', s ? s.target_wait_minutes : 30); setVal(form, 'opens_at', s ? s.opens_at : '');
+      setVal(form, 'closes_at', s ? s.closes_at : ''); setVal(form, 'daily_cap', s ? s.daily_cap : '');
+      setVal(form, 'start_number', s ? s.start_number : 1); setVal(form, 'position', s ? s.position : items.length);
+      setVal(form, 'active', s ? s.active : true);
+      $('procs').textContent = '';
+      (s ? s.procedures : []).forEach(function (p) { procRow({code: p.code, name: p.name, active: p.active, saved: true}); });
+      lockReadOnly();
+      form.elements[s ? 'name.vi' : 'code'].focus();
+    }
+    function render() {
+      var tb = document.querySelector('#list tbody'); tb.textContent = '';
+      var retired = $('show-retired').checked;
+      items.forEach(function (s) {
+        if (!s.active && !retired) return;
+        var tr = el('tr'); tr.dataset.code = s.code; if (!s.active) tr.className = 'retired';
+        tr.dataset.search = [s.code, s.prefix, s.name.vi, s.name.en].concat(s.procedures.map(function (p) { return p.name.vi + ' ' + p.code; })).join(' ');
+        cell(tr, s.prefix, 'prefix'); bi(cell(tr, ''), s.name.vi, s.name.en);
+        cell(tr, s.procedures.filter(function (p) { return p.active; }).length, 'num');
+        cell(tr, s.target_wait_minutes + ' ph', 'num');
+        cell(tr, (s.opens_at || '00:00') + '–' + (s.closes_at || '24:00'));
+        cell(tr, s.daily_cap === null || s.daily_cap === undefined ? 'không / none' : s.daily_cap, 'num');
+        cell(tr, s.start_number, 'num');
+        bi(cell(tr, ''), s.active ? 'Đang cấp số' : 'Đã ngừng', s.active ? 'In service' : 'Retired');
+        actionButton(tr, CAN_EDIT ? 'Sửa' : 'Xem', CAN_EDIT ? 'Edit' : 'View', function () { edit(s); });
+        tb.appendChild(tr);
+      });
+      $('empty').hidden = items.length > 0;
+      filterRows($('filter'), tb.querySelectorAll('tr'));
+    }
+    function load() { return api('GET', '/services?all=1').then(function (b) { items = b.items; render(); }); }
+    $('filter').addEventListener('input', function () { filterRows($('filter'), document.querySelectorAll('#list tbody tr')); });
+    $('show-retired').addEventListener('change', render);
+    $('add').addEventListener('click', function () { edit(null); });
+    $('add-proc').addEventListener('click', function () { procRow({}).querySelector('input').focus(); });
+    form.addEventListener('submit', function (ev) {
+      ev.preventDefault(); clearErrors(form);
+      var body = {prefix: getVal(form, 'prefix').toUpperCase(), name: {vi: getVal(form, 'name.vi'), en: getVal(form, 'name.en') || getVal(form, 'name.vi')},
+        target_wait_minutes: getVal(form, 'target_wait_minutes'), opens_at: getVal(form, 'opens_at'), closes_at: getVal(form, 'closes_at'),
+        daily_cap: getVal(form, 'daily_cap'), start_number: getVal(form, 'start_number'), position: getVal(form, 'position'),
+        active: getVal(form, 'active'), procedures: procsOf()};
+      if (!body.name.vi) body.name = null;
+      var req = editing ? api('PATCH', '/services/' + encodeURIComponent(editing.code), body)
+        : api('POST', '/services', Object.assign({code: getVal(form, 'code')}, body));
+      req.then(function (s) { status(form, 'Đã lưu / Saved'); return load().then(function () { edit(s); status(form, 'Đã lưu / Saved'); }); },
+        function (e) { showError(form, e); });
+    });
+    load();
+  };
+
+  pages.counters = function () {
+    var form = $('counter-form'), editing = null, items = [], services = [], chosen = [];
+    function svcName(code) { var s = services.filter(function (x) { return x.code === code; })[0]; return s ? s.prefix + ' · ' + s.name.vi : code; }
+    function renderChosen() {
+      var ol = $('chosen'); ol.textContent = '';
+      chosen.forEach(function (code, i) {
+        var li = el('li'); li.dataset.code = code; li.appendChild(el('span', null, svcName(code)));
+        [['↑', -1], ['↓', 1], ['✕', 0]].forEach(function (m) {
+          var b = el('button', 'btn ghost small', m[0]); b.type = 'button'; b.dataset.edit = '';
+          b.setAttribute('aria-label', m[1] < 0 ? 'Lên / Up' : m[1] > 0 ? 'Xuống / Down' : 'Bỏ / Remove');
+          b.addEventListener('click', function () {
+            if (m[1] === 0) chosen.splice(i, 1);
+            else if (chosen[i + m[1]] !== undefined) { var t = chosen[i]; chosen[i] = chosen[i + m[1]]; chosen[i + m[1]] = t; }
+            renderChosen();
+          });
+          li.appendChild(b);
+        });
+        ol.appendChild(li);
+      });
+      renderPick();
+      lockReadOnly();
+    }
+    function renderPick() {
+      var q = fold($('svc-filter').value), sel = $('svc-pick'); sel.textContent = '';
+      services.forEach(function (s) {
+        if (!s.active || chosen.indexOf(s.code) >= 0) return;
+        if (q && fold(s.prefix + ' ' + s.name.vi + ' ' + s.name.en + ' ' + s.code).indexOf(q) < 0) return;
+        var o = el('option', null, s.prefix + ' · ' + s.name.vi); o.value = s.code; sel.appendChild(o);
+      });
+    }
+    function edit(c) {
+      editing = c;
+      openEditor(c ? ['Sửa ' + c.name.vi, 'Edit a counter'] : ['Thêm quầy', 'Add a counter']);
+      form.reset();
+      var next = items.reduce(function (m, x) { return Math.max(m, x.number); }, 0) + 1;
+      setVal(form, 'number', c ? c.number : next); setVal(form, 'name.vi', c ? c.name.vi : '');
+      setVal(form, 'name.en', c ? c.name.en : ''); setVal(form, 'mode', c ? c.mode || 'fifo' : 'fifo');
+      setVal(form, 'active', c ? c.active : true);
+      chosen = c ? c.services.slice() : []; renderChosen();
+    }
+    function render() {
+      var tb = document.querySelector('#list tbody'); tb.textContent = '';
+      items.forEach(function (c) {
+        var tr = el('tr'); tr.dataset.number = c.number; if (!c.active) tr.className = 'retired';
+        tr.dataset.search = [c.number, c.name.vi, c.name.en].concat(c.services.map(svcName)).join(' ');
+        cell(tr, c.number, 'num'); bi(cell(tr, ''), c.name.vi, c.name.en);
+        cell(tr, c.services.map(svcName).join(' → '));
+        cell(tr, c.mode === 'ordered' ? 'Lĩnh vực đầu trước / First service first' : 'Đến trước gọi trước / Oldest first');
+        cell(tr, c.active ? (STATES[c.state] || c.state) : 'Đã ngừng / Retired');
+        actionButton(tr, CAN_EDIT ? 'Sửa' : 'Xem', CAN_EDIT ? 'Edit' : 'View', function () { edit(c); });
+        tb.appendChild(tr);
+      });
+      $('empty').hidden = items.length > 0;
+      filterRows($('filter'), tb.querySelectorAll('tr'));
+    }
+    function load() {
+      return Promise.all([api('GET', '/counters?all=1'), api('GET', '/services?all=1')]).then(function (r) {
+        items = r[0].items; services = r[1].items; render();
+      });
+    }
+    $('filter').addEventListener('input', function () { filterRows($('filter'), document.querySelectorAll('#list tbody tr')); });
+    $('svc-filter').addEventListener('input', renderPick);
+    $('svc-add').addEventListener('click', function () { var v = $('svc-pick').value; if (v) { chosen.push(v); renderChosen(); } });
+    $('add').addEventListener('click', function () { edit(null); });
+    form.addEventListener('submit', function (ev) {
+      ev.preventDefault(); clearErrors(form);
+      var body = {number: getVal(form, 'number'), mode: getVal(form, 'mode'), services: chosen.slice(), active: getVal(form, 'active')};
+      var vi = getVal(form, 'name.vi');
+      if (vi) body.name = {vi: vi, en: getVal(form, 'name.en') || vi};
+      if (editing && body.number === editing.number) delete body.number;
+      var req = editing ? api('PATCH', '/counters/' + editing.number, body) : api('POST', '/counters', body);
+      req.then(function (c) { return load().then(function () { edit(c); status(form, 'Đã lưu / Saved'); }); },
+        function (e) { showError(form, e); });
+    });
+    load();
+  };
+
+  pages.categories = function () {
+    var form = $('category-form'), editing = null, items = [];
+    function edit(c) {
+      editing = c; openEditor(c ? ['Sửa ' + c.name.vi, 'Edit a category'] : ['Thêm đối tượng ưu tiên', 'Add a category']);
+      form.reset(); setVal(form, 'code', c ? c.code : ''); form.elements.code.readOnly = !!c;
+      setVal(form, 'name.vi', c ? c.name.vi : ''); setVal(form, 'name.en', c ? c.name.en : '');
+      setVal(form, 'position', c ? c.position : items.length); setVal(form, 'active', c ? c.active : true);
+      lockReadOnly();
+    }
+    function load() {
+      return api('GET', '/categories?all=1').then(function (b) {
+        items = b.items; var tb = document.querySelector('#list tbody'); tb.textContent = '';
+        items.forEach(function (c) {
+          var tr = el('tr'); tr.dataset.code = c.code; if (!c.active) tr.className = 'retired';
+          cell(tr, c.code); bi(cell(tr, ''), c.name.vi, c.name.en); cell(tr, c.position, 'num');
+          bi(cell(tr, ''), c.active ? 'Đang dùng' : 'Đã ngừng', c.active ? 'In use' : 'Retired');
+          actionButton(tr, CAN_EDIT ? 'Sửa' : 'Xem', CAN_EDIT ? 'Edit' : 'View', function () { edit(c); });
+          tb.appendChild(tr);
+        });
+      });
+    }
+    $('add').addEventListener('click', function () { edit(null); });
+    form.addEventListener('submit', function (ev) {
+      ev.preventDefault(); clearErrors(form);
+      var vi = getVal(form, 'name.vi');
+      var body = {name: vi ? {vi: vi, en: getVal(form, 'name.en') || vi} : null, position: getVal(form, 'position'), active: getVal(form, 'active')};
+      var req = editing ? api('PATCH', '/categories/' + encodeURIComponent(editing.code), body)
+        : api('POST', '/categories', Object.assign({code: getVal(form, 'code')}, body));
+      req.then(function (c) { return load().then(function () { edit(c); status(form, 'Đã lưu / Saved'); }); },
+        function (e) { showError(form, e); });
+    });
+    load();
+  };
+
+  pages.users = function () {
+    var form = $('user-form'), editing = null;
+    function edit(u) {
+      editing = u; openEditor(u ? ['Sửa tài khoản ' + u.username, 'Edit an account'] : ['Thêm tài khoản', 'Add an account']);
+      form.reset(); setVal(form, 'username', u ? u.username : ''); form.elements.username.readOnly = !!u;
+      setVal(form, 'name', u ? u.name : ''); setVal(form, 'role', u ? u.role : 'officer'); setVal(form, 'active', u ? u.active : true);
+      lockReadOnly();
+    }
+    function load() {
+      return api('GET', '/users').then(function (b) {
+        var tb = document.querySelector('#list tbody'); tb.textContent = '';
+        b.items.forEach(function (u) {
+          var tr = el('tr'); tr.dataset.username = u.username; if (!u.active) tr.className = 'retired';
+          tr.dataset.search = u.username + ' ' + u.name + ' ' + u.role;
+          cell(tr, u.username); cell(tr, u.name); cell(tr, ROLES[u.role] || u.role);
+          bi(cell(tr, ''), u.active ? 'Đang hoạt động' : 'Đã khoá', u.active ? 'Active' : 'Deactivated');
+          actionButton(tr, CAN_EDIT ? 'Sửa' : 'Xem', CAN_EDIT ? 'Edit' : 'View', function () { edit(u); });
+          tb.appendChild(tr);
+        });
+        filterRows($('filter'), tb.querySelectorAll('tr'));
+      });
+    }
+    $('filter').addEventListener('input', function () { filterRows($('filter'), document.querySelectorAll('#list tbody tr')); });
+    $('add').addEventListener('click', function () { edit(null); });
+    form.addEventListener('submit', function (ev) {
+      ev.preventDefault(); clearErrors(form);
+      var body = {name: getVal(form, 'name'), role: getVal(form, 'role'), active: getVal(form, 'active')};
+      var pw = form.elements.password.value; if (pw) body.password = pw;
+      var req = editing ? api('PATCH', '/users/' + encodeURIComponent(editing.username), body)
+        : api('POST', '/users', Object.assign({username: getVal(form, 'username')}, body));
+      req.then(function (u) { return load().then(function () { edit(u); status(form, 'Đã lưu / Saved'); }); },
+        function (e) { showError(form, e); });
+    });
+    load();
+  };
+
+  pages.devices = function () {
+    var form = $('device-form'), editing = null, counters = [];
+    function showCode(d, code, token) {
+      $('enrolled').hidden = false; $('enrolled-name').textContent = d.name;
+      $('enrolled-path').textContent = window.location.origin + KIND_PATH[d.kind];
+      $('enrolled-code').textContent = code.replace(/^(\d{4})(\d{4})$/, '$1 $2');
+      $('enrolled-token-box').hidden = !token; $('enrolled-token').textContent = token || '';
+      $('enrolled').scrollIntoView({block: 'start'});
+    }
+    $('enrolled-close').addEventListener('click', function () { $('enrolled').hidden = true; $('enrolled-token').textContent = ''; });
+    function fillCounters() {
+      var sel = form.elements.counter; sel.textContent = '';
+      var none = el('option', null, '— không / none —'); none.value = ''; sel.appendChild(none);
+      counters.forEach(function (c) { var o = el('option', null, c.name.vi); o.value = c.number; sel.appendChild(o); });
+    }
+    function edit(d) {
+      editing = d; openEditor(d ? ['Sửa thiết bị ' + d.name, 'Edit a device'] : ['Thêm thiết bị', 'Add a device']);
+      form.reset(); fillCounters();
+      setVal(form, 'name', d ? d.name : ''); setVal(form, 'kind', d ? d.kind : 'kiosk'); form.elements.kind.disabled = !!d;
+      setVal(form, 'counter', d && d.counter ? d.counter : ''); setVal(form, 'printer', d ? d.printer : '');
+      lockReadOnly();
+    }
+    function seen(t) { return t ? t.replace('T', ' ').slice(0, 16) : 'chưa / never'; }
+    function load() {
+      return Promise.all([api('GET', '/devices'), api('GET', '/counters')]).then(function (r) {
+        counters = r[1].items; var tb = document.querySelector('#list tbody'); tb.textContent = '';
+        r[0].items.forEach(function (d) {
+          var tr = el('tr'); tr.dataset.id = d.id; if (!d.active) tr.className = 'retired';
+          cell(tr, d.name); cell(tr, KINDS[d.kind] || d.kind); cell(tr, d.counter); cell(tr, d.printer);
+          cell(tr, seen(d.last_seen_at));
+          bi(cell(tr, ''), d.active ? (d.enrol_expires_at ? 'Chờ kích hoạt' : 'Đang dùng') : 'Đã thu hồi',
+            d.active ? (d.enrol_expires_at ? 'Waiting for its code' : 'Active') : 'Revoked');
+          actionButton(tr, CAN_EDIT ? 'Sửa' : 'Xem', CAN_EDIT ? 'Edit' : 'View', function () { edit(d); });
+          if (CAN_EDIT && d.active) {
+            actionButton(tr, 'Mã kích hoạt mới', 'New code', function () {
+              api('POST', '/devices/' + d.id + '/enrol-code', {}).then(function (x) { showCode(x, x.enrol_code, null); load(); });
+            }).dataset.action = 'code';
+            actionButton(tr, 'Thu hồi', 'Revoke', function () {
+              if (!window.confirm('Thu hồi ' + d.name + '? Thiết bị sẽ ngừng hoạt động ngay. / Revoke this device?')) return;
+              api('POST', '/devices/' + d.id + '/revoke', {}).then(load);
+            }).dataset.action = 'revoke';
+          }
+          tb.appendChild(tr);
+        });
+        $('empty').hidden = r[0].items.length > 0;
+      });
+    }
+    $('add').addEventListener('click', function () { edit(null); });
+    form.addEventListener('submit', function (ev) {
+      ev.preventDefault(); clearErrors(form);
+      var kind = editing ? editing.kind : getVal(form, 'kind');
+      var body = {name: getVal(form, 'name') || null, counter: getVal(form, 'counter') ? Number(getVal(form, 'counter')) : null};
+      if (kind === 'kiosk') body.printer = getVal(form, 'printer') || null;
+      if (!editing) body.kind = kind;
+      var req = editing ? api('PATCH', '/devices/' + editing.id, body) : api('POST', '/devices', body);
+      req.then(function (d) {
+        closeEditor(); if (d.enrol_code) showCode(d, d.enrol_code, d.token); load();
+      }, function (e) { showError(form, e); });
+    });
+    load();
+  };
+
+  pages.audit = function () {
+    function load() {
+      var q = [];
+      if ($('from').value) q.push('from=' + $('from').value);
+      if ($('to').value) q.push('to=' + $('to').value);
+      $('audit-error').hidden = true;
+      api('GET', '/audit' + (q.length ? '?' + q.join('&') : '')).then(function (b) {
+        var tb = document.querySelector('#list tbody'); tb.textContent = '';
+        b.items.forEach(function (a) {
+          var tr = el('tr'); var ch = JSON.stringify(a.changes || {});
+          tr.dataset.search = [a.actor.name, a.action, a.target, ch].join(' ');
+          cell(tr, a.at.replace('T', ' ').slice(0, 19)); cell(tr, a.actor.name); cell(tr, a.action); cell(tr, a.target);
+          cell(tr, ch, 'changes'); tb.appendChild(tr);
+        });
+        $('empty').hidden = b.items.length > 0;
+        filterRows($('filter'), tb.querySelectorAll('tr'));
+      }, function (e) { var p = $('audit-error'); p.hidden = false; bi(p, WORDS[e.code] || 'Khoảng ngày không hợp lệ.', e.message); });
+    }
+    $('from').addEventListener('change', load); $('to').addEventListener('change', load);
+    $('filter').addEventListener('input', function () { filterRows($('filter'), document.querySelectorAll('#list tbody tr')); });
+    load();
+  };
+
+  pages.setup = function () {
+    Promise.all([api('GET', '/center'), api('GET', '/services'), api('GET', '/counters'), api('GET', '/users'), api('GET', '/devices')])
+      .then(function (r) {
+        var done = {settings: r[0].name && r[0].name.vi !== '', services: r[1].items.length, counters: r[2].items.length,
+          users: r[3].items.length - 1, devices: r[4].items.length};
+        STEPS.forEach(function (s) {
+          var li = document.querySelector('[data-step="' + s + '"]'), st = li.querySelector('.step-state');
+          var n = done[s]; li.classList.toggle('done', !!n && s !== 'settings');
+          bi(st, s === 'settings' ? 'Kiểm tra' : (n > 0 ? 'Đã có ' + n : 'Chưa có'), s === 'settings' ? 'Check' : (n > 0 ? n + ' so far' : 'None yet'));
+        });
+      });
+  };
+
+  // -- start -----------------------------------------------------------------------------------
+  var logout = $('logout');
+  if (logout) {
+    logout.addEventListener('click', function () {
+      api('POST', '/auth/logout', {}).finally(function () { window.location.href = '/login?next=/admin/'; });
+    });
+  }
+  api('GET', '/auth/me').then(function (me) {
+    csrf = me.csrf_token;
+    setupBar();
+    if (pages[PAGE]) pages[PAGE]();
+    lockReadOnly();
+    document.body.dataset.ready = '1';
+  }, function () {});
+})();

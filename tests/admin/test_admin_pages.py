@@ -1,0 +1,95 @@
+"""The administration pages: each renders for an admin, read-only for a supervisor, and is
+refused to an official (403) and to nobody (the login page); Vietnamese first, English too."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from layso import auth
+
+PAGES = ("/admin/settings", "/admin/services", "/admin/counters", "/admin/categories",
+         "/admin/users", "/admin/devices", "/admin/audit", "/admin/reports")
+#: a Vietnamese and an English word each page shows
+WORDS = {"/admin/settings": ("Quy tắc ưu tiên", "Priority policy"),
+         "/admin/services": ("Thêm lĩnh vực", "Add a service"),
+         "/admin/counters": ("Cách gọi số", "Calling mode"),
+         "/admin/categories": ("Đối tượng ưu tiên", "Priority categories"),
+         "/admin/users": ("Mật khẩu mới", "Officials and accounts"),
+         "/admin/devices": ("Mã kích hoạt", "Enrolment code"),
+         "/admin/audit": ("Nhật ký thay đổi", "Audit trail"),
+         "/admin/reports": ("Báo cáo", "Reports")}
+
+
+def login(client: Any, username: str, role: str) -> Any:
+    center = client.application.extensions["layso"]
+    with center.db.write() as conn:
+        auth.add_user(conn, username, "password-" + username, role, username.upper())
+    r = client.post("/api/v1/auth/login",
+                    json={"username": username, "password": "password-" + username})
+    assert r.status_code == 200
+    return client
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_admin_sees_every_page_with_the_navigation_in_both_languages(client: Any,
+                                                                      path: str) -> None:
+    login(client, "quantri", "admin")
+    r = client.get(path)
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    assert 'data-can-edit="1"' in html and 'id="readonly"' not in html
+    vi, en = WORDS[path]
+    assert vi in html and en in html
+    for other in PAGES:  # one navigation across every page
+        assert f'href="{other}"' in html
+    assert f'href="{path}" data-page' in html and 'aria-current="page"' in html
+    assert "<script src=\"http" not in html  # nothing from another host
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_a_supervisor_reads_but_is_told_only_an_admin_edits(client: Any, path: str) -> None:
+    login(client, "lanhdao2", "supervisor")
+    r = client.get(path)
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    assert 'data-can-edit="0"' in html
+    assert "Chế độ chỉ xem" in html and "Read only" in html
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_an_official_is_refused_and_nobody_is_sent_to_log_in(client: Any, path: str) -> None:
+    r = client.get(path)
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
+    login(client, "canbo9", "officer")
+    r = client.get(path)
+    assert r.status_code == 403
+    assert "Lãnh đạo" in r.get_data(as_text=True)
+
+
+def test_the_demo_center_admin_lands_on_the_dashboard_with_the_navigation(client: Any) -> None:
+    login(client, "quantri", "admin")
+    r = client.get("/admin/")
+    assert r.status_code == 200
+    assert 'href="/admin/services"' in r.get_data(as_text=True)
+
+
+def test_a_fresh_center_leads_its_first_admin_to_the_setup(tmp_path: Any, clock: Any) -> None:
+    from layso import create_app
+    from layso.cli import init_db
+    from layso.config import load
+
+    cfg = {"DATA_DIR": str(tmp_path / "fresh"), "CLOCK": clock, "SECRET_KEY": "t"}
+    init_db(load(cfg), demo=False)
+    app = create_app(cfg)
+    client = app.test_client()
+    login(client, "quantri", "admin")
+    r = client.get("/admin/")
+    assert r.status_code == 302 and r.headers["Location"].endswith("/admin/setup")
+    html = client.get("/admin/setup").get_data(as_text=True)
+    for step in ("settings", "services", "counters", "users", "devices"):
+        assert f'href="/admin/{step}?setup=1"' in html
+    assert "Thiết lập Trung tâm lần đầu" in html and "Setting up the center" in html
+    assert client.get("/admin/?skip_setup=1").status_code == 200
+    app.extensions["layso"].db.dispose()
