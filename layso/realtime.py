@@ -11,20 +11,20 @@ import threading
 import time
 from typing import Any
 
-import engineio.packet
-import socketio
-import socketio.packet
-from flask import Flask
+from flask import Flask, request
 from flask_socketio import SocketIO, emit, join_room, rooms
 from sqlalchemy import bindparam, select
 
-from layso import db, events, fanout, identity
+from layso import db, events, identity
 from layso.events import Event
-from layso.queue import Center, views
+from layso.queue import Center, public, views
 
 log = logging.getLogger(__name__)
 
+#: the staff channels' room (counter, supervisor): every event as logged
 STREAM = "stream"
+#: the boards' room: every event, as much of it as a board shows (`layso.queue.public`)
+BOARD = "board"
 TICK_SECONDS = 20
 ASYNC_MODE = "threading"
 #: events a counter's feedback tablet follows
@@ -67,8 +67,6 @@ class Realtime:
     def __init__(self, app: Flask, center: Center) -> None:
         self.app = app
         self.center = center
-        if ASYNC_MODE == "threading":
-            fanout.install()
         self.socketio = SocketIO(
             app,
             async_mode=ASYNC_MODE,
@@ -80,6 +78,9 @@ class Realtime:
         self._sent: dict[int, dict[str, Any]] = {}
         self._base: dict[int, tuple[tuple[Any, ...], dict[str, Any]]] = {}
         self._started = False
+        #: socket id → id of the ticket its phone page follows (this process's sockets only)
+        self._watching: dict[str, int] = {}
+        self._watch_lock = threading.Lock()
         self._start_lock = threading.Lock()
         center.hub.subscribe_batch(self.on_events)
         self._handlers()
@@ -92,13 +93,15 @@ class Realtime:
         refresh = False
         for ev in evs:
             msg = ev.as_message()
+            shown = public.event(msg)
             items.append((STREAM, ev.type, msg))
+            items.append((BOARD, ev.type, shown))
             counter = ev.payload.get("counter")
             if counter and ev.type in FEEDBACK_EVENTS:
                 items.append((feedback_room(counter["number"]), ev.type, msg))
             ticket = ev.payload.get("ticket")
             if ev.type == "ticket.called" and ticket:
-                items.append((ticket_room(ticket["id"]), ev.type, msg))
+                items.append((ticket_room(ticket["id"]), ev.type, shown))
             refresh = refresh or ev.type.startswith("ticket.") or ev.type in REFRESH_EVENTS
         if refresh:  # the phones' refresh reads the committed state alongside the board sends
             self._refresh.set()
@@ -106,46 +109,14 @@ class Realtime:
         self.ensure_background()
 
     def emit_rooms(self, items: list[tuple[str, str, dict[str, Any]]]) -> None:
-        """Emit `(room, event, message)` items in order, without Flask-SocketIO's per-call work.
-
-        Each packet is encoded once for its room, and a socket gets a commit's events one
-        after the other (with `layso.fanout`, written straight to its WebSocket).
-        """
-        if not items:
-            return
-        server = self.socketio.server
-        manager = server.manager
-        if type(manager) is not socketio.Manager:  # a message queue: its own fan-out
-            for room, name, msg in items:
-                self.socketio.emit(name, msg, to=room)
-            return
-        by_room: dict[str, list[Any]] = {}
-        order: list[str] = []
-        present = manager.rooms.get("/", {})
+        """Emit `(room, event, message)` items in order through Flask-SocketIO."""
         for room, name, msg in items:
-            if not present.get(room):
-                continue  # nobody listens there: no need to encode
-            encoded = server.packet_class(socketio.packet.EVENT, namespace="/",
-                                          data=[name, msg]).encode()
-            if room not in by_room:
-                by_room[room] = []
-                order.append(room)
-            by_room[room].extend(engineio.packet.Packet(engineio.packet.MESSAGE, part)
-                                 for part in (encoded if isinstance(encoded, list)
-                                              else [encoded]))
-        for room in order:
-            for _sid, eio_sid in list(manager.get_participants("/", room)):
-                for pkt in by_room[room]:
-                    try:
-                        server._send_eio_packet(eio_sid, pkt)
-                    except Exception:  # noqa: BLE001 - a socket that went away misses it
-                        log.debug("socket %s went away", eio_sid)
+            self.socketio.emit(name, msg, to=room)
 
     def watched_tickets(self) -> set[int]:
         """Ids of the tickets whose page is open on a phone connected to this process."""
-        rooms = self.socketio.server.manager.rooms.get("/", {})
-        return {int(room[len("ticket:"):]) for room, members in list(rooms.items())
-                if isinstance(room, str) and room.startswith("ticket:") and members}
+        with self._watch_lock:
+            return set(self._watching.values())
 
     def refresh_tickets(self) -> None:
         """Send `ticket.updated` to every watched ticket page whose public view changed."""
@@ -219,8 +190,9 @@ class Realtime:
         """Tell the stream where it stands, so a client that missed an event resyncs."""
         with self.center.read() as r:
             epoch, seq = events.current(r.conn)
-        self.socketio.emit("tick", {"type": "tick", "epoch": epoch, "seq": seq,
-                                    "build": self.app.config["BUILD"]}, to=STREAM)
+        msg = {"type": "tick", "epoch": epoch, "seq": seq, "build": self.app.config["BUILD"]}
+        self.socketio.emit("tick", msg, to=STREAM)
+        self.socketio.emit("tick", msg, to=BOARD)
 
     def _tick_loop(self) -> None:
         while True:
@@ -247,25 +219,31 @@ class Realtime:
 
     # -- answering clients --------------------------------------------------------------------
 
-    def snapshot(self) -> dict[str, Any]:
-        """The board state with its (epoch, seq)."""
+    def snapshot(self, shown: bool = False) -> dict[str, Any]:
+        """The board state with its (epoch, seq); `shown`: only what a board shows."""
         with self.center.read() as r:
-            return {"type": "snapshot", **views.board(r), "build": self.app.config["BUILD"]}
+            snap = views.board(r)
+        if shown:
+            snap = public.board(snap)
+        return {"type": "snapshot", **snap, "build": self.app.config["BUILD"]}
 
-    def sync(self, epoch: Any, seq: Any, build: Any = None) -> None:
-        """Answer with the missed events, or a snapshot when they cannot be replayed."""
+    def sync(self, epoch: Any, seq: Any, build: Any = None, shown: bool = False) -> None:
+        """Answer with the missed events, or a snapshot when they cannot be replayed;
+        `shown` (the board channel): as much as a board shows, and a short replay only."""
         missed = None
         # a client built for other code gets a snapshot, whose `build` tells it to reload
         same_build = build is None or build == self.app.config["BUILD"]
         if (same_build and isinstance(epoch, str) and isinstance(seq, int)
                 and not isinstance(seq, bool)):
             with self.center.read() as r:
-                missed = events.since(r.conn, epoch, seq)
+                missed = events.since(r.conn, epoch, seq,
+                                      **({"limit": public.BOARD_REPLAY_LIMIT} if shown else {}))
         if missed is None:
-            emit("snapshot", self.snapshot())
+            emit("snapshot", self.snapshot(shown))
             return
         for ev in missed:
-            emit(ev.type, ev.as_message())
+            msg = ev.as_message()
+            emit(ev.type, public.event(msg) if shown else msg)
 
     def _handlers(self) -> None:
         sio = self.socketio
@@ -277,7 +255,7 @@ class Realtime:
             actor = identity.socket_actor(data)
             with self.center.read() as r:
                 if channel == "board":
-                    join_room(STREAM)
+                    join_room(BOARD)
                 elif channel == "counter":
                     if actor is None or not actor.is_staff:
                         return False
@@ -308,6 +286,8 @@ class Realtime:
                     if t is None:
                         return False
                     join_room(ticket_room(t.id))
+                    with self._watch_lock:
+                        self._watching[request.sid] = t.id  # type: ignore[attr-defined]
                     epoch, seq = events.current(r.conn)
                     view = self.remember_view(r, t)
                     emit("ticket.updated", {"type": "ticket.updated", "epoch": epoch, "seq": seq,
@@ -317,15 +297,23 @@ class Realtime:
                 else:
                     return False
             self.ensure_background()
-            self.sync(data.get("epoch"), data.get("seq"), data.get("build"))
+            self.sync(data.get("epoch"), data.get("seq"), data.get("build"),
+                      shown=channel == "board")
             return True
+
+        @sio.on("disconnect")
+        def disconnect(*_args: Any) -> None:
+            with self._watch_lock:
+                self._watching.pop(request.sid, None)  # type: ignore[attr-defined]
 
         @sio.on("sync")
         def on_sync(data: Any = None) -> None:
-            if STREAM not in rooms():
+            joined = rooms()
+            if STREAM not in joined and BOARD not in joined:
                 return
             data = data if isinstance(data, dict) else {}
-            self.sync(data.get("epoch"), data.get("seq"), data.get("build"))
+            self.sync(data.get("epoch"), data.get("seq"), data.get("build"),
+                      shown=STREAM not in joined)
 
 
 def init_app(app: Flask, center: Center) -> Realtime:
