@@ -26,6 +26,11 @@ STREAM = "stream"
 #: the boards' room: every event, as much of it as a board shows (`layso.queue.public`)
 BOARD = "board"
 TICK_SECONDS = 20
+#: with a message queue (several processes), how often each process looks at the log's
+#: position: events can be lost on the way through Redis (an outage, a listener in its
+#: reconnect back-off of up to 60 s), so each process tells its own clients where the log
+#: stands one look after it moved, and a client that missed something resyncs within seconds
+QUEUE_LOOK_SECONDS = 2.0
 ASYNC_MODE = "threading"
 #: events a counter's feedback tablet follows
 FEEDBACK_EVENTS = ("ticket.called", "ticket.started", "ticket.completed", "ticket.no_show",
@@ -108,10 +113,12 @@ class Realtime:
         self.emit_rooms(items)
         self.ensure_background()
 
-    def emit_rooms(self, items: list[tuple[str, str, dict[str, Any]]]) -> None:
-        """Emit `(room, event, message)` items in order through Flask-SocketIO."""
+    def emit_rooms(self, items: list[tuple[str, str, dict[str, Any]]],
+                   local: bool = False) -> None:
+        """Emit `(room, event, message)` items in order through Flask-SocketIO; `local`: to
+        this process's clients only (what each process works out for its own clients)."""
         for room, name, msg in items:
-            self.socketio.emit(name, msg, to=room)
+            self.socketio.emit(name, msg, to=room, ignore_queue=local)
 
     def watched_tickets(self) -> set[int]:
         """Ids of the tickets whose page is open on a phone connected to this process."""
@@ -166,7 +173,7 @@ class Realtime:
                 updates.append((ticket_room(tid), "ticket.updated", {
                     "type": "ticket.updated", "epoch": epoch, "seq": seq, "at": at,
                     "ticket": view}))
-        self.emit_rooms(updates)
+        self.emit_rooms(updates, local=True)  # each process refreshes the phones it holds
 
     def remember_view(self, r: Any, t: Any) -> dict[str, Any]:
         """A phone's first view, kept so that the next refresh only patches its place."""
@@ -186,19 +193,40 @@ class Realtime:
         self.socketio.start_background_task(self._tick_loop)
         self.socketio.start_background_task(self._refresh_loop)
 
-    def tick(self) -> None:
-        """Tell the stream where it stands, so a client that missed an event resyncs."""
+    def position(self) -> tuple[str, int]:
+        """Where the event log stands: (epoch, seq)."""
         with self.center.read() as r:
-            epoch, seq = events.current(r.conn)
+            return events.current(r.conn)
+
+    def tick(self, position: tuple[str, int] | None = None) -> None:
+        """Tell this process's stream clients where the log stands (it is shared by every
+        process, so this needs no message queue), so a client that missed an event resyncs."""
+        epoch, seq = position or self.position()
         msg = {"type": "tick", "epoch": epoch, "seq": seq, "build": self.app.config["BUILD"]}
-        self.socketio.emit("tick", msg, to=STREAM)
-        self.socketio.emit("tick", msg, to=BOARD)
+        self.socketio.emit("tick", msg, to=STREAM, ignore_queue=True)
+        self.socketio.emit("tick", msg, to=BOARD, ignore_queue=True)
 
     def _tick_loop(self) -> None:
+        queued = bool(self.app.config.get("MESSAGE_QUEUE"))
+        step = QUEUE_LOOK_SECONDS if queued else TICK_SECONDS
+        last_tick = time.monotonic()
+        ticked: tuple[str, int] | None = None
+        looked: tuple[str, int] | None = None
         while True:
-            self.socketio.sleep(TICK_SECONDS)
+            self.socketio.sleep(step)
             try:
-                self.tick()
+                now = self.position()
+                if queued and looked is not None and now != looked:
+                    self._refresh.set()  # another process's commit may move this one's phones
+                # one look late: by then the live events have had `step` seconds to arrive,
+                # so a client that got them is not sent to resync for nothing
+                if queued and looked is not None and looked != ticked:
+                    self.tick(looked)
+                    ticked, last_tick = looked, time.monotonic()
+                elif time.monotonic() - last_tick >= TICK_SECONDS - step / 2:
+                    self.tick(now)
+                    ticked, last_tick = now, time.monotonic()
+                looked = now
             except Exception:
                 log.exception("tick failed")
 
