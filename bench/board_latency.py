@@ -1,20 +1,31 @@
 """Board latency: time from an official's call to the event on boards and phones, and server memory.
 
-    .venv/bin/python bench/board_latency.py         # threading (`layso run`), 1/100/500
-    .venv/bin/python bench/board_latency.py --mode both --calls 20
-    .venv/bin/python bench/board_latency.py --clients 500 --mode gevent
+    .venv/bin/python bench/board_latency.py --main-tree /tmp/rt-main   # the three, 100/500/1000
+    .venv/bin/python bench/board_latency.py --modes threading --clients 100 --calls 10
 
-For each client count N it starts a fresh server on 127.0.0.1 with the demo center, connects
-N sockets (half boards on the `board` channel, half phones on the `ticket` channel of waiting
-tickets; one board when N is 1), then makes `--calls` calls at counter 3. A board's latency is
-from just before `POST /counters/3/call-next` to its `ticket.called`; a phone's is to the
-`ticket.updated` telling it that one fewer person is ahead. Server memory is the resident set
-of the server's processes (gunicorn master + worker) with every client connected.
+Server models, each a fresh `layso init --demo` data directory per row, run side by side in the
+same run (for each client count, every mode in turn, so the box's load touches them alike):
+
+- `fanout`: the fan-out the product had before (direct WebSocket writes patched into
+  Engine.IO), served from a checkout of that code (`--main-tree`, e.g.
+  `git worktree add /tmp/rt-main <commit>`): `layso run` run with that tree first on the path.
+  Never part of the product; here only to compare.
+- `threading`: this tree's `layso run`: Flask-SocketIO threading mode under gunicorn gthread
+  (one worker; `LAYSO_THREADS` raised to clients + 200, since each WebSocket holds a thread).
+- `gevent`: this tree under gunicorn's gevent worker (`-k gevent -w 1`, the Flask-SocketIO
+  deployment docs), Flask-SocketIO in gevent mode with simple-websocket; needs gevent in
+  the venv.
+
+For each client count N it connects N sockets (half boards on the `board` channel, half phones
+on the `ticket` channel of waiting tickets), then makes `--calls` calls at counter 3. A board's
+latency is from just before `POST /counters/3/call-next` to its `ticket.called`; a phone's is
+to the `ticket.updated` telling it that one fewer person is ahead. Server memory is the
+resident set of the server's processes (gunicorn master + worker) with every client connected.
 
 The clients are one asyncio loop speaking Engine.IO 4 / Socket.IO 5 over a plain WebSocket
-(standard library only), so 500 of them cost the measuring side little. It prints figures and
-never asserts them. `--mode gevent` runs the same app under gunicorn's gevent worker with
-Flask-SocketIO in gevent mode (needs `pip install gevent`; used only to compare).
+(standard library only), so 1,000 of them cost the measuring side little. It prints the
+machine, its reference (a Flask hello-world's requests/s, `bench/issue_call.py`), `uptime`
+before each row, and the figures; it never asserts them. `--max-seconds` bounds the run.
 """
 
 from __future__ import annotations
@@ -35,6 +46,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
+MODES = ("fanout", "threading", "gevent")
 
 
 # -- a minimal Socket.IO client over asyncio ---------------------------------------------------
@@ -174,29 +186,35 @@ def free_port() -> int:
 
 
 class Server:
-    """A fresh demo center served by `layso run` (threading) or the gevent variant."""
+    """A fresh demo center served in one of the MODES."""
 
-    def __init__(self, mode: str) -> None:
+    def __init__(self, mode: str, clients: int, main_tree: Path | None = None) -> None:
         self.mode = mode
         self.dir = Path(tempfile.mkdtemp(prefix="layso-bench-"))
         self.port = free_port()
         self.url = f"http://{HOST}:{self.port}"
         self.env = {**os.environ, "LAYSO_DATA_DIR": str(self.dir), "LAYSO_PUBLIC_URL": self.url,
-                    "LAYSO_MESSAGE_QUEUE": ""}
-        self.env.pop("LAYSO_MESSAGE_QUEUE")
+                    "LAYSO_THREADS": str(max(600, clients + 200))}
+        self.env.pop("LAYSO_MESSAGE_QUEUE", None)
+        self.cwd = ROOT
+        if mode == "fanout":
+            if main_tree is None or not (main_tree / "layso" / "fanout.py").exists():
+                raise SystemExit("--main-tree must be a checkout that has layso/fanout.py")
+            self.env["PYTHONPATH"] = str(main_tree)
+            self.cwd = main_tree
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         """Initialise the demo center and start serving; returns once health answers."""
         subprocess.run([sys.executable, "-m", "layso.cli", "init", "--demo"], env=self.env,
-                       check=True, capture_output=True)
-        if self.mode == "threading":
-            cmd = [sys.executable, "-m", "layso.cli", "run", "--port", str(self.port)]
-        else:
+                       check=True, capture_output=True, cwd=self.cwd, timeout=120)
+        if self.mode == "gevent":
             cmd = [sys.executable, "-c", GEVENT_LAUNCHER, str(self.port)]
+        else:
+            cmd = [sys.executable, "-m", "layso.cli", "run", "--port", str(self.port)]
         log = open(self.dir / "server.log", "wb")  # noqa: SIM115 - lives with the process
         self.proc = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                     start_new_session=True, cwd=ROOT)
+                                     start_new_session=True, cwd=self.cwd)
         for _ in range(300):
             try:
                 with urllib.request.urlopen(self.url + "/api/v1/health", timeout=1):
@@ -247,17 +265,18 @@ class Server:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-# The same app under gunicorn's gevent worker, Flask-SocketIO in gevent mode (bench only):
-# patched before anything else is imported, as gevent requires.
+# This tree's app under gunicorn's gevent worker, Flask-SocketIO in gevent mode: the standard
+# library patched before anything else is imported, as gevent requires.
 GEVENT_LAUNCHER = """
 from gevent import monkey
 monkey.patch_all()
 import sys
+import layso.api  # first: layso.identity and layso.api import each other
 import layso.realtime
 from layso.server import _Server
 layso.realtime.ASYNC_MODE = "gevent"
 _Server({"bind": "127.0.0.1:" + sys.argv[1], "workers": 1, "worker_class": "gevent",
-         "worker_connections": 4000, "timeout": 0, "graceful_timeout": 5,
+         "worker_connections": 2000, "timeout": 0, "graceful_timeout": 5,
          "accesslog": None, "errorlog": "-", "loglevel": "warning"}).run()
 """
 
@@ -368,45 +387,102 @@ async def measure(server: Server, clients: int, calls: int) -> dict[str, Any]:
             "missing": (missing_b, missing_p)}
 
 
-def run(mode: str, counts: list[int], calls: int) -> None:
-    """Measure each client count on a fresh server."""
-    print(f"\n== async mode: {mode} ({'layso run: gunicorn gthread' if mode == 'threading' else 'gunicorn gevent worker'}), "  # noqa: E501
-          f"{calls} calls per row, {os.cpu_count()} CPUs ==")
-    for n in counts:
-        server = Server(mode)
+def uptime() -> str:
+    """The load averages, as `uptime` prints them."""
+    out = subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout
+    return out.strip().split("load average:")[-1].strip()
+
+
+def one_row(mode: str, n: int, calls: int, main_tree: Path | None) -> dict[str, Any]:
+    """One fresh server in one mode with n clients."""
+    server = Server(mode, n, main_tree)
+    load = uptime()
+    try:
         server.start()
         idle_rss, idle_threads = server.memory()
-        try:
-            r = asyncio.run(measure(server, n, calls))
-        finally:
-            server.stop()
+        r = asyncio.run(asyncio.wait_for(measure(server, n, calls), 60 + n / 5 + calls * 5))
+    finally:
+        server.stop()
+    r.update(mode=mode, load=load, idle_rss=idle_rss, idle_threads=idle_threads)
+    return r
+
+
+def show(r: dict[str, Any]) -> None:
+    """Print one row's figures."""
+    both = r["board"] + r["phone"]
+    print(f"\n{r['mode']}: {r['clients']} clients ({r['boards']} boards, {r['phones']} phones),"
+          f" connected in {r['connect_s']:.1f} s; load before: {r['load']}")
+    print(f"  board  ticket.called   {fmt(r['board'])}")
+    print(f"  phone  ticket.updated  {fmt(r['phone'])}")
+    print(f"  all clients            {fmt(both)}")
+    print(f"  call-next API answer   {fmt(r['api'])}")
+    print(f"  server RSS {r['rss']:.0f} MB, {r['threads']} threads with the clients "
+          f"connected ({r['idle_rss']:.0f} MB, {r['idle_threads']} threads idle; "
+          f"{r['rss_after']:.0f} MB after the calls)", flush=True)
+    if any(r["missing"]):
+        print(f"  MISSING: {r['missing'][0]} board and {r['missing'][1]} phone events "
+              "did not arrive within 10 s")
+
+
+def table(rows: list[dict[str, Any]]) -> None:
+    """The rows as a Markdown table, for docs/benchmarks.md."""
+    print("\n| clients | mode | board p50 / p95 / p99 ms | all clients p50 / p95 / p99 ms "
+          "| call-next p50 ms | RSS MB | threads | missing | load before |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        if "error" in r:
+            print(f"| {r['clients']} | {r['mode']} | failed: {r['error']} | | | | | | "
+                  f"{r['load']} |")
+            continue
         both = r["board"] + r["phone"]
-        print(f"\n{n} clients ({r['boards']} boards, {r['phones']} phones), connected in "
-              f"{r['connect_s']:.1f} s")
-        print(f"  board  ticket.called   {fmt(r['board'])}")
-        print(f"  phone  ticket.updated  {fmt(r['phone'])}")
-        print(f"  all clients            {fmt(both)}")
-        print(f"  call-next API answer   {fmt(r['api'])}")
-        print(f"  server RSS {r['rss']:.0f} MB, {r['threads']} threads with the clients "
-              f"connected ({idle_rss:.0f} MB, {idle_threads} threads idle; "
-              f"{r['rss_after']:.0f} MB after the calls)")
-        if any(r["missing"]):
-            print(f"  MISSING: {r['missing'][0]} board and {r['missing'][1]} phone events "
-                  "did not arrive within 10 s")
+        b = " / ".join(f"{pct(r['board'], p):.1f}" for p in (50, 95, 99))
+        a = " / ".join(f"{pct(both, p):.1f}" for p in (50, 95, 99))
+        print(f"| {r['clients']} | {r['mode']} | {b} | {a} | {pct(r['api'], 50):.1f} | "
+              f"{r['rss']:.0f} | {r['threads']} | {sum(r['missing'])} | {r['load']} |")
 
 
 def main() -> None:
     """Parse the options and run."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--clients", default="1,100,500", help="client counts, comma separated")
-    ap.add_argument("--calls", type=int, default=30, help="calls per client count (max 200)")
-    ap.add_argument("--mode", choices=("threading", "gevent", "both"), default="threading")
+    ap.add_argument("--clients", default="100,500,1000", help="client counts, comma separated")
+    ap.add_argument("--calls", type=int, default=20, help="calls per row (max 200)")
+    ap.add_argument("--modes", default=",".join(MODES), help="comma separated, of " +
+                    ", ".join(MODES))
+    ap.add_argument("--main-tree", type=Path, help="checkout with layso/fanout.py (fanout mode)")
+    ap.add_argument("--max-seconds", type=float, default=1800,
+                    help="stop starting rows after this long")
     args = ap.parse_args()
     counts = [max(1, min(int(c), 1000)) for c in args.clients.split(",")]
     calls = max(1, min(args.calls, 200))
-    modes = ("threading", "gevent") if args.mode == "both" else (args.mode,)
-    for mode in modes:
-        run(mode, counts, calls)
+    modes = [m for m in args.modes.split(",") if m]
+    if set(modes) - set(MODES):
+        raise SystemExit(f"modes are {', '.join(MODES)}")
+    sys.path.insert(0, str(ROOT))
+    from bench.issue_call import machine, reference_rate
+
+    started = time.monotonic()
+    print(f"machine: {machine()}")
+    print(f"machine reference: {reference_rate():.0f} requests/s (Flask hello-world, gunicorn "
+          f"gthread, 8 keep-alive clients); load: {uptime()}", flush=True)
+    rows: list[dict[str, Any]] = []
+    for n in counts:
+        for mode in modes:
+            if time.monotonic() - started > args.max_seconds:
+                print(f"\n{mode} {n}: skipped (--max-seconds reached)")
+                continue
+            try:
+                r = one_row(mode, n, calls, args.main_tree)
+            except Exception as exc:  # noqa: BLE001 - a mode that cannot hold n clients
+                why = " ".join(f"{type(exc).__name__} {exc}".split())
+                r = {"mode": mode, "clients": n, "error": why[-160:],
+                     "load": uptime()}
+                print(f"\n{mode}: {n} clients FAILED: {r['error']}", flush=True)
+            else:
+                show(r)
+            rows.append(r)
+    print(f"\nmachine reference after: {reference_rate():.0f} requests/s; load: {uptime()}; "
+          f"{time.monotonic() - started:.0f} s in all")
+    table(rows)
 
 
 if __name__ == "__main__":

@@ -11,21 +11,26 @@ import threading
 import time
 from typing import Any
 
-import engineio.packet
-import socketio
-import socketio.packet
 from flask import Flask, request
 from flask_socketio import SocketIO, emit, join_room, rooms
 from sqlalchemy import bindparam, select
 
-from layso import db, events, fanout, identity
+from layso import db, events, identity
 from layso.events import Event
-from layso.queue import Center, views
+from layso.queue import Center, public, views
 
 log = logging.getLogger(__name__)
 
+#: the staff channels' room (counter, supervisor): every event as logged
 STREAM = "stream"
+#: the boards' room: every event, as much of it as a board shows (`layso.queue.public`)
+BOARD = "board"
 TICK_SECONDS = 20
+#: with a message queue (several processes), how often each process looks at the log's
+#: position: events can be lost on the way through Redis (an outage, a listener in its
+#: reconnect back-off of up to 60 s), so each process tells its own clients where the log
+#: stands one look after it moved, and a client that missed something resyncs within seconds
+QUEUE_LOOK_SECONDS = 2.0
 ASYNC_MODE = "threading"
 #: events a counter's feedback tablet follows
 FEEDBACK_EVENTS = ("ticket.called", "ticket.started", "ticket.completed", "ticket.no_show",
@@ -67,8 +72,6 @@ class Realtime:
     def __init__(self, app: Flask, center: Center) -> None:
         self.app = app
         self.center = center
-        if ASYNC_MODE == "threading":
-            fanout.install()
         self.socketio = SocketIO(
             app,
             async_mode=ASYNC_MODE,
@@ -80,6 +83,9 @@ class Realtime:
         self._sent: dict[int, dict[str, Any]] = {}
         self._base: dict[int, tuple[tuple[Any, ...], dict[str, Any]]] = {}
         self._started = False
+        #: socket id → id of the ticket its phone page follows (this process's sockets only)
+        self._watching: dict[str, int] = {}
+        self._watch_lock = threading.Lock()
         self._start_lock = threading.Lock()
         # the sockets of each device and user (by actor key), so a revoked device's or a
         # deactivated user's open socket can be closed at once
@@ -96,13 +102,15 @@ class Realtime:
         refresh = False
         for ev in evs:
             msg = ev.as_message()
+            shown = public.event(msg)
             items.append((STREAM, ev.type, msg))
+            items.append((BOARD, ev.type, shown))
             counter = ev.payload.get("counter")
             if counter and ev.type in FEEDBACK_EVENTS:
                 items.append((feedback_room(counter["number"]), ev.type, msg))
             ticket = ev.payload.get("ticket")
             if ev.type == "ticket.called" and ticket:
-                items.append((ticket_room(ticket["id"]), ev.type, msg))
+                items.append((ticket_room(ticket["id"]), ev.type, shown))
             refresh = refresh or ev.type.startswith("ticket.") or ev.type in REFRESH_EVENTS
         for ev in evs:
             ends = ev.payload.get("ends") if ev.type == "config.changed" else None
@@ -123,47 +131,17 @@ class Realtime:
             except Exception:  # noqa: BLE001 - a socket that went away is closed already
                 log.debug("socket %s was gone", sid)
 
-    def emit_rooms(self, items: list[tuple[str, str, dict[str, Any]]]) -> None:
-        """Emit `(room, event, message)` items in order, without Flask-SocketIO's per-call work.
-
-        Each packet is encoded once for its room, and a socket gets a commit's events one
-        after the other (with `layso.fanout`, written straight to its WebSocket).
-        """
-        if not items:
-            return
-        server = self.socketio.server
-        manager = server.manager
-        if type(manager) is not socketio.Manager:  # a message queue: its own fan-out
-            for room, name, msg in items:
-                self.socketio.emit(name, msg, to=room)
-            return
-        by_room: dict[str, list[Any]] = {}
-        order: list[str] = []
-        present = manager.rooms.get("/", {})
+    def emit_rooms(self, items: list[tuple[str, str, dict[str, Any]]],
+                   local: bool = False) -> None:
+        """Emit `(room, event, message)` items in order through Flask-SocketIO; `local`: to
+        this process's clients only (what each process works out for its own clients)."""
         for room, name, msg in items:
-            if not present.get(room):
-                continue  # nobody listens there: no need to encode
-            encoded = server.packet_class(socketio.packet.EVENT, namespace="/",
-                                          data=[name, msg]).encode()
-            if room not in by_room:
-                by_room[room] = []
-                order.append(room)
-            by_room[room].extend(engineio.packet.Packet(engineio.packet.MESSAGE, part)
-                                 for part in (encoded if isinstance(encoded, list)
-                                              else [encoded]))
-        for room in order:
-            for _sid, eio_sid in list(manager.get_participants("/", room)):
-                for pkt in by_room[room]:
-                    try:
-                        server._send_eio_packet(eio_sid, pkt)
-                    except Exception:  # noqa: BLE001 - a socket that went away misses it
-                        log.debug("socket %s went away", eio_sid)
+            self.socketio.emit(name, msg, to=room, ignore_queue=local)
 
     def watched_tickets(self) -> set[int]:
         """Ids of the tickets whose page is open on a phone connected to this process."""
-        rooms = self.socketio.server.manager.rooms.get("/", {})
-        return {int(room[len("ticket:"):]) for room, members in list(rooms.items())
-                if isinstance(room, str) and room.startswith("ticket:") and members}
+        with self._watch_lock:
+            return set(self._watching.values())
 
     def refresh_tickets(self) -> None:
         """Send `ticket.updated` to every watched ticket page whose public view changed."""
@@ -213,7 +191,7 @@ class Realtime:
                 updates.append((ticket_room(tid), "ticket.updated", {
                     "type": "ticket.updated", "epoch": epoch, "seq": seq, "at": at,
                     "ticket": view}))
-        self.emit_rooms(updates)
+        self.emit_rooms(updates, local=True)  # each process refreshes the phones it holds
 
     def remember_view(self, r: Any, t: Any) -> dict[str, Any]:
         """A phone's first view, kept so that the next refresh only patches its place."""
@@ -233,18 +211,40 @@ class Realtime:
         self.socketio.start_background_task(self._tick_loop)
         self.socketio.start_background_task(self._refresh_loop)
 
-    def tick(self) -> None:
-        """Tell the stream where it stands, so a client that missed an event resyncs."""
+    def position(self) -> tuple[str, int]:
+        """Where the event log stands: (epoch, seq)."""
         with self.center.read() as r:
-            epoch, seq = events.current(r.conn)
-        self.socketio.emit("tick", {"type": "tick", "epoch": epoch, "seq": seq,
-                                    "build": self.app.config["BUILD"]}, to=STREAM)
+            return events.current(r.conn)
+
+    def tick(self, position: tuple[str, int] | None = None) -> None:
+        """Tell this process's stream clients where the log stands (it is shared by every
+        process, so this needs no message queue), so a client that missed an event resyncs."""
+        epoch, seq = position or self.position()
+        msg = {"type": "tick", "epoch": epoch, "seq": seq, "build": self.app.config["BUILD"]}
+        self.socketio.emit("tick", msg, to=STREAM, ignore_queue=True)
+        self.socketio.emit("tick", msg, to=BOARD, ignore_queue=True)
 
     def _tick_loop(self) -> None:
+        queued = bool(self.app.config.get("MESSAGE_QUEUE"))
+        step = QUEUE_LOOK_SECONDS if queued else TICK_SECONDS
+        last_tick = time.monotonic()
+        ticked: tuple[str, int] | None = None
+        looked: tuple[str, int] | None = None
         while True:
-            self.socketio.sleep(TICK_SECONDS)
+            self.socketio.sleep(step)
             try:
-                self.tick()
+                now = self.position()
+                if queued and looked is not None and now != looked:
+                    self._refresh.set()  # another process's commit may move this one's phones
+                # one look late: by then the live events have had `step` seconds to arrive,
+                # so a client that got them is not sent to resync for nothing
+                if queued and looked is not None and looked != ticked:
+                    self.tick(looked)
+                    ticked, last_tick = looked, time.monotonic()
+                elif time.monotonic() - last_tick >= TICK_SECONDS - step / 2:
+                    self.tick(now)
+                    ticked, last_tick = now, time.monotonic()
+                looked = now
             except Exception:
                 log.exception("tick failed")
 
@@ -265,25 +265,31 @@ class Realtime:
 
     # -- answering clients --------------------------------------------------------------------
 
-    def snapshot(self) -> dict[str, Any]:
-        """The board state with its (epoch, seq)."""
+    def snapshot(self, shown: bool = False) -> dict[str, Any]:
+        """The board state with its (epoch, seq); `shown`: only what a board shows."""
         with self.center.read() as r:
-            return {"type": "snapshot", **views.board(r), "build": self.app.config["BUILD"]}
+            snap = views.board(r)
+        if shown:
+            snap = public.board(snap)
+        return {"type": "snapshot", **snap, "build": self.app.config["BUILD"]}
 
-    def sync(self, epoch: Any, seq: Any, build: Any = None) -> None:
-        """Answer with the missed events, or a snapshot when they cannot be replayed."""
+    def sync(self, epoch: Any, seq: Any, build: Any = None, shown: bool = False) -> None:
+        """Answer with the missed events, or a snapshot when they cannot be replayed;
+        `shown` (the board channel): as much as a board shows, and a short replay only."""
         missed = None
         # a client built for other code gets a snapshot, whose `build` tells it to reload
         same_build = build is None or build == self.app.config["BUILD"]
         if (same_build and isinstance(epoch, str) and isinstance(seq, int)
                 and not isinstance(seq, bool)):
             with self.center.read() as r:
-                missed = events.since(r.conn, epoch, seq)
+                missed = events.since(r.conn, epoch, seq,
+                                      **({"limit": public.BOARD_REPLAY_LIMIT} if shown else {}))
         if missed is None:
-            emit("snapshot", self.snapshot())
+            emit("snapshot", self.snapshot(shown))
             return
         for ev in missed:
-            emit(ev.type, ev.as_message())
+            msg = ev.as_message()
+            emit(ev.type, public.event(msg) if shown else msg)
 
     def _handlers(self) -> None:
         sio = self.socketio
@@ -298,7 +304,7 @@ class Realtime:
                     self._sids.setdefault(actor.key, set()).add(request.sid)  # type: ignore[attr-defined]
             with self.center.read() as r:
                 if channel == "board":
-                    join_room(STREAM)
+                    join_room(BOARD)
                 elif channel == "counter":
                     if actor is None or not actor.is_staff:
                         return False
@@ -329,6 +335,8 @@ class Realtime:
                     if t is None:
                         return False
                     join_room(ticket_room(t.id))
+                    with self._watch_lock:
+                        self._watching[request.sid] = t.id  # type: ignore[attr-defined]
                     epoch, seq = events.current(r.conn)
                     view = self.remember_view(r, t)
                     emit("ticket.updated", {"type": "ticket.updated", "epoch": epoch, "seq": seq,
@@ -338,12 +346,15 @@ class Realtime:
                 else:
                     return False
             self.ensure_background()
-            self.sync(data.get("epoch"), data.get("seq"), data.get("build"))
+            self.sync(data.get("epoch"), data.get("seq"), data.get("build"),
+                      shown=channel == "board")
             return True
 
         @sio.on("disconnect")
         def on_disconnect(*_args: Any) -> None:
             sid = request.sid  # type: ignore[attr-defined]
+            with self._watch_lock:
+                self._watching.pop(sid, None)
             with self._sids_lock:
                 for key in [k for k, v in self._sids.items() if sid in v]:
                     self._sids[key].discard(sid)
@@ -352,10 +363,12 @@ class Realtime:
 
         @sio.on("sync")
         def on_sync(data: Any = None) -> None:
-            if STREAM not in rooms():
+            joined = rooms()
+            if STREAM not in joined and BOARD not in joined:
                 return
             data = data if isinstance(data, dict) else {}
-            self.sync(data.get("epoch"), data.get("seq"), data.get("build"))
+            self.sync(data.get("epoch"), data.get("seq"), data.get("build"),
+                      shown=STREAM not in joined)
 
 
 def init_app(app: Flask, center: Center) -> Realtime:

@@ -47,6 +47,8 @@ def serve(host: str, port: int, threads: int = 600) -> None:
         "workers": 1,  # one process; scale out with more processes and the Redis queue
         "worker_class": "gthread",
         "threads": threads,
+        # gunicorn's default (1,000) would cap the open sockets below the threads meant for them
+        "worker_connections": max(1000, threads + 400),
         "timeout": 0,  # websockets live long; liveness is the socket's own ping
         "graceful_timeout": 5,
         "accesslog": None,

@@ -285,3 +285,15 @@ def test_notice_endpoint_reaches_the_board(app, api):
     assert api["sup"].post("/notice", json={"vi": 3}).status_code == 422
     assert api["sup"].post("/notice", json={"text": "x"}).status_code == 422
     assert api["anon"].get("/board").get_json()["notice"]["en"] == "Lunch break"
+
+
+def test_the_watched_tickets_are_the_phones_connected_now(app, api):
+    t = issue(api)
+    assert rt(app).watched_tickets() == set()
+    phone = sio(app, channel="ticket", ticket=token_of(t))
+    other = sio(app, channel="ticket", ticket=token_of(t))
+    assert rt(app).watched_tickets() == {t["id"]}
+    phone.disconnect()
+    assert rt(app).watched_tickets() == {t["id"]}  # the other phone still follows it
+    other.disconnect()
+    assert rt(app).watched_tickets() == set()

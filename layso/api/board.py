@@ -11,16 +11,17 @@ from layso import identity
 from layso.api.bodies import body, field, only
 from layso.api.idempotency import act
 from layso.identity import SUPERVISORS, require
-from layso.queue import Tx, catalog, views
+from layso.queue import Tx, catalog, public, views
 
 bp = Blueprint("board", __name__)
 
 
 @bp.get("/board")
 def board() -> Any:
-    """The board snapshot (the same as the socket snapshot)."""
+    """The board snapshot (the same as the board socket's: only what a board shows)."""
     with identity.center().read() as r:
-        return jsonify({**views.board(r), "build": current_app.config["BUILD"]})
+        snap = public.board(views.board(r))
+    return jsonify({**snap, "build": current_app.config["BUILD"]})
 
 
 @bp.post("/notice")
