@@ -10,7 +10,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, jsonify, redirect, request, url_for
+from flask import Flask, has_request_context, jsonify, redirect, request, url_for
+from flask.sessions import SecureCookieSessionInterface
 
 from layso import config as config_mod
 from layso.db import Database, utcnow
@@ -41,6 +42,14 @@ def code_build() -> str:
     return f"{version}-{digest.hexdigest()[:10]}"
 
 
+class _SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, marked Secure on every request that came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or (
+            has_request_context() and request.is_secure)
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """The Flask app factory: configuration, database, hub, API, pages and sockets."""
     cfg = config_mod.load(config)
@@ -56,6 +65,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["SESSION_COOKIE_NAME"] = "layso_session"
+    # a session cookie is Secure when the center is reached over HTTPS (its public URL, or the
+    # request itself, through a trusted proxy's X-Forwarded-Proto)
+    app.config["SESSION_COOKIE_SECURE"] = str(cfg["PUBLIC_URL"]).startswith("https://")
+    app.session_interface = _SessionInterface()
+    hops = int(cfg.get("PROXY_HOPS") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # only then is X-Forwarded-For the client's address (login limits count per address)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops,  # type: ignore
+                                x_host=hops)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
 

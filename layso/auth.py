@@ -26,7 +26,14 @@ from layso.queue.unit import Actor
 
 ROLES = ("admin", "supervisor", "officer")
 DEVICE_KINDS = ("kiosk", "display", "feedback")
-_hasher = PasswordHasher()
+#: Argon2id at OWASP's minimum (m=19 MiB, t=2, p=1): a commune's 2-core box verifies one in
+#: tens of milliseconds, and with at most LOGIN_CONCURRENT_HASHES verifications at a time a
+#: login flood holds a few tens of MiB, not 64 MiB per attempt as the library's default did
+ARGON2_TIME_COST = 2
+ARGON2_MEMORY_KIB = 19 * 1024
+ARGON2_PARALLELISM = 1
+_hasher = PasswordHasher(time_cost=ARGON2_TIME_COST, memory_cost=ARGON2_MEMORY_KIB,
+                         parallelism=ARGON2_PARALLELISM)
 # verified against when the username is unknown, so timing does not reveal which users exist
 _DUMMY_HASH = _hasher.hash("not a password")
 
@@ -423,6 +430,28 @@ def rate_limiter(message_queue: str | None, database_url: str, name: str,
         center = hashlib.sha256(database_url.encode()).hexdigest()[:16]
         return SharedRateLimiter(message_queue, f"{center}:{name}", per_minute)
     return RateLimiter(per_minute)
+
+
+class HashSlots:
+    """At most `n` password verifications at once in this process; the others wait a little.
+
+    Each Argon2 verification holds its memory for its whole run, so unbounded concurrent
+    logins are unbounded memory. A login that finds no slot within `wait` seconds is refused
+    (the caller answers 429), so a flood queues briefly and never grows.
+    """
+
+    def __init__(self, n: int, wait: float) -> None:
+        self.n = max(1, n)
+        self.wait = wait
+        self._sem = threading.BoundedSemaphore(self.n)
+
+    def acquire(self) -> bool:
+        """Take a slot, waiting at most `wait` seconds; False when none came free."""
+        return self._sem.acquire(timeout=self.wait)
+
+    def release(self) -> None:
+        """Give the slot back."""
+        self._sem.release()
 
 
 def new_csrf_token() -> str:

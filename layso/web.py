@@ -57,6 +57,10 @@ def init_app(app: Flask) -> None:
         queue, url, "issue", app.config["KIOSK_RATE_PER_MINUTE"])
     app.extensions["layso_login_limiter"] = auth.rate_limiter(
         queue, url, "login", app.config["LOGIN_ATTEMPTS_PER_MINUTE"])
+    app.extensions["layso_login_address_limiter"] = auth.rate_limiter(
+        queue, url, "login-address", app.config["LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE"])
+    app.extensions["layso_hash_slots"] = auth.HashSlots(
+        app.config["LOGIN_CONCURRENT_HASHES"], float(app.config["LOGIN_HASH_WAIT_SECONDS"]))
     app.register_blueprint(bp)
     for name in FEATURES:
         try:

@@ -26,6 +26,11 @@ def body() -> dict[str, Any]:
         raise ApiError(413, "too_large", "The request body is too large")
     if not raw.strip():
         return {}
+    if request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
+        # a page of another site can send text/plain or a form without asking first (no CORS
+        # preflight); only a same-origin page or a non-browser client can send JSON
+        raise ApiError(415, "unsupported_media_type",
+                       "Send the body as JSON (Content-Type: application/json)")
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
