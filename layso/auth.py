@@ -74,16 +74,25 @@ def set_password(conn: Connection, username: str, password: str) -> None:
         revoke_all_user_tokens(conn, user_id)  # a new password ends every session and token
 
 
-def check_password(conn: Connection, username: str, password: str) -> Actor | None:
+def _verify(stored: str, password: str) -> bool:
+    try:
+        return bool(_hasher.verify(stored, password))
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def check_password(conn: Connection, username: str, password: str,
+                   slots: HashSlots | None = None) -> Actor | None:
     """The user, if the username and password match an active account.
 
     It only reads: call it outside any write transaction, because Argon2 takes tens of
     milliseconds on purpose, and a write lock held meanwhile would hold back every kiosk.
+    With `slots` (held by the caller) the hash runs on their threads.
     """
     row = conn.execute(select(db.users).where(db.users.c.username == username)).first()
-    try:
-        _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
-    except (VerificationError, InvalidHashError):
+    stored = row.password_hash if row else _DUMMY_HASH
+    ok = slots.run(_verify, stored, password) if slots else _verify(stored, password)
+    if not ok:
         return None
     if row is None or not row.active:
         return None
@@ -433,17 +442,22 @@ def rate_limiter(message_queue: str | None, database_url: str, name: str,
 
 
 class HashSlots:
-    """At most `n` password verifications at once in this process; the others wait a little.
+    """At most `n` password verifications at once in this process, on `n` threads of their own.
 
     Each Argon2 verification holds its memory for its whole run, so unbounded concurrent
     logins are unbounded memory. A login that finds no slot within `wait` seconds is refused
-    (the caller answers 429), so a flood queues briefly and never grows.
+    (the caller answers 429), so a flood queues briefly and never grows. The hashes run on a
+    fixed pool of threads: the C allocator keeps freed memory per thread arena, so hashes
+    spread over hundreds of request threads kept hundreds of MiB after the flood had passed.
     """
 
     def __init__(self, n: int, wait: float) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
         self.n = max(1, n)
         self.wait = wait
         self._sem = threading.BoundedSemaphore(self.n)
+        self._pool = ThreadPoolExecutor(self.n, thread_name_prefix="layso-hash")
 
     def acquire(self) -> bool:
         """Take a slot, waiting at most `wait` seconds; False when none came free."""
@@ -452,6 +466,10 @@ class HashSlots:
     def release(self) -> None:
         """Give the slot back."""
         self._sem.release()
+
+    def run(self, fn: Any, *args: Any) -> Any:
+        """`fn(*args)` run on one of the pool's threads (hold a slot first)."""
+        return self._pool.submit(fn, *args).result()
 
 
 def new_csrf_token() -> str:

@@ -47,7 +47,7 @@ def login() -> Any:
     center = identity.center()
     try:
         with center.read() as r:  # the slow hash check holds no write lock
-            actor = auth.check_password(r.conn, username, password)
+            actor = auth.check_password(r.conn, username, password, slots)
     finally:
         slots.release()
     if actor is None:
