@@ -221,3 +221,60 @@ def test_without_trusted_proxy_the_forwarded_address_is_ignored(
                     headers=from_addr(f"10.9.0.{i}"))
     r = client.post("/api/v1/auth/login", json=CREDS, headers=from_addr("10.9.9.9"))
     assert r.status_code == 429
+
+
+# -- point 3: a login ends on logout, on a new password and on deactivation ------------------
+
+def logged_in_browser(app: Any) -> tuple[Any, str, str, str]:
+    """A browser logged in as o1: the client, its copied session cookie, token and CSRF."""
+    client = app.test_client()
+    body = client.post("/api/v1/auth/login", json=CREDS).get_json()
+    cookie = client.get_cookie("layso_session").value
+    return client, cookie, body["token"], body["csrf_token"]
+
+
+def still_works(app: Any, cookie: str, token: str) -> tuple[int, int, int]:
+    """What a thief's copy of the cookie and of the token get: me by cookie, me by token,
+    and the counter page by cookie."""
+    thief = app.test_client()
+    thief.set_cookie("layso_session", cookie)
+    by_cookie = thief.get("/api/v1/auth/me").status_code
+    page = thief.get("/counter/").status_code
+    by_token = app.test_client().get(
+        "/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"}).status_code
+    return by_cookie, by_token, page
+
+
+def test_a_copied_cookie_and_the_token_of_the_login_stop_at_logout(
+        app: Any, tokens: dict[str, str]) -> None:
+    client, cookie, token, csrf = logged_in_browser(app)
+    assert still_works(app, cookie, token) == (200, 200, 200)
+    assert client.post("/api/v1/auth/logout", json={},
+                       headers={"X-CSRF-Token": csrf}).status_code == 200
+    by_cookie, by_token, page = still_works(app, cookie, token)
+    assert (by_cookie, by_token) == (401, 401) and page in (302, 303)
+
+
+def test_a_new_password_ends_every_login_of_the_user(app: Any, tokens: dict[str, str]) -> None:
+    from layso import auth
+
+    _client, cookie, token, _csrf = logged_in_browser(app)
+    with app.extensions["layso"].db.write() as conn:
+        auth.set_password(conn, "o1", "a-new-password")
+    by_cookie, by_token, page = still_works(app, cookie, token)
+    assert (by_cookie, by_token) == (401, 401) and page in (302, 303)
+    # the token the fixture issued for o1 before stops too
+    assert app.test_client().get("/api/v1/auth/me", headers={
+        "Authorization": f"Bearer {tokens['o1']}"}).status_code == 401
+
+
+def test_a_deactivated_user_loses_session_and_tokens_at_once(
+        app: Any, tokens: dict[str, str]) -> None:
+    from layso import auth, db
+
+    _client, cookie, token, _csrf = logged_in_browser(app)
+    with app.extensions["layso"].db.write() as conn:
+        conn.execute(db.users.update().where(db.users.c.username == "o1").values(active=False))
+        auth.forget_actors(conn)
+    by_cookie, by_token, page = still_works(app, cookie, token)
+    assert (by_cookie, by_token) == (401, 401) and page in (302, 303)
