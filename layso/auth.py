@@ -16,12 +16,13 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, event, insert, select, update
+from sqlalchemy import bindparam, event, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from layso import db
 from layso.queue.errors import Conflict, Invalid
+from layso.queue.text import check_username, clean_text
 from layso.queue.unit import Actor
 
 ROLES = ("admin", "supervisor", "officer")
@@ -47,11 +48,13 @@ def add_user(conn: Connection, username: str, password: str, role: str, name: st
     """Create a user with an Argon2id password hash."""
     if role not in ROLES:
         raise Invalid("invalid_role", f"role must be one of {', '.join(ROLES)}")
-    if not username or len(username) > 80 or not username.replace(".", "").replace(
-            "-", "").replace("_", "").isalnum():
-        raise Invalid("invalid_username", "username: letters, digits, . - _ (at most 80)")
+    username = check_username(username.lower() if isinstance(username, str) else username)
+    name = clean_text(name or "", "name", 200)
     if len(password) < 8:
         raise Invalid("weak_password", "password must have at least 8 characters")
+    if conn.execute(select(db.users.c.id).where(
+            func.lower(db.users.c.username) == username)).first() is not None:
+        raise Conflict("user_exists", f"User {username!r} exists already")
     try:
         forget_actors(conn)
         return int(conn.execute(insert(db.users).values(
@@ -89,7 +92,10 @@ def check_password(conn: Connection, username: str, password: str,
     milliseconds on purpose, and a write lock held meanwhile would hold back every kiosk.
     With `slots` (held by the caller) the hash runs on their threads.
     """
-    row = conn.execute(select(db.users).where(db.users.c.username == username)).first()
+    rows = conn.execute(select(db.users).where(
+        db.users.c.username.in_({username, username.lower()}))).all()
+    # the exact name first (an account made before usernames were lower-cased)
+    row = next((r for r in rows if r.username == username), rows[0] if rows else None)
     stored = row.password_hash if row else _DUMMY_HASH
     ok = slots.run(_verify, stored, password) if slots else _verify(stored, password)
     if not ok:

@@ -184,7 +184,10 @@ def cmd_backup(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
     if not url.startswith("sqlite:///"):
         print("error: for PostgreSQL use pg_dump (see docs/operations.md)", file=sys.stderr)
         return 2
+    from layso.db import private_file
+
     src = sqlite3.connect(url.removeprefix("sqlite:///"))
+    private_file(args.path)  # a backup holds every account's hash: only its owner reads it
     dst = sqlite3.connect(args.path)
     try:
         src.backup(dst)
@@ -281,9 +284,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `layso` console script."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     args = build_parser().parse_args(argv)
     cfg = config_mod.load()
-    return int(args.fn(args, cfg) or 0)
+    try:
+        return int(args.fn(args, cfg) or 0)
+    except SQLAlchemyError as exc:
+        # never the traceback: its statement parameters hold a password hash or a token hash
+        orig = getattr(exc, "orig", None) or exc
+        first = str(orig).strip().splitlines()[0] if str(orig).strip() else ""
+        print(f"error: the database refused the change ({type(orig).__name__}: {first})",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -310,6 +310,22 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def private_file(path: str | os.PathLike[str]) -> None:
+    """Create `path` if missing and make it readable by its owner only (0600).
+
+    The database and its backups hold password hashes, token hashes and citizens' comments.
+    SQLite gives its -wal and -shm files the mode of the database file.
+    """
+    p = Path(path)
+    try:
+        os.close(os.open(p, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
+        for f in (p, Path(f"{p}-wal"), Path(f"{p}-shm"), Path(f"{p}-journal")):
+            if f.exists() and f.stat().st_mode & 0o077:
+                f.chmod(0o600)
+    except PermissionError:
+        pass  # not ours (a packaged install run by another user): leave it as it is
+
+
 def make_engine(url: str, explicit_begin: bool = False) -> Engine:
     """Create the engine; SQLite gets WAL, synchronous=FULL, foreign keys and BEGIN IMMEDIATE.
 
@@ -321,6 +337,8 @@ def make_engine(url: str, explicit_begin: bool = False) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            if url.startswith("sqlite:///"):
+                private_file(path)
         engine = create_engine(
             url,
             connect_args={"timeout": 30, "check_same_thread": False},

@@ -13,6 +13,13 @@ from layso.queue import Invalid
 
 #: a NUL that PostgreSQL refuses, and lone surrogates that cannot be stored as UTF-8
 BAD_TEXT_RE = re.compile(r"[\x00\ud800-\udfff]")
+#: control characters and direction overrides have no place in any field a person reads
+#: (names, reasons, codes: shown on the board, in reports and exports); a free comment may
+#: keep its line breaks, a password any character
+SHOWN_TEXT_RE = re.compile("[\x01-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+MULTILINE_RE = re.compile("[\x01-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_FREE_FIELDS = {"password"}
+_MULTILINE_FIELDS = {"comment"}
 MAX_TEXT = 500
 
 
@@ -57,6 +64,9 @@ def field(data: dict[str, Any], key: str, kind: type | tuple[type, ...], *,
         raise Invalid("invalid_field", f"{key} is too long")
     if isinstance(value, str) and BAD_TEXT_RE.search(value):
         raise Invalid("invalid_field", f"{key} contains characters that are not allowed")
+    if isinstance(value, str) and key not in _FREE_FIELDS and (
+            MULTILINE_RE if key in _MULTILINE_FIELDS else SHOWN_TEXT_RE).search(value):
+        raise Invalid("invalid_field", f"{key} contains control or direction characters")
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
         raise Invalid("invalid_field", f"{key} is out of range")
     return value

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import unicodedata
 from collections import namedtuple
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,6 +14,7 @@ from layso import db
 from layso.queue import sql, views
 from layso.queue.errors import Conflict, Forbidden, Invalid, NotFound
 from layso.queue.policy import parse_policy, pick_next
+from layso.queue.text import clean_text
 from layso.queue.unit import Actor, Tx
 
 OUTCOMES = ("done", "received", "result_returned", "advised", "needs_more_documents",
@@ -300,9 +300,7 @@ def pause_counter(tx: Tx, actor: Actor, number: int, reason: Any) -> dict[str, A
     """Pause an idle counter with a reason shown to the room."""
     if not isinstance(reason, str) or not reason.strip():
         raise Invalid("invalid_reason", "A pause needs a reason")
-    reason = unicodedata.normalize("NFC", reason.strip())
-    if len(reason) > MAX_PAUSE_REASON:
-        raise Invalid("invalid_reason", f"reason is at most {MAX_PAUSE_REASON} characters")
+    reason = clean_text(reason, "reason", MAX_PAUSE_REASON, code="invalid_reason")
     c = _counter(tx, number)
     _may_act(actor, c)
     if c.state == "closed":
@@ -577,7 +575,8 @@ def rate(tx: Tx, actor: Actor, ticket_id: Any, score: Any, reason: Any = None,
     if comment is not None:
         if not isinstance(comment, str) or len(comment) > MAX_COMMENT:
             raise Invalid("invalid_comment", f"comment is text of at most {MAX_COMMENT} chars")
-        comment = unicodedata.normalize("NFC", comment.strip()) or None
+        comment = clean_text(comment, "comment", MAX_COMMENT, multiline=True,
+                             code="invalid_comment") or None
     t = _ticket(tx, ticket_id)
     if t.state != "done":
         raise Conflict("not_completed", f"{t.label} has not been completed")

@@ -183,6 +183,7 @@ def test_phone_page_turns_to_called_when_a_counter_calls(browser, live_server) -
     first = live_server.api("POST", "/tickets", kiosk, json={"service": "land"}).json()
     mine = live_server.api("POST", "/tickets", kiosk, json={"service": "land"}).json()
     ctx = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN",
+                              bypass_csp=True,  # for wait_for_function (see conftest's page)
                               is_mobile=True, has_touch=True, device_scale_factor=2)
     page = ctx.new_page()
     page.goto(mine["status_url"])
