@@ -563,6 +563,24 @@ def set_priority(tx: Tx, actor: Actor, ticket_id: int, priority: Any) -> dict[st
 
 # -- ratings ---------------------------------------------------------------------------------
 
+#: how long after a visit ends its citizen may still rate it at the counter's tablet
+RATING_WINDOW_MINUTES = 10
+
+
+def _rating_open(tx: Tx, t: Row[Any]) -> None:
+    """Only the visit just finished at its counter, for RATING_WINDOW_MINUTES, may be rated:
+    a tablet (or whoever holds its token) cannot rate the day's earlier visits."""
+    if t.finished_at is None or tx.now - t.finished_at > timedelta(
+            minutes=RATING_WINDOW_MINUTES):
+        raise Conflict("rating_closed", f"The visit of {t.label} ended too long ago to be rated")
+    if t.counter_id is not None and tx.conn.execute(select(db.tickets.c.id).where(
+            db.tickets.c.counter_id == t.counter_id, db.tickets.c.id != t.id,
+            (db.tickets.c.started_at > t.finished_at) | (
+                (db.tickets.c.started_at == t.finished_at) & (db.tickets.c.id > t.id))
+    )).first():
+        raise Conflict("rating_closed",
+                       f"The counter has served another citizen since {t.label}")
+
 def rate(tx: Tx, actor: Actor, ticket_id: Any, score: Any, reason: Any = None,
          comment: Any = None) -> dict[str, Any]:
     """The citizen's 1–5 rating of a completed visit, once, tied to the ticket and officer."""
@@ -584,6 +602,7 @@ def rate(tx: Tx, actor: Actor, ticket_id: Any, score: Any, reason: Any = None,
         raise Forbidden("other_counter", f"{t.label} was served at another counter")
     if tx.conn.execute(select(db.ratings.c.id).where(db.ratings.c.ticket_id == t.id)).first():
         raise Conflict("already_rated", f"{t.label} has been rated already")
+    _rating_open(tx, t)
     tx.conn.execute(insert(db.ratings).values(
         ticket_id=t.id, counter_id=t.counter_id, officer_id=t.officer_id,
         device_id=actor.id if actor.kind == "device" else None, score=score,
