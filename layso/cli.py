@@ -108,8 +108,16 @@ def _safe_url(url: str) -> str:
 
 
 def cmd_run(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
+    from layso.db import DataDirBusy, hold_data_dir
     from layso.server import serve
 
+    try:
+        # held for the server's life (the worker inherits it): `layso restore` refuses meanwhile
+        hold_data_dir(cfg["DATA_DIR"], exclusive=False)
+    except DataDirBusy:
+        print("error: a restore is running on this data directory; start the server after it",
+              file=sys.stderr)
+        return 1
     init_db(cfg, demo=False)
     base = f"http://{args.host}:{args.port}"
     print("Lấy Số is running:")
@@ -199,23 +207,42 @@ def cmd_backup(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
 
 
 def cmd_restore(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
-    """Restore a SQLite backup (server stopped) and start a new event epoch."""
+    """Restore a SQLite backup (server stopped) and start a new event epoch; on PostgreSQL,
+    after pg_restore, only the new epoch."""
     import sqlite3
 
+    from layso.db import DataDirBusy, hold_data_dir
+
     url = cfg["DATABASE_URL"]
-    if not url.startswith("sqlite:///"):
+    sqlite = url.startswith("sqlite:///")
+    if not sqlite and (args.path or not args.new_epoch):
         print("error: for PostgreSQL use pg_restore, then `layso restore --new-epoch`",
               file=sys.stderr)
         return 2
-    if args.path:
-        src = sqlite3.connect(args.path)
-        dst = sqlite3.connect(url.removeprefix("sqlite:///"))
-        try:
-            src.backup(dst)
-        finally:
-            dst.close()
-            src.close()
-    new_epoch_after_restore(cfg)
+    try:
+        lock = hold_data_dir(cfg["DATA_DIR"], exclusive=True)
+    except DataDirBusy:
+        # a running server would go on numbering from its own state and hand out again the
+        # numbers the restored copy does not know it gave
+        print("error: a server is running on this data directory; stop it first "
+              "(systemctl stop layso), then restore", file=sys.stderr)
+        return 1
+    try:
+        if args.path:
+            from layso.db import private_file
+
+            src = sqlite3.connect(args.path)
+            target = url.removeprefix("sqlite:///")
+            private_file(target)
+            dst = sqlite3.connect(target)
+            try:
+                src.backup(dst)
+            finally:
+                dst.close()
+                src.close()
+        new_epoch_after_restore(cfg)
+    finally:
+        os.close(lock)
     print("Restored; boards and counters will reload their state (new epoch).")
     return 0
 

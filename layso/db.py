@@ -374,6 +374,29 @@ def make_engine(url: str, explicit_begin: bool = False) -> Engine:
     return create_engine(url, pool_size=10, max_overflow=40, pool_pre_ping=True)
 
 
+# -- who holds the data directory --------------------------------------------------------------
+
+DATA_DIR_LOCK = "server.lock"
+
+
+class DataDirBusy(Exception):
+    """Another process holds the data directory in a way that excludes this one."""
+
+
+def hold_data_dir(data_dir: str | os.PathLike[str], exclusive: bool) -> int:
+    """Lock the data directory for a server (shared: several processes may serve one center)
+    or for a restore (exclusive: no server may run meanwhile); returns the open file, which
+    holds the lock until it is closed or the process ends (even by SIGKILL)."""
+    Path(data_dir).mkdir(parents=True, exist_ok=True)
+    fd = os.open(Path(data_dir) / DATA_DIR_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+    except BlockingIOError as exc:
+        os.close(fd)
+        raise DataDirBusy(str(data_dir)) from exc
+    return fd
+
+
 # -- storage faults ---------------------------------------------------------------------------
 
 #: below this much free space in the data directory, health says the disk is low; a commit

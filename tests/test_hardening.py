@@ -213,3 +213,71 @@ def test_a_comment_keeps_its_line_breaks_but_no_direction_override(
     ok = api["feedback"].post("/ratings", {"ticket": ticket["id"], "score": 2,
                                            "reason": "long_wait", "comment": "Chờ lâu\nquá"})
     assert ok.status_code == 201, ok.get_json()
+
+
+# -- point 10: restore --------------------------------------------------------------------------
+
+def test_restore_refuses_while_a_server_holds_the_data_directory(live_server: Any,
+                                                                 tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    kiosk = live_server.device("Kiosk", "kiosk")
+    backup = tmp_path / "before.db"
+    live_server.cli("backup", str(backup))
+    for _ in range(3):
+        assert live_server.api("POST", "/tickets", kiosk,
+                               json={"service": "land"}).status_code == 201
+    out = subprocess.run([sys.executable, "-m", "layso.cli", "restore", str(backup)],
+                         env=live_server.env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1 and "server is running" in out.stderr
+    # nothing was restored: the next number follows the three given
+    r = live_server.api("POST", "/tickets", kiosk, json={"service": "land"})
+    assert r.json()["label"] == "C004"
+    live_server.stop()
+    assert "Restored" in live_server.cli("restore", str(backup))
+    # and a server does not start while a restore holds the directory
+    from layso.db import hold_data_dir
+
+    fd = hold_data_dir(live_server.data_dir, exclusive=True)
+    try:
+        out = subprocess.run([sys.executable, "-m", "layso.cli", "run", "--port", "1"],
+                             env=live_server.env, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 1 and "restore is running" in out.stderr
+    finally:
+        os.close(fd)
+
+
+def test_restore_new_epoch_works_on_postgresql(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.conftest import PG_URL, _pg_database
+
+    if not PG_URL:
+        pytest.skip("needs LAYSO_TEST_DATABASE_URL")
+    from layso import events
+    from layso.cli import init_db, main
+    from layso.config import load
+    from layso.db import Database
+
+    for url in _pg_database(PG_URL):
+        cfg = {"DATA_DIR": str(tmp_path), "DATABASE_URL": url}
+        init_db(load(cfg), demo=True)
+        database = Database(url)
+        with database.read() as conn:
+            before = events.current(conn)[0]
+        env = {"LAYSO_DATA_DIR": str(tmp_path), "LAYSO_DATABASE_URL": url}
+        old = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            assert main(["restore", "--new-epoch"]) == 0
+            assert main(["restore", str(tmp_path / "x.db")]) == 2  # a file is for SQLite
+        finally:
+            for k, v in old.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        with database.read() as conn:
+            after = events.current(conn)[0]
+        database.dispose()
+        assert after != before and "restore" in after
