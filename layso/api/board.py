@@ -73,8 +73,13 @@ def health() -> Any:
     printer = current_app.extensions.get("layso_printer_status", lambda: "none")()
     ok = db_ok and disk != "full" and fault is None
     state = "down" if not db_ok else ("read_only" if fault is not None else "ok")
+    guard = center.clock_guard
+    drift = guard.drift(center.clock()) if guard is not None else 0.0
     body: dict[str, Any] = {"ok": ok, "db": state, "printer": printer, "disk": disk,
+                            "clock": "jumped" if drift else "ok",
                             "build": current_app.config["BUILD"]}
+    if drift:
+        body["clock_drift_seconds"] = round(drift)
     if fault is not None:
         body["fault"] = {"code": fault[0], "since": datetime.fromtimestamp(
             fault[1], UTC).isoformat()}
