@@ -95,6 +95,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     database = Database(cfg["DATABASE_URL"], clock=cfg.get("CLOCK") or utcnow)
     center = Center(database, Hub(), public_url=cfg["PUBLIC_URL"])
+    center.retention = (int(cfg["RETENTION_COMMENT_DAYS"]) or None,
+                        int(cfg["RETENTION_TOKEN_DAYS"]) or None)
     app.extensions["layso"] = center
     app.config["BUILD"] = cfg.get("BUILD") or BUILD or code_build()
 

@@ -261,6 +261,22 @@ def new_epoch_after_restore(cfg: dict[str, Any]) -> None:
         database.dispose()
 
 
+def cmd_purge(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
+    """Apply the retention settings now (the server also does so when each day opens)."""
+    from layso.db import utcnow
+    from layso.queue import retention
+
+    database = _database(cfg)
+    try:
+        with database.write() as conn:
+            out = retention.purge(conn, utcnow(), int(cfg["RETENTION_COMMENT_DAYS"]) or None,
+                                  int(cfg["RETENTION_TOKEN_DAYS"]) or None)
+    finally:
+        database.dispose()
+    print(f"Comments cleared: {out['comments']}; spent tokens deleted: {out['tokens']}.")
+    return 0
+
+
 def cmd_printer_test(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
     try:
         from kiosk.printing import printer_test
@@ -301,6 +317,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("path", nargs="?", help="backup file; omit after pg_restore")
     s.add_argument("--new-epoch", action="store_true", help="only start a new epoch")
     s.set_defaults(fn=cmd_restore)
+    s = sub.add_parser("purge", help="clear old rating comments and spent tokens now")
+    s.set_defaults(fn=cmd_purge)
     prn = sub.add_parser("printer", help="printer tools").add_subparsers(dest="action",
                                                                         required=True)
     s = prn.add_parser("test", help="print a test ticket and report the printer status")

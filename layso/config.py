@@ -29,6 +29,9 @@ DEFAULTS: dict[str, Any] = {
     # reverse proxies in front of the server: their X-Forwarded-For/-Proto/-Host are trusted
     # (0: none; the client address is the socket's)
     "PROXY_HOPS": 0,
+    # days a citizen's rating comment (free text) is kept, and a spent login token (0: keep)
+    "RETENTION_COMMENT_DAYS": 90,
+    "RETENTION_TOKEN_DAYS": 30,
     "THREADS": 600,
 }
 

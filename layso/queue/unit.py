@@ -139,6 +139,8 @@ class Tx(Reader):
     _emitted: list[Event] = field(default_factory=list)
     _day: Row[Any] | None = None
     _day_hint: Row[Any] | None = None
+    #: (comment_days, token_days): what opening a day purges (None: nothing)
+    _retention: tuple[int | None, int | None] | None = None
 
     def emit(self, type_: str, payload: dict[str, Any]) -> None:
         """Add an event to this transaction's log; it is published after commit."""
@@ -205,6 +207,10 @@ class Tx(Reader):
                 normal_streak=0, changed_at=self.now,
             )
         )
+        if self._retention is not None:
+            from layso.queue import retention  # once a day: personal free text, spent tokens
+
+            retention.purge(self.conn, self.now, *self._retention)
         opened: dict[str, Any] = {"day": today.isoformat()}
         if expired:  # the log tells how the last day ended for the tickets it left open
             opened["expired"] = {"day": latest.day.isoformat(), "tickets": expired}
@@ -273,6 +279,7 @@ class Center:
         if monotonic is None and self.clock is db.utcnow:
             monotonic = time.monotonic
         self.clock_guard = ClockGuard(monotonic) if monotonic is not None else None
+        self.retention: tuple[int | None, int | None] | None = None
         if self.clock_guard is not None:
             self.clock_guard.drift(self.clock())  # the reference: the clock as it is at start
         # writers in this process queue here first, so events publish in commit order
@@ -297,7 +304,7 @@ class Center:
 
     def _tx(self, conn: Connection, day_hint: Row[Any] | None) -> Tx:
         return Tx(conn=conn, now=self.clock(), public_url=self.public_url, _day_hint=day_hint,
-                  _clock_guard=self.clock_guard)
+                  _clock_guard=self.clock_guard, _retention=self.retention)
 
     def run(self, fn: Callable[[Tx], T]) -> T:
         """Run `fn` in a write transaction shared with the callers waiting at the same moment.
