@@ -10,7 +10,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, jsonify, redirect, request, url_for
+from flask import Flask, has_request_context, jsonify, redirect, request, url_for
+from flask.sessions import SecureCookieSessionInterface
 
 from layso import config as config_mod
 from layso.db import Database, utcnow
@@ -41,6 +42,28 @@ def code_build() -> str:
     return f"{version}-{digest.hexdigest()[:10]}"
 
 
+class _SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, marked Secure on every request that came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or (
+            has_request_context() and request.is_secure)
+
+
+#: scripts, styles, fonts and clips all come from this server (no CDN, no inline code); the
+#: board builds its chime and clips as data: and blob: URLs; sockets go to this origin
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self' data: blob:; font-src 'self'; connect-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """The Flask app factory: configuration, database, hub, API, pages and sockets."""
     cfg = config_mod.load(config)
@@ -56,11 +79,24 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["SESSION_COOKIE_NAME"] = "layso_session"
+    # a session cookie is Secure when the center is reached over HTTPS (its public URL, or the
+    # request itself, through a trusted proxy's X-Forwarded-Proto)
+    app.config["SESSION_COOKIE_SECURE"] = str(cfg["PUBLIC_URL"]).startswith("https://")
+    app.session_interface = _SessionInterface()
+    hops = int(cfg.get("PROXY_HOPS") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # only then is X-Forwarded-For the client's address (login limits count per address)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops,  # type: ignore
+                                x_host=hops)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     database = Database(cfg["DATABASE_URL"], clock=cfg.get("CLOCK") or utcnow)
     center = Center(database, Hub(), public_url=cfg["PUBLIC_URL"])
+    center.retention = (int(cfg["RETENTION_COMMENT_DAYS"]) or None,
+                        int(cfg["RETENTION_TOKEN_DAYS"]) or None)
     app.extensions["layso"] = center
     app.config["BUILD"] = cfg.get("BUILD") or BUILD or code_build()
 
@@ -78,6 +114,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     def index() -> Any:
         target = url_for("display.board") if "display" in app.blueprints else "/api/v1/board"
         return redirect(target)
+
+    @app.after_request
+    def security_headers(resp: Any) -> Any:
+        # on every answer (pages, API, static files, errors): no other site may frame a page
+        # or inject a script, and no browser guesses a file's type
+        for key, value in SECURITY_HEADERS.items():
+            resp.headers.setdefault(key, value)
+        return resp
 
     @app.errorhandler(404)
     def not_found(_e: Exception) -> Any:

@@ -17,17 +17,25 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, event, insert, select, update
+from sqlalchemy import bindparam, event, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from layso import db
 from layso.queue.errors import Conflict, Invalid
+from layso.queue.text import check_username, clean_text
 from layso.queue.unit import Actor
 
 ROLES = ("admin", "supervisor", "officer")
 DEVICE_KINDS = ("kiosk", "display", "feedback")
-_hasher = PasswordHasher()
+#: Argon2id at OWASP's minimum (m=19 MiB, t=2, p=1): a commune's 2-core box verifies one in
+#: tens of milliseconds, and with at most LOGIN_CONCURRENT_HASHES verifications at a time a
+#: login flood holds a few tens of MiB, not 64 MiB per attempt as the library's default did
+ARGON2_TIME_COST = 2
+ARGON2_MEMORY_KIB = 19 * 1024
+ARGON2_PARALLELISM = 1
+_hasher = PasswordHasher(time_cost=ARGON2_TIME_COST, memory_cost=ARGON2_MEMORY_KIB,
+                         parallelism=ARGON2_PARALLELISM)
 # verified against when the username is unknown, so timing does not reveal which users exist
 _DUMMY_HASH = _hasher.hash("not a password")
 
@@ -60,11 +68,13 @@ def add_user(conn: Connection, username: str, password: str, role: str, name: st
     """Create a user with an Argon2id password hash."""
     if role not in ROLES:
         raise Invalid("invalid_role", f"role must be one of {', '.join(ROLES)}")
-    if not username or len(username) > 80 or not username.replace(".", "").replace(
-            "-", "").replace("_", "").isalnum():
-        raise Invalid("invalid_username", "username: letters, digits, . - _ (at most 80)")
+    username = check_username(username.lower() if isinstance(username, str) else username)
+    name = clean_text(name or "", "name", 200)
     if len(password) < 8:
         raise Invalid("weak_password", "password must have at least 8 characters")
+    if conn.execute(select(db.users.c.id).where(
+            func.lower(db.users.c.username) == username)).first() is not None:
+        raise Conflict("user_exists", f"User {username!r} exists already")
     try:
         forget_actors(conn)
         return int(conn.execute(insert(db.users).values(
@@ -87,16 +97,28 @@ def set_password(conn: Connection, username: str, password: str) -> None:
         revoke_all_user_tokens(conn, user_id)  # a new password ends every session and token
 
 
-def check_password(conn: Connection, username: str, password: str) -> Actor | None:
+def _verify(stored: str, password: str) -> bool:
+    try:
+        return bool(_hasher.verify(stored, password))
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def check_password(conn: Connection, username: str, password: str,
+                   slots: HashSlots | None = None) -> Actor | None:
     """The user, if the username and password match an active account.
 
     It only reads: call it outside any write transaction, because Argon2 takes tens of
     milliseconds on purpose, and a write lock held meanwhile would hold back every kiosk.
+    With `slots` (held by the caller) the hash runs on their threads.
     """
-    row = conn.execute(select(db.users).where(db.users.c.username == username)).first()
-    try:
-        _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
-    except (VerificationError, InvalidHashError):
+    rows = conn.execute(select(db.users).where(
+        db.users.c.username.in_({username, username.lower()}))).all()
+    # the exact name first (an account made before usernames were lower-cased)
+    row = next((r for r in rows if r.username == username), rows[0] if rows else None)
+    stored = row.password_hash if row else _DUMMY_HASH
+    ok = slots.run(_verify, stored, password) if slots else _verify(stored, password)
+    if not ok:
         return None
     if row is None or not row.active:
         return None
@@ -443,6 +465,37 @@ def rate_limiter(message_queue: str | None, database_url: str, name: str,
         center = hashlib.sha256(database_url.encode()).hexdigest()[:16]
         return SharedRateLimiter(message_queue, f"{center}:{name}", per_minute)
     return RateLimiter(per_minute)
+
+
+class HashSlots:
+    """At most `n` password verifications at once in this process, on `n` threads of their own.
+
+    Each Argon2 verification holds its memory for its whole run, so unbounded concurrent
+    logins are unbounded memory. A login that finds no slot within `wait` seconds is refused
+    (the caller answers 429), so a flood queues briefly and never grows. The hashes run on a
+    fixed pool of threads: the C allocator keeps freed memory per thread arena, so hashes
+    spread over hundreds of request threads kept hundreds of MiB after the flood had passed.
+    """
+
+    def __init__(self, n: int, wait: float) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.n = max(1, n)
+        self.wait = wait
+        self._sem = threading.BoundedSemaphore(self.n)
+        self._pool = ThreadPoolExecutor(self.n, thread_name_prefix="layso-hash")
+
+    def acquire(self) -> bool:
+        """Take a slot, waiting at most `wait` seconds; False when none came free."""
+        return self._sem.acquire(timeout=self.wait)
+
+    def release(self) -> None:
+        """Give the slot back."""
+        self._sem.release()
+
+    def run(self, fn: Any, *args: Any) -> Any:
+        """`fn(*args)` run on one of the pool's threads (hold a slot first)."""
+        return self._pool.submit(fn, *args).result()
 
 
 def new_csrf_token() -> str:

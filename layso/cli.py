@@ -108,8 +108,16 @@ def _safe_url(url: str) -> str:
 
 
 def cmd_run(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
+    from layso.db import DataDirBusy, hold_data_dir
     from layso.server import serve
 
+    try:
+        # held for the server's life (the worker inherits it): `layso restore` refuses meanwhile
+        hold_data_dir(cfg["DATA_DIR"], exclusive=False)
+    except DataDirBusy:
+        print("error: a restore is running on this data directory; start the server after it",
+              file=sys.stderr)
+        return 1
     init_db(cfg, demo=False)
     base = f"http://{args.host}:{args.port}"
     print("Lấy Số is running:")
@@ -367,7 +375,10 @@ def cmd_backup(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
     if not url.startswith("sqlite:///"):
         print("error: for PostgreSQL use pg_dump (see docs/operations.md)", file=sys.stderr)
         return 2
+    from layso.db import private_file
+
     src = sqlite3.connect(url.removeprefix("sqlite:///"))
+    private_file(args.path)  # a backup holds every account's hash: only its owner reads it
     dst = sqlite3.connect(args.path)
     try:
         src.backup(dst)
@@ -379,23 +390,42 @@ def cmd_backup(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
 
 
 def cmd_restore(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
-    """Restore a SQLite backup (server stopped) and start a new event epoch."""
+    """Restore a SQLite backup (server stopped) and start a new event epoch; on PostgreSQL,
+    after pg_restore, only the new epoch."""
     import sqlite3
 
+    from layso.db import DataDirBusy, hold_data_dir
+
     url = cfg["DATABASE_URL"]
-    if not url.startswith("sqlite:///"):
+    sqlite = url.startswith("sqlite:///")
+    if not sqlite and (args.path or not args.new_epoch):
         print("error: for PostgreSQL use pg_restore, then `layso restore --new-epoch`",
               file=sys.stderr)
         return 2
-    if args.path:
-        src = sqlite3.connect(args.path)
-        dst = sqlite3.connect(url.removeprefix("sqlite:///"))
-        try:
-            src.backup(dst)
-        finally:
-            dst.close()
-            src.close()
-    new_epoch_after_restore(cfg)
+    try:
+        lock = hold_data_dir(cfg["DATA_DIR"], exclusive=True)
+    except DataDirBusy:
+        # a running server would go on numbering from its own state and hand out again the
+        # numbers the restored copy does not know it gave
+        print("error: a server is running on this data directory; stop it first "
+              "(systemctl stop layso), then restore", file=sys.stderr)
+        return 1
+    try:
+        if args.path:
+            from layso.db import private_file
+
+            src = sqlite3.connect(args.path)
+            target = url.removeprefix("sqlite:///")
+            private_file(target)
+            dst = sqlite3.connect(target)
+            try:
+                src.backup(dst)
+            finally:
+                dst.close()
+                src.close()
+        new_epoch_after_restore(cfg)
+    finally:
+        os.close(lock)
     print("Restored; boards and counters will reload their state (new epoch).")
     return 0
 
@@ -412,6 +442,22 @@ def new_epoch_after_restore(cfg: dict[str, Any]) -> None:
             events.start_epoch(conn, events.new_epoch("restore"))
     finally:
         database.dispose()
+
+
+def cmd_purge(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
+    """Apply the retention settings now (the server also does so when each day opens)."""
+    from layso.db import utcnow
+    from layso.queue import retention
+
+    database = _database(cfg)
+    try:
+        with database.write() as conn:
+            out = retention.purge(conn, utcnow(), int(cfg["RETENTION_COMMENT_DAYS"]) or None,
+                                  int(cfg["RETENTION_TOKEN_DAYS"]) or None)
+    finally:
+        database.dispose()
+    print(f"Comments cleared: {out['comments']}; spent tokens deleted: {out['tokens']}.")
+    return 0
 
 
 def cmd_printer_test(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
@@ -476,6 +522,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("path", nargs="?", help="backup file; omit after pg_restore")
     s.add_argument("--new-epoch", action="store_true", help="only start a new epoch")
     s.set_defaults(fn=cmd_restore)
+    s = sub.add_parser("purge", help="clear old rating comments and spent tokens now")
+    s.set_defaults(fn=cmd_purge)
     prn = sub.add_parser("printer", help="printer tools").add_subparsers(dest="action",
                                                                         required=True)
     s = prn.add_parser("test", help="print a test ticket and report the printer status")
@@ -493,9 +541,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.fn(args, cfg) or 0)
     except SQLAlchemyError as exc:
-        # never a traceback: it would show the statement, and some carry a password hash
-        reason = str(getattr(exc, "orig", None) or type(exc).__name__).splitlines()[0]
-        print(f"error: the database refused the command ({reason})", file=sys.stderr)
+        # never the traceback: its statement parameters hold a password hash or a token hash
+        orig = getattr(exc, "orig", None) or exc
+        first = str(orig).strip().splitlines()[0] if str(orig).strip() else ""
+        print(f"error: the database refused the change ({type(orig).__name__}: {first})",
+              file=sys.stderr)
         return 1
     except OSError as exc:
         print(f"error: {exc.strerror or exc} ({exc.filename or ''})", file=sys.stderr)

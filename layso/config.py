@@ -21,7 +21,17 @@ DEFAULTS: dict[str, Any] = {
     "KIOSK_RATE_PER_MINUTE": 60,
     "SESSION_HOURS": 12,
     "TOKEN_HOURS": 12,
-    "LOGIN_ATTEMPTS_PER_MINUTE": 10,
+    "LOGIN_ATTEMPTS_PER_MINUTE": 10,  # per client address and username (or known browser)
+    "LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE": 30,  # per client address, whatever the username
+    "LOGIN_CONCURRENT_HASHES": 2,  # password verifications at once (one per core)
+    "LOGIN_HASH_WAIT_SECONDS": 3,
+    "KNOWN_BROWSER_DAYS": 180,
+    # reverse proxies in front of the server: their X-Forwarded-For/-Proto/-Host are trusted
+    # (0: none; the client address is the socket's)
+    "PROXY_HOPS": 0,
+    # days a citizen's rating comment (free text) is kept, and a spent login token (0: keep)
+    "RETENTION_COMMENT_DAYS": 90,
+    "RETENTION_TOKEN_DAYS": 30,
     "THREADS": 600,
 }
 

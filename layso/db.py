@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
+import shutil
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -32,6 +35,8 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
@@ -330,6 +335,22 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def private_file(path: str | os.PathLike[str]) -> None:
+    """Create `path` if missing and make it readable by its owner only (0600).
+
+    The database and its backups hold password hashes, token hashes and citizens' comments.
+    SQLite gives its -wal and -shm files the mode of the database file.
+    """
+    p = Path(path)
+    try:
+        os.close(os.open(p, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
+        for f in (p, Path(f"{p}-wal"), Path(f"{p}-shm"), Path(f"{p}-journal")):
+            if f.exists() and f.stat().st_mode & 0o077:
+                f.chmod(0o600)
+    except PermissionError:
+        pass  # not ours (a packaged install run by another user): leave it as it is
+
+
 def make_engine(url: str, explicit_begin: bool = False) -> Engine:
     """Create the engine; SQLite gets WAL, synchronous=FULL, foreign keys and BEGIN IMMEDIATE.
 
@@ -341,6 +362,8 @@ def make_engine(url: str, explicit_begin: bool = False) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            if url.startswith("sqlite:///"):
+                private_file(path)
         engine = create_engine(
             url,
             connect_args={"timeout": 30, "check_same_thread": False},
@@ -374,6 +397,78 @@ def make_engine(url: str, explicit_begin: bool = False) -> Engine:
                          hide_parameters=True)
 
 
+# -- who holds the data directory --------------------------------------------------------------
+
+DATA_DIR_LOCK = "server.lock"
+
+
+class DataDirBusy(Exception):
+    """Another process holds the data directory in a way that excludes this one."""
+
+
+def hold_data_dir(data_dir: str | os.PathLike[str], exclusive: bool) -> int:
+    """Lock the data directory for a server (shared: several processes may serve one center)
+    or for a restore (exclusive: no server may run meanwhile); returns the open file, which
+    holds the lock until it is closed or the process ends (even by SIGKILL)."""
+    Path(data_dir).mkdir(parents=True, exist_ok=True)
+    fd = os.open(Path(data_dir) / DATA_DIR_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+    except BlockingIOError as exc:
+        os.close(fd)
+        raise DataDirBusy(str(data_dir)) from exc
+    return fd
+
+
+# -- storage faults ---------------------------------------------------------------------------
+
+#: below this much free space in the data directory, health says the disk is low; a commit
+#: needs room for its WAL frames and a checkpoint
+DISK_LOW_BYTES = 200 * 1024 * 1024
+DISK_FULL_BYTES = 16 * 1024 * 1024
+
+_FULL_WORDS = ("disk is full", "database or disk is full", "no space left",
+               "could not extend file", "disk full")
+_DISK_WORDS = ("disk i/o error", "readonly database", "read-only file system")
+
+
+def fault_kind(exc: BaseException) -> str | None:
+    """What a storage exception means for the center: `disk_full`, `disk_error`, `db_busy`,
+    `db_unavailable`, or None when it is no storage fault (a bug: a 500)."""
+    if isinstance(exc, OSError):
+        if exc.errno == errno.ENOSPC:
+            return "disk_full"
+        if exc.errno in (errno.EIO, errno.EROFS):
+            return "disk_error"
+        return None
+    if isinstance(exc, PoolTimeout):
+        return "db_busy"
+    if not isinstance(exc, DBAPIError):
+        return None
+    text = str(exc.orig if exc.orig is not None else exc).lower()
+    if any(w in text for w in _FULL_WORDS):
+        return "disk_full"
+    if any(w in text for w in _DISK_WORDS):
+        return "disk_error"
+    if "database is locked" in text:
+        return "db_busy"
+    if exc.connection_invalidated or type(exc).__name__ in ("OperationalError",
+                                                            "InterfaceError"):
+        return "db_unavailable"
+    return None
+
+
+def disk_state(path: str | os.PathLike[str]) -> str:
+    """`ok`, `low` or `full`: the free space where the data directory is."""
+    try:
+        free = shutil.disk_usage(path).free
+    except OSError:
+        return "ok"  # not ours to judge (a missing directory is another error)
+    if free < DISK_FULL_BYTES:
+        return "full"
+    return "low" if free < DISK_LOW_BYTES else "ok"
+
+
 class Database:
     """Owns the engine and hands out read and write transactions."""
 
@@ -390,6 +485,14 @@ class Database:
         self._lock_path = f"{path}.writelock" if path and path != ":memory:" else None
         self._lock_fd: int | None = None
         self._lock_fd_guard = threading.Lock()
+        #: the last storage fault (kind, wall time) until a write succeeds again: health
+        #: tells what is wrong even while reads still work (a full disk)
+        self.fault: tuple[str, float] | None = None
+
+    def _noted(self, exc: BaseException) -> None:
+        kind = fault_kind(exc)
+        if kind is not None:
+            self.fault = (kind, time.time())
 
     def _file_lock(self) -> int | None:
         if self._lock_path is None:
@@ -403,11 +506,16 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read-only transaction (a consistent snapshot on SQLite WAL)."""
-        with self._engine.connect() as conn:
-            with conn.begin():
-                if self.is_sqlite:
-                    conn.exec_driver_sql("BEGIN")
-                yield conn
+        try:
+            with self._engine.connect() as conn:
+                with conn.begin():
+                    if self.is_sqlite:
+                        conn.exec_driver_sql("BEGIN")
+                    yield conn
+        except (SQLAlchemyError, OSError) as exc:
+            if fault_kind(exc) == "db_unavailable":
+                self._noted(exc)
+            raise
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -428,6 +536,10 @@ class Database:
                     else:
                         conn.execute(text("SELECT seq FROM stream WHERE id = 1 FOR UPDATE"))
                     yield conn
+            self.fault = None  # a write committed: the storage works again
+        except (SQLAlchemyError, OSError) as exc:
+            self._noted(exc)
+            raise
         finally:
             if fd is not None:
                 fcntl.flock(fd, fcntl.LOCK_UN)

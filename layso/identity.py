@@ -13,7 +13,8 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import current_app, g, request, session
+from flask import Response, current_app, g, request, session
+from itsdangerous import BadSignature, URLSafeSerializer
 
 from layso import auth
 from layso.api.errors import ApiError
@@ -157,3 +158,51 @@ def end_session() -> None:
             auth.revoke_login(tx.conn, login)
     session.clear()
     g.layso_who = Who()
+
+
+# -- browsers an official logged in from before ----------------------------------------------
+#
+# OWASP's "device cookie": a browser that once logged in as a user carries a signed cookie
+# naming that user; its failed tries count on their own, so a guesser on the waiting room's
+# Wi-Fi (or behind the same proxy, one address for everyone) slows only itself.
+
+KNOWN_COOKIE = "layso_known"
+_KNOWN_MAX = 8  # users remembered per browser (a counter's terminal is shared by shifts)
+
+
+def _known_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="layso-known-browser")
+
+
+def _known_entries() -> list[list[str]]:
+    raw = request.cookies.get(KNOWN_COOKIE)
+    if not raw:
+        return []
+    try:
+        data = _known_serializer().loads(raw)
+    except BadSignature:
+        return []
+    if not isinstance(data, list):
+        return []
+    return [e for e in data if isinstance(e, list) and len(e) == 2
+            and all(isinstance(x, str) for x in e)]
+
+
+def known_browser(username: str) -> str | None:
+    """This browser's id if it logged in as `username` before (a signed cookie), else None."""
+    name = username.lower()
+    return next((bid for user, bid in _known_entries() if user == name), None)
+
+
+def remember_browser(resp: Response, username: str) -> None:
+    """After a successful login: this browser is known for this user from now on."""
+    import secrets
+
+    name = username.lower()
+    entries = [e for e in _known_entries() if e[0] != name]
+    entries.insert(0, [name, known_browser(username) or secrets.token_urlsafe(12)])
+    resp.set_cookie(KNOWN_COOKIE, _known_serializer().dumps(entries[:_KNOWN_MAX]),
+                    max_age=int(current_app.config["KNOWN_BROWSER_DAYS"]) * 86400,
+                    httponly=True, samesite="Strict", path="/api/v1/auth/",
+                    secure=bool(current_app.config.get("SESSION_COOKIE_SECURE"))
+                    or request.is_secure)

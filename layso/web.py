@@ -12,13 +12,14 @@ from flask import (
     Blueprint,
     Flask,
     abort,
+    current_app,
     jsonify,
     render_template,
     request,
     send_from_directory,
 )
 
-from layso import auth
+from layso import auth, db
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,32 @@ def login_page() -> Any:
     return render_template("login.html", next=request.args.get("next", "/counter/"))
 
 
+#: what a storage fault means, for the API's message and the pages' plain page
+FAULT_MESSAGES = {
+    "disk_full": "The server's disk is full; nothing can be saved until space is freed",
+    "disk_error": "The server cannot write to its disk",
+    "db_busy": "The database is busy; try again in a moment",
+    "db_unavailable": "The database does not answer",
+}
+HELP_DESK = ("Hệ thống tạm thời gặp sự cố. Vui lòng liên hệ bàn hướng dẫn.\n"
+             "The system is temporarily unavailable. Please see the help desk.\n")
+
+
+def unavailable(kind: str) -> Any:
+    """503 for a storage fault: the documented error shape on the API, a plain page elsewhere;
+    both say to retry (recovery needs no restart)."""
+    if request.path.startswith("/api/"):
+        resp = jsonify(error={"code": "storage_unavailable",
+                              "message": FAULT_MESSAGES.get(kind, "Storage unavailable"),
+                              "details": {"fault": kind}})
+    else:
+        resp = current_app.response_class(HELP_DESK, mimetype="text/plain")
+    resp.status_code = 503
+    resp.headers["Retry-After"] = "10"
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
 def init_app(app: Flask) -> None:
     """Register the shared pages, every feature blueprint present, and the limiters."""
     queue, url = app.config.get("MESSAGE_QUEUE"), app.config["DATABASE_URL"]
@@ -57,6 +84,10 @@ def init_app(app: Flask) -> None:
         queue, url, "issue", app.config["KIOSK_RATE_PER_MINUTE"])
     app.extensions["layso_login_limiter"] = auth.rate_limiter(
         queue, url, "login", app.config["LOGIN_ATTEMPTS_PER_MINUTE"])
+    app.extensions["layso_login_address_limiter"] = auth.rate_limiter(
+        queue, url, "login-address", app.config["LOGIN_ATTEMPTS_PER_ADDRESS_PER_MINUTE"])
+    app.extensions["layso_hash_slots"] = auth.HashSlots(
+        app.config["LOGIN_CONCURRENT_HASHES"], float(app.config["LOGIN_HASH_WAIT_SECONDS"]))
     app.register_blueprint(bp)
     for name in FEATURES:
         try:
@@ -75,6 +106,18 @@ def init_app(app: Flask) -> None:
     def too_large(_e: Exception) -> Any:
         return jsonify(error={"code": "too_large",
                               "message": "The request body is too large"}), 413
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    @app.errorhandler(SQLAlchemyError)
+    @app.errorhandler(OSError)
+    def storage_fault(e: Exception) -> Any:
+        kind = db.fault_kind(e)
+        if kind is None:
+            return internal(e)
+        log.error("storage fault (%s) on %s %s: %s", kind, request.method, request.path,
+                  type(e).__name__)
+        return unavailable(kind)
 
     @app.errorhandler(500)
     def internal(_e: Exception) -> Any:

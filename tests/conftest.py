@@ -214,7 +214,10 @@ def browser() -> Iterator[Any]:
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
     """A fresh browser context and page (1920×1080 by default)."""
-    ctx = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="vi-VN")
+    # bypass_csp: Playwright's wait_for_function evaluates its string in the page, which the
+    # pages' CSP forbids; tests/test_csp_browser.py runs the pages with the CSP enforced
+    ctx = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="vi-VN",
+                              bypass_csp=True)
     pg = ctx.new_page()
     yield pg
     ctx.close()

@@ -214,7 +214,10 @@
     var r = await api('POST', '/ratings', body, key.slice(0, 200));
     S.sending = false;
     setBusy(false);
-    if (r.status === 201 || (r.error && r.error.code === 'already_rated')) {
+    // rating_closed: the next citizen is being served, or the visit ended long ago; there is
+    // nothing the citizen can do about it, so the tablet thanks them and moves on
+    if (r.status === 201 || (r.error && (r.error.code === 'already_rated' ||
+                                         r.error.code === 'rating_closed'))) {
       S.pending = null;
       show('thanks');
       return;

@@ -345,6 +345,12 @@
           return failure("Lĩnh vực này hiện đã ngừng cấp số. Giờ cấp số: " + hours(state.service),
                          "This service is not issuing numbers now. Hours: " + hours(state.service));
         }
+        if (r.status === 503) {
+          // the server's disk is full or its database does not answer: nothing the citizen
+          // can fix at the kiosk; the help desk can issue a number by hand meanwhile
+          return failure("Hệ thống tạm thời gặp sự cố. Vui lòng liên hệ bàn hướng dẫn.",
+                         "The system is temporarily unavailable. Please see the help desk.");
+        }
         if (r.status === 429) {
           return failure("Máy đang bận, vui lòng thử lại sau ít phút.",
                          "The kiosk is busy, please try again in a minute.");

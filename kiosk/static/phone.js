@@ -6,7 +6,8 @@
   var STATES = {
     waiting: ["Đang chờ", "Waiting"], called: ["Đang được mời", "Called"],
     serving: ["Đang được phục vụ", "Being served"], done: ["Đã hoàn thành", "Completed"],
-    no_show: ["Vắng mặt", "No-show"], cancelled: ["Đã hủy", "Cancelled"]
+    no_show: ["Vắng mặt", "No-show"], cancelled: ["Đã hủy", "Cancelled"],
+    expired: ["Hết ngày làm việc", "Day ended"]
   };
   var NOTES = {
     waiting: ["Vui lòng chờ đến lượt được gọi. Trang này tự cập nhật.",
@@ -17,7 +18,9 @@
     no_show: ["Số của bạn đã được gọi nhưng bạn vắng mặt. Vui lòng liên hệ bàn hướng dẫn.",
               "Your number was called while you were away. Please see the help desk."],
     cancelled: ["Số thứ tự này đã bị hủy. Vui lòng liên hệ bàn hướng dẫn.",
-                "This number was cancelled. Please see the help desk."]
+                "This number was cancelled. Please see the help desk."],
+    expired: ["Ngày làm việc đã kết thúc trước khi số này được phục vụ. Vui lòng lấy số mới.",
+              "The working day ended before this number was served. Please take a new number."]
   };
   var last = {state: null, calledAt: null, recalls: null};
   var debug = global.laysoPhone = {updates: 0};

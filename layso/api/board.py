@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import select
 
-from layso import identity
+from layso import db, identity
 from layso.api.bodies import body, field, only
 from layso.api.idempotency import act
 from layso.identity import SUPERVISORS, require
@@ -42,13 +43,31 @@ def set_notice() -> Any:
 
 @bp.get("/health")
 def health() -> Any:
-    """`{ok, db, printer}`."""
+    """`{ok, db, printer, disk, fault}`: what is wrong, so a supervisor knows whom to call."""
+    center = identity.center()
     db_ok = True
     try:
-        with identity.center().read() as r:
+        with center.read() as r:
             r.conn.execute(select(1)).scalar()
-    except Exception:
+    except Exception:  # health answers whatever went wrong
         db_ok = False
+    fault = center.db.fault
+    if db_ok and fault is not None and fault[0] == "db_unavailable":
+        center.db.fault = fault = None  # it answers again
+    disk = db.disk_state(current_app.config["DATA_DIR"])
+    if fault is not None and fault[0] == "disk_full":
+        disk = "full"  # the database said so, whatever the free space (a quota, a size cap)
     printer = current_app.extensions.get("layso_printer_status", lambda: "none")()
-    return jsonify(ok=db_ok, db="ok" if db_ok else "down", printer=printer,
-                   build=current_app.config["BUILD"]), 200 if db_ok else 503
+    ok = db_ok and disk != "full" and fault is None
+    state = "down" if not db_ok else ("read_only" if fault is not None else "ok")
+    guard = center.clock_guard
+    drift = guard.drift(center.clock()) if guard is not None else 0.0
+    body: dict[str, Any] = {"ok": ok, "db": state, "printer": printer, "disk": disk,
+                            "clock": "jumped" if drift else "ok",
+                            "build": current_app.config["BUILD"]}
+    if drift:
+        body["clock_drift_seconds"] = round(drift)
+    if fault is not None:
+        body["fault"] = {"code": fault[0], "since": datetime.fromtimestamp(
+            fault[1], UTC).isoformat()}
+    return jsonify(body), 200 if ok else 503

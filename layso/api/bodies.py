@@ -13,6 +13,13 @@ from layso.queue import Invalid
 
 #: a NUL that PostgreSQL refuses, and lone surrogates that cannot be stored as UTF-8
 BAD_TEXT_RE = re.compile(r"[\x00\ud800-\udfff]")
+#: control characters and direction overrides have no place in any field a person reads
+#: (names, reasons, codes: shown on the board, in reports and exports); a free comment may
+#: keep its line breaks, a password any character
+SHOWN_TEXT_RE = re.compile("[\x01-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+MULTILINE_RE = re.compile("[\x01-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_FREE_FIELDS = {"password"}
+_MULTILINE_FIELDS = {"comment"}
 MAX_TEXT = 500
 
 
@@ -26,6 +33,11 @@ def body() -> dict[str, Any]:
         raise ApiError(413, "too_large", "The request body is too large")
     if not raw.strip():
         return {}
+    if request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
+        # a page of another site can send text/plain or a form without asking first (no CORS
+        # preflight); only a same-origin page or a non-browser client can send JSON
+        raise ApiError(415, "unsupported_media_type",
+                       "Send the body as JSON (Content-Type: application/json)")
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
@@ -52,6 +64,10 @@ def field(data: dict[str, Any], key: str, kind: type | tuple[type, ...], *,
         raise Invalid("invalid_field", f"{key} is too long", field=key)
     if isinstance(value, str) and BAD_TEXT_RE.search(value):
         raise Invalid("invalid_field", f"{key} contains characters that are not allowed", field=key)
+    if isinstance(value, str) and key not in _FREE_FIELDS and (
+            MULTILINE_RE if key in _MULTILINE_FIELDS else SHOWN_TEXT_RE).search(value):
+        raise Invalid("invalid_field", f"{key} contains control or direction characters",
+                      field=key)
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
         raise Invalid("invalid_field", f"{key} is out of range", field=key)
     return value

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import unicodedata
 from collections import namedtuple
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,6 +14,7 @@ from layso import db
 from layso.queue import sql, views
 from layso.queue.errors import Conflict, Forbidden, Invalid, NotFound
 from layso.queue.policy import parse_policy, pick_next
+from layso.queue.text import clean_text
 from layso.queue.unit import Actor, Tx
 
 OUTCOMES = ("done", "received", "result_returned", "advised", "needs_more_documents",
@@ -302,9 +302,7 @@ def pause_counter(tx: Tx, actor: Actor, number: int, reason: Any) -> dict[str, A
     """Pause an idle counter with a reason shown to the room."""
     if not isinstance(reason, str) or not reason.strip():
         raise Invalid("invalid_reason", "A pause needs a reason")
-    reason = unicodedata.normalize("NFC", reason.strip())
-    if len(reason) > MAX_PAUSE_REASON:
-        raise Invalid("invalid_reason", f"reason is at most {MAX_PAUSE_REASON} characters")
+    reason = clean_text(reason, "reason", MAX_PAUSE_REASON, code="invalid_reason")
     c = _counter(tx, number)
     _may_act(actor, c)
     if c.state == "closed":
@@ -567,6 +565,24 @@ def set_priority(tx: Tx, actor: Actor, ticket_id: int, priority: Any) -> dict[st
 
 # -- ratings ---------------------------------------------------------------------------------
 
+#: how long after a visit ends its citizen may still rate it at the counter's tablet
+RATING_WINDOW_MINUTES = 10
+
+
+def _rating_open(tx: Tx, t: Row[Any]) -> None:
+    """Only the visit just finished at its counter, for RATING_WINDOW_MINUTES, may be rated:
+    a tablet (or whoever holds its token) cannot rate the day's earlier visits."""
+    if t.finished_at is None or tx.now - t.finished_at > timedelta(
+            minutes=RATING_WINDOW_MINUTES):
+        raise Conflict("rating_closed", f"The visit of {t.label} ended too long ago to be rated")
+    if t.counter_id is not None and tx.conn.execute(select(db.tickets.c.id).where(
+            db.tickets.c.counter_id == t.counter_id, db.tickets.c.id != t.id,
+            (db.tickets.c.started_at > t.finished_at) | (
+                (db.tickets.c.started_at == t.finished_at) & (db.tickets.c.id > t.id))
+    )).first():
+        raise Conflict("rating_closed",
+                       f"The counter has served another citizen since {t.label}")
+
 def rate(tx: Tx, actor: Actor, ticket_id: Any, score: Any, reason: Any = None,
          comment: Any = None) -> dict[str, Any]:
     """The citizen's 1–5 rating of a completed visit, once, tied to the ticket and officer."""
@@ -579,7 +595,8 @@ def rate(tx: Tx, actor: Actor, ticket_id: Any, score: Any, reason: Any = None,
     if comment is not None:
         if not isinstance(comment, str) or len(comment) > MAX_COMMENT:
             raise Invalid("invalid_comment", f"comment is text of at most {MAX_COMMENT} chars")
-        comment = unicodedata.normalize("NFC", comment.strip()) or None
+        comment = clean_text(comment, "comment", MAX_COMMENT, multiline=True,
+                             code="invalid_comment") or None
     t = _ticket(tx, ticket_id)
     if t.state != "done":
         raise Conflict("not_completed", f"{t.label} has not been completed")
@@ -587,6 +604,7 @@ def rate(tx: Tx, actor: Actor, ticket_id: Any, score: Any, reason: Any = None,
         raise Forbidden("other_counter", f"{t.label} was served at another counter")
     if tx.conn.execute(select(db.ratings.c.id).where(db.ratings.c.ticket_id == t.id)).first():
         raise Conflict("already_rated", f"{t.label} has been rated already")
+    _rating_open(tx, t)
     tx.conn.execute(insert(db.ratings).values(
         ticket_id=t.id, counter_id=t.counter_id, officer_id=t.officer_id,
         device_id=actor.id if actor.kind == "device" else None, score=score,

@@ -47,7 +47,8 @@ def day_report(r: Reader, day: date | None = None) -> dict[str, Any]:
     users = {u.id: u for u in r.conn.execute(select(db.users)).all()}
     the_date = d.day if d is not None else (day or r.local_now.date())
     empty = {"day": the_date.isoformat(), "totals": {"issued": 0, "served": 0, "waiting": 0,
-                                                      "no_show": 0, "cancelled": 0},
+                                                      "no_show": 0, "cancelled": 0,
+                                                      "expired": 0},
              "services": [], "counters": [], "officials": [], "ratings": {"count": 0,
              "mean": None, "scores": {str(i): 0 for i in range(1, 6)}, "reasons": {}},
              "hours": {}, "wait_minutes": _summary([]), "service_minutes": _summary([])}
@@ -74,6 +75,8 @@ def day_report(r: Reader, day: date | None = None) -> dict[str, Any]:
         "waiting": sum(t.state == "waiting" for t in tickets),
         "no_show": sum(t.state == "no_show" for t in tickets),
         "cancelled": sum(t.state == "cancelled" for t in tickets),
+        # still waiting, called or serving when the day ended
+        "expired": sum(t.state == "expired" for t in tickets),
     }
     out["wait_minutes"] = _summary([w for t in tickets if (w := waited(t)) is not None])
     out["service_minutes"] = _summary([m for t in tickets if t.state == "done"
@@ -89,6 +92,7 @@ def day_report(r: Reader, day: date | None = None) -> dict[str, Any]:
             "waiting": sum(t.state == "waiting" for t in mine),
             "served": sum(t.state == "done" for t in mine),
             "no_show": sum(t.state == "no_show" for t in mine),
+            "expired": sum(t.state == "expired" for t in mine),
             "wait_minutes": _summary(waits),
             "over_target": sum(w > s.target_wait_minutes for w in waits),
             "target_wait_minutes": s.target_wait_minutes,

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from datetime import time as dtime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from layso import db, events
@@ -46,6 +48,50 @@ class Actor:
 
 SYSTEM = Actor(kind="system", role="admin", name="system")
 
+#: tickets in these states when their day ends get the state `expired`
+ACTIVE_STATES = ("waiting", "called", "serving")
+
+
+class ClockGuard:
+    """Tells whether the wall clock still agrees with the monotonic clock.
+
+    The monotonic clock never jumps; the wall clock can (a box without a real-time clock, a
+    mistaken `date -s`, a time server far off). At start the guard notes their difference;
+    when the wall clock later disagrees by more than TOLERANCE, it jumped, and no business
+    day may be opened from it: a ticket issued meanwhile joins the current day. A new wall
+    time that holds steady for SETTLE seconds of monotonic time is accepted (someone set the
+    right time on purpose).
+    """
+
+    TOLERANCE = 120.0
+    SETTLE = 30 * 60.0
+
+    def __init__(self, monotonic: Callable[[], float]) -> None:
+        self.monotonic = monotonic
+        self._offset: float | None = None
+        self._since: float | None = None  # monotonic time the current disagreement began
+        self._jump: float = 0.0
+        self.alerted = False
+        self._lock = threading.Lock()
+
+    def drift(self, now: datetime) -> float:
+        """Seconds the wall clock moved against the monotonic clock (0.0: it agrees)."""
+        mono = self.monotonic()
+        offset = now.timestamp() - mono
+        with self._lock:
+            if self._offset is None:
+                self._offset = offset
+            drift = offset - self._offset
+            if abs(drift) <= self.TOLERANCE:
+                self._since, self._jump, self.alerted = None, 0.0, False
+                return 0.0
+            if self._since is None or abs(drift - self._jump) > self.TOLERANCE:
+                self._since, self._jump, self.alerted = mono, drift, False
+            elif mono - self._since >= self.SETTLE:
+                self._offset, self._since, self._jump = offset, None, 0.0
+                return 0.0  # the new time held steady: take it as the right one
+            return drift
+
 
 @dataclass
 class Reader:
@@ -57,6 +103,7 @@ class Reader:
     _center: Row[Any] | None = None
     # services by id, read once per transaction (the catalogue does not change inside one)
     _services: dict[int, Row[Any]] | None = None
+    _clock_guard: ClockGuard | None = None
 
     @property
     def center(self) -> Row[Any]:
@@ -76,8 +123,12 @@ class Reader:
         return self.now.astimezone(self.tz)
 
     def shown_day(self) -> Row[Any] | None:
-        """The day pages show now: the latest, unless the local date has moved past it."""
-        return visible_day(self.conn, self.local_now.date())
+        """The day pages show now: the latest, unless the local date has moved past it (by a
+        clock that did not jump)."""
+        day = visible_day(self.conn, self.local_now.date())
+        if day is None and self._clock_guard is not None and self._clock_guard.drift(self.now):
+            return latest_day(self.conn)  # the clock jumped: the current day goes on
+        return day
 
 
 @dataclass
@@ -88,6 +139,8 @@ class Tx(Reader):
     _emitted: list[Event] = field(default_factory=list)
     _day: Row[Any] | None = None
     _day_hint: Row[Any] | None = None
+    #: (comment_days, token_days): what opening a day purges (None: nothing)
+    _retention: tuple[int | None, int | None] | None = None
 
     def emit(self, type_: str, payload: dict[str, Any]) -> None:
         """Add an event to this transaction's log; it is published after commit."""
@@ -129,6 +182,18 @@ class Tx(Reader):
         if latest is not None and latest.day >= today:
             self._day = latest
             return latest
+        guard = self._clock_guard
+        drift = guard.drift(self.now) if guard is not None and latest is not None else 0.0
+        if drift:
+            # a clock that jumped opens no day: the ticket joins the current one, and the
+            # supervisors hear of it once
+            if guard is not None and not guard.alerted:
+                guard.alerted = True
+                self.emit("clock.jumped", {"drift_seconds": round(drift),
+                                           "day": latest.day.isoformat()})
+            self._day = latest
+            return latest
+        expired = self._close_day(latest) if latest is not None else 0
         self.flush()  # events so far belong to the old epoch
         epoch = events.new_epoch(today.isoformat())
         day_id = self.conn.execute(
@@ -142,11 +207,28 @@ class Tx(Reader):
                 normal_streak=0, changed_at=self.now,
             )
         )
-        self.emit("day.opened", {"day": today.isoformat()})
+        if self._retention is not None:
+            from layso.queue import retention  # once a day: personal free text, spent tokens
+
+            retention.purge(self.conn, self.now, *self._retention)
+        opened: dict[str, Any] = {"day": today.isoformat()}
+        if expired:  # the log tells how the last day ended for the tickets it left open
+            opened["expired"] = {"day": latest.day.isoformat(), "tickets": expired}
+        self.emit("day.opened", opened)
         self._day = self.conn.execute(
             select(db.business_days).where(db.business_days.c.id == day_id)
         ).one()
         return self._day
+
+
+    def _close_day(self, day: Row[Any]) -> int:
+        """The earlier days' tickets still waiting, called or serving end with their day;
+        returns how many."""
+        end = datetime.combine(day.day + timedelta(days=1), dtime(0), tzinfo=self.tz)
+        expired = self.conn.execute(
+            update(db.tickets).where(db.tickets.c.state.in_(ACTIVE_STATES))
+            .values(state="expired", finished_at=min(end, self.now))).rowcount
+        return int(expired or 0)
 
 
 _LATEST_DAY = select(db.business_days).order_by(db.business_days.c.day.desc()).limit(1)
@@ -186,11 +268,20 @@ class Center:
 
     def __init__(self, database: Database, hub: Hub | None = None,
                  public_url: str = "http://127.0.0.1:8000",
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None,
+                 monotonic: Callable[[], float] | None = None) -> None:
         self.db = database
         self.hub = hub or Hub()
         self.public_url = public_url.rstrip("/")
         self.clock = clock or database.clock
+        # the wall clock checked against the monotonic one: by default only on the real clock
+        # (a test's clock moves days at will)
+        if monotonic is None and self.clock is db.utcnow:
+            monotonic = time.monotonic
+        self.clock_guard = ClockGuard(monotonic) if monotonic is not None else None
+        self.retention: tuple[int | None, int | None] | None = None
+        if self.clock_guard is not None:
+            self.clock_guard.drift(self.clock())  # the reference: the clock as it is at start
         # writers in this process queue here first, so events publish in commit order
         self._write_lock = threading.Lock()
         self._day_hint: Row[Any] | None = None
@@ -212,7 +303,8 @@ class Center:
             self.hub.publish(tx._emitted)
 
     def _tx(self, conn: Connection, day_hint: Row[Any] | None) -> Tx:
-        return Tx(conn=conn, now=self.clock(), public_url=self.public_url, _day_hint=day_hint)
+        return Tx(conn=conn, now=self.clock(), public_url=self.public_url, _day_hint=day_hint,
+                  _clock_guard=self.clock_guard, _retention=self.retention)
 
     def run(self, fn: Callable[[Tx], T]) -> T:
         """Run `fn` in a write transaction shared with the callers waiting at the same moment.
@@ -281,5 +373,6 @@ class Center:
     def read(self) -> Iterator[Reader]:
         """A read-only view at one instant."""
         with self.db.read() as conn:
-            yield Reader(conn=conn, now=self.clock(), public_url=self.public_url)
+            yield Reader(conn=conn, now=self.clock(), public_url=self.public_url,
+                         _clock_guard=self.clock_guard)
 

@@ -98,8 +98,10 @@ def test_login_answers_token_and_user_and_sets_the_session_cookie(client: Any,
     body = r.get_json()
     assert {"token", "user"} <= set(body)
     assert body["user"]["role"] == "officer" and body["user"]["username"] == "o1"
-    assert "layso_session=" in r.headers["Set-Cookie"]
-    assert "HttpOnly" in r.headers["Set-Cookie"]
+    # (a second cookie, layso_known, marks a browser its official logged in from: issue 16)
+    (session_cookie,) = [c for c in r.headers.getlist("Set-Cookie")
+                         if c.startswith("layso_session=")]
+    assert "HttpOnly" in session_cookie
     # the cookie alone now authenticates reads
     assert client.get("/api/v1/queue").status_code == 200
 

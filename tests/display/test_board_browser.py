@@ -163,7 +163,7 @@ def _busy_morning(desk: Desk) -> None:
 def test_tv_layouts_and_screenshots(live_server, browser, orientation, viewport):
     desk = Desk(live_server)
     _busy_morning(desk)
-    ctx = browser.new_context(viewport=viewport, locale="vi-VN")
+    ctx = browser.new_context(viewport=viewport, locale="vi-VN", bypass_csp=True)
     try:
         page = ctx.new_page()
         query = "?orientation=portrait" if orientation == "portrait" else ""
@@ -219,7 +219,7 @@ def test_blocked_autoplay_asks_for_one_tap(live_server, strict_browser):
     desk = Desk(live_server)
     desk.post("/counters/2/open")
     desk.issue("certification")
-    ctx = strict_browser.new_context(viewport={"width": 1920, "height": 1080})
+    ctx = strict_browser.new_context(viewport={"width": 1920, "height": 1080}, bypass_csp=True)
     try:
         page = ctx.new_page()
         console: list[str] = []

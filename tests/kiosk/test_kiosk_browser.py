@@ -183,6 +183,7 @@ def test_phone_page_turns_to_called_when_a_counter_calls(browser, live_server) -
     first = live_server.api("POST", "/tickets", kiosk, json={"service": "land"}).json()
     mine = live_server.api("POST", "/tickets", kiosk, json={"service": "land"}).json()
     ctx = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN",
+                              bypass_csp=True,  # for wait_for_function (see conftest's page)
                               is_mobile=True, has_touch=True, device_scale_factor=2)
     page = ctx.new_page()
     page.goto(mine["status_url"])
@@ -234,3 +235,23 @@ def test_reception_mode_needs_an_official_and_issues_priority(browser, dir_serve
     page.wait_for_selector("#s-ticket:not([hidden])")
     assert page.inner_text("#t-label") == "E001"
     assert page.is_visible("#reprint")
+
+
+def test_a_storage_fault_sends_the_citizen_to_the_help_desk(browser, dir_server,
+                                                            screenshot_dir) -> None:
+    # the server answers 503 storage_unavailable (a full disk, a stopped PostgreSQL)
+    token = dir_server.device("Kiosk", "kiosk")
+    page = kiosk_page(browser, dir_server, 1080, 1920)
+    enrol(page, token)
+    body = ('{"error": {"code": "storage_unavailable", "message": "The server\'s disk is full",'
+            ' "details": {"fault": "disk_full"}}}')
+    page.route("**/api/v1/tickets", lambda route: route.fulfill(
+        status=503, content_type="application/json", body=body))
+    page.click("[data-service=land]")
+    page.wait_for_selector("#s-priority:not([hidden])")
+    page.click("#no-priority")
+    page.wait_for_selector("#s-error:not([hidden])")
+    assert "bàn hướng dẫn" in page.inner_text("#error-vi")
+    assert "help desk" in page.inner_text("#error-en")
+    page.screenshot(path=str(screenshot_dir / "kiosk-storage-fault.png"))
+    assert page.errors == []

@@ -136,3 +136,32 @@ def test_the_rating_is_bound_to_the_officer_who_served_the_ticket(
     (row,) = ratings(center)
     assert (row.ticket_id, row.officer_id, row.counter_id) == (
         t["id"], officers["o2"].id, tablet[2].counter_id)
+
+
+def test_only_the_visit_just_finished_may_be_rated(center, officers, kiosk_actor, tablet):
+    # a tablet (or a stolen tablet token) cannot rate the counter's earlier visits
+    first = served(center, officers, kiosk_actor)
+    second = served(center, officers, kiosk_actor)
+    refused(center, Conflict, "rating_closed", ops.rate, tablet[1], first["id"], 1, "attitude")
+    run(center, ops.rate, tablet[1], second["id"], 5)
+    assert [r.ticket_id for r in ratings(center)] == [second["id"]]
+
+
+def test_the_next_citizen_called_but_not_yet_started_leaves_the_rating_open(
+        center, officers, kiosk_actor, tablet):
+    # the official calls the next number while the citizen is still at the tablet
+    t = served(center, officers, kiosk_actor)
+    run(center, ops.issue, kiosk_actor, "civil-status")
+    run(center, ops.call_next, officers["o1"], 1)
+    run(center, ops.rate, tablet[1], t["id"], 4)
+    assert len(ratings(center)) == 1
+
+
+def test_a_visit_can_be_rated_only_for_a_limited_time(center, officers, kiosk_actor, tablet,
+                                                       clock):
+    t = served(center, officers, kiosk_actor)
+    clock.advance(minutes=ops.RATING_WINDOW_MINUTES, seconds=1)
+    refused(center, Conflict, "rating_closed", ops.rate, tablet[1], t["id"], 5)
+    other = served(center, officers, kiosk_actor)
+    clock.advance(minutes=ops.RATING_WINDOW_MINUTES - 1)
+    run(center, ops.rate, tablet[1], other["id"], 5)

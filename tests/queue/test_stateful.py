@@ -172,6 +172,11 @@ class QueueMachine(RuleBasedStateMachine):
         return self.day is None or self.local_date > self.day
 
     def turn_day(self) -> None:
+        # the day that ends leaves no ticket waiting, called or serving: they expire
+        for t in self.tickets.values() if isinstance(self.tickets, dict) else self.tickets:
+            if self.day is not None and t.day == self.day and t.state in (
+                    "waiting", "called", "serving"):
+                t.state = "expired"
         self.day = self.local_date
         for c in self.counters.values():
             c.state, c.owner, c.current, c.streak, c.reason = "closed", None, None, 0, None
@@ -512,7 +517,7 @@ class QueueMachine(RuleBasedStateMachine):
             assert (t.label, t.state, t.service_id, t.recalls) == (
                 m.label, m.state, self.sid[m.service], m.recalls), m
             assert t.origin_service_id == self.sid[m.origin]
-            if m.state in ("called", "serving", "done", "no_show"):
+            if m.state in ("called", "serving", "done", "no_show", "expired"):
                 assert by_id.get(t.counter_id) == m.counter, m
             else:
                 assert t.counter_id is None, m

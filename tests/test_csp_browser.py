@@ -1,0 +1,55 @@
+"""Every page works under its Content-Security-Policy, enforced (issue 16, point 11)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def poll(page: Any, expr: str, timeout: float = 15) -> Any:
+    """Poll an expression with page.evaluate (wait_for_function needs eval, which the CSP
+    rightly forbids)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = page.evaluate(expr)
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"{expr} never became true")
+
+
+def test_the_pages_run_with_the_csp_enforced(browser: Any, live_server: Any) -> None:
+    kiosk = live_server.device("Kiosk CSP", "kiosk")
+    ticket = live_server.api("POST", "/tickets", kiosk, json={"service": "land"}).json()
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800}, locale="vi-VN")
+    page = ctx.new_page()
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text)
+            if "Content Security Policy" in m.text else None)
+    page.on("pageerror", lambda e: violations.append(str(e)))
+    try:
+        # the board: its scripts, its socket (connect-src 'self' covers ws://) and a snapshot
+        page.goto(live_server.url + "/display/")
+        poll(page, "window.LaysoBoard && LaysoBoard.snapshots >= 1")
+        # the citizen's phone gets its ticket's updates
+        page.goto(ticket["status_url"])
+        poll(page, "window.laysoPhone && window.laysoPhone.updates > 0")
+        # the kiosk's enrolment screen and the tablet's
+        page.goto(live_server.url + "/kiosk/")
+        page.wait_for_selector("body")
+        page.goto(live_server.url + "/counter/feedback")
+        page.wait_for_selector("body")
+        # the login page's script (once inline, now a file) logs an official in
+        page.goto(live_server.url + "/counter/")
+        page.fill("#username", "canbo1")
+        page.fill("#password", "layso-demo")
+        page.click("#login-submit")
+        page.wait_for_url(live_server.url + "/counter/")
+        poll(page, "document.querySelectorAll('button.pick').length > 0")
+        assert violations == []
+    finally:
+        ctx.close()
