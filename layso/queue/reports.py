@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import statistics
-from datetime import date, datetime
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Integer, and_, case, cast, extract, func, literal, select
 from sqlalchemy.engine import Row
+from sqlalchemy.sql import ColumnElement
 
 from layso import db
 from layso.queue import views
+from layso.queue.errors import Invalid
 from layso.queue.unit import Reader
 
 ACTIVE = ("waiting", "called", "serving")
@@ -173,4 +176,356 @@ def day_tickets(r: Reader, day: date | None = None) -> list[dict[str, Any]]:
             "recalls": t.recalls, "rating": rating.score if rating else None,
             "rating_reason": rating.reason if rating else None,
         })
+    return out
+
+
+# -- reports over a period (GET /api/v1/reports) ---------------------------------------------
+
+BYS = ("day", "service", "counter", "officer", "procedure", "hour")
+MAX_DAYS = 366
+LEVELS = ("very_satisfied", "satisfied", "unsatisfied")
+LEVEL_NAMES = {"very_satisfied": {"vi": "Rất hài lòng", "en": "Very satisfied"},
+               "satisfied": {"vi": "Hài lòng", "en": "Satisfied"},
+               "unsatisfied": {"vi": "Không hài lòng", "en": "Unsatisfied"}}
+SCORE_NAMES = {5: {"vi": "Rất hài lòng", "en": "Very satisfied"},
+               4: {"vi": "Hài lòng", "en": "Satisfied"},
+               3: {"vi": "Bình thường", "en": "Neutral"},
+               2: {"vi": "Không hài lòng", "en": "Dissatisfied"},
+               1: {"vi": "Rất không hài lòng", "en": "Very dissatisfied"}}
+REASON_NAMES = {"long_wait": {"vi": "Thời gian chờ lâu", "en": "Long wait"},
+                "attitude": {"vi": "Thái độ phục vụ chưa tốt", "en": "Attitude"},
+                "unclear_guidance": {"vi": "Hướng dẫn chưa rõ ràng", "en": "Unclear guidance"},
+                "documents_repeatedly": {"vi": "Phải bổ sung giấy tờ nhiều lần",
+                                         "en": "Asked for documents repeatedly"},
+                "facilities": {"vi": "Cơ sở vật chất chưa tốt", "en": "Facilities"},
+                "other": {"vi": "Khác", "en": "Other"}}
+WEEKDAYS_VI = ("Thứ hai", "Thứ ba", "Thứ tư", "Thứ năm", "Thứ sáu", "Thứ bảy", "Chủ nhật")
+COMMENTS_LIMIT = 5000
+
+
+def level(score: int) -> str:
+    """The official three levels: 5 very satisfied, 3–4 satisfied, 1–2 unsatisfied."""
+    return "very_satisfied" if score >= 5 else "satisfied" if score >= 3 else "unsatisfied"
+
+
+def parse_period(first: str | None, last: str | None) -> tuple[date, date]:
+    """`from` and `to` as dates, `to` ≥ `from`, at most 366 days (else Invalid: 422)."""
+    try:
+        a = date.fromisoformat(first) if isinstance(first, str) and len(first) == 10 else None
+        b = date.fromisoformat(last) if isinstance(last, str) and len(last) == 10 else None
+    except ValueError:
+        a = b = None
+    if a is None or b is None:
+        raise Invalid("invalid_period", "from and to must be dates YYYY-MM-DD")
+    if b < a:
+        raise Invalid("invalid_period", "to must not be before from")
+    if (b - a).days + 1 > MAX_DAYS:
+        raise Invalid("period_too_long", f"a report covers at most {MAX_DAYS} days")
+    return a, b
+
+
+def parse_by(by: str | None) -> str:
+    """The grouping (default `day`)."""
+    by = by or "day"
+    if by not in BYS:
+        raise Invalid("invalid_by", f"by must be one of {', '.join(BYS)}")
+    return by
+
+
+class _Sql:
+    """Dialect-specific pieces (SQLite, PostgreSQL) of the reports' aggregates."""
+
+    def __init__(self, r: Reader, first: date, last: date) -> None:
+        self.sqlite = r.conn.dialect.name == "sqlite"
+        self.tz = r.tz
+        self.first, self.last = first, last
+
+    def epoch(self, col: Any) -> ColumnElement[Any]:
+        """Seconds since 1970 of a stored (naive UTC) time."""
+        if self.sqlite:
+            return (func.julianday(col) - 2440587.5) * 86400.0
+        return extract("epoch", col)
+
+    def seconds(self, a: Any, b: Any) -> ColumnElement[Any]:
+        """Seconds from a to b."""
+        if self.sqlite:
+            return (func.julianday(b) - func.julianday(a)) * 86400.0
+        return extract("epoch", b) - extract("epoch", a)
+
+    def floor_int(self, x: ColumnElement[Any]) -> ColumnElement[Any]:
+        """floor(x) as an integer (x ≥ 0 here; SQLite's CAST truncates, PostgreSQL's rounds)."""
+        return cast(x, Integer) if self.sqlite else cast(func.floor(x), Integer)
+
+    def offsets(self) -> list[tuple[date, date, int]]:
+        """The center's UTC offset (seconds) over the period, as runs of days with one offset."""
+        runs: list[tuple[date, date, int]] = []
+        d = self.first
+        while d <= self.last:
+            off = datetime.combine(d, time(12), self.tz).utcoffset()
+            secs = int(off.total_seconds()) if off is not None else 0
+            if runs and runs[-1][2] == secs:
+                runs[-1] = (runs[-1][0], d, secs)
+            else:
+                runs.append((d, d, secs))
+            d += timedelta(days=1)
+        return runs
+
+    def local_hour(self, col: Any, day_col: Any) -> ColumnElement[Any]:
+        """The hour of the day (0–23) in the center's time zone of a stored time."""
+        runs = self.offsets()
+        off: ColumnElement[Any]
+        if len(runs) == 1:
+            off = literal(runs[0][2])
+        else:
+            off = case(*[(day_col.between(a, b), literal(o)) for a, b, o in runs[:-1]],
+                       else_=literal(runs[-1][2]))
+        # + 86400 keeps the sum positive for any offset, so truncation is floor
+        return self.floor_int((self.epoch(col) + off + 86400) / 3600) % 24
+
+
+def _empty() -> dict[str, Any]:
+    return {"issued": 0, "served": 0, "no_show": 0, "cancelled": 0, "transferred": 0,
+            "_wait_n": 0, "_wait_sum": 0.0, "_within": 0, "_serve_n": 0, "_serve_sum": 0.0,
+            "p90_wait_minutes": None, "p90_service_minutes": None,
+            "_r_n": 0, "_r_sum": 0, "_scores": [0, 0, 0, 0, 0]}
+
+
+def _finish(f: dict[str, Any]) -> dict[str, Any]:
+    """The FIGURES shape from the sums gathered."""
+    scores = f["_scores"]
+    by_level = {"very_satisfied": scores[4], "satisfied": scores[2] + scores[3],
+                "unsatisfied": scores[0] + scores[1]}
+    return {
+        "issued": f["issued"], "served": f["served"], "no_show": f["no_show"],
+        "cancelled": f["cancelled"], "transferred": f["transferred"],
+        "mean_wait_minutes": round(f["_wait_sum"] / f["_wait_n"] / 60, 1) if f["_wait_n"]
+        else None,
+        "p90_wait_minutes": f["p90_wait_minutes"],
+        "mean_service_minutes": round(f["_serve_sum"] / f["_serve_n"] / 60, 1)
+        if f["_serve_n"] else None,
+        "p90_service_minutes": f["p90_service_minutes"],
+        "within_target_pct": round(100.0 * f["_within"] / f["_wait_n"], 1) if f["_wait_n"]
+        else None,
+        "ratings": {"count": f["_r_n"],
+                    "mean": round(f["_r_sum"] / f["_r_n"], 2) if f["_r_n"] else None,
+                    "by_score": {str(i + 1): scores[i] for i in range(5)},
+                    "by_level": by_level},
+    }
+
+
+class _Query:
+    """The period's aggregates, grouped by one `by` (or by nothing, for the totals)."""
+
+    def __init__(self, r: Reader, first: date, last: date) -> None:
+        self.r = r
+        self.q = _Sql(r, first, last)
+        self.first, self.last = first, last
+        self.t, self.d, self.s = db.tickets, db.business_days, db.services
+        self.m, self.rt = db.ticket_marks, db.ratings
+
+    def in_period(self, day_id: Any) -> Any:
+        return and_(day_id == self.d.c.id, self.d.c.day.between(self.first, self.last))
+
+    def ticket_key(self, by: str | None, *, issued: bool = False) -> ColumnElement[Any]:
+        """The group of a ticket row (`issued`: the service it was issued for)."""
+        t = self.t.c
+        if by is None:
+            return literal(0)
+        return {
+            "day": self.d.c.day,
+            "service": t.origin_service_id if issued else t.service_id,
+            "counter": t.counter_id, "officer": t.officer_id, "procedure": t.procedure,
+            "hour": self.q.local_hour(t.issued_at, self.d.c.day),
+        }[by]
+
+    def rows(self, stmt: Any) -> Iterator[Row[Any]]:
+        yield from self.r.conn.execute(stmt)
+
+    def gather(self, by: str | None) -> dict[Any, dict[str, Any]]:
+        """Every figure per group key (None: tickets outside every group of this `by`)."""
+        t, s, m, rt = self.t.c, self.s.c, self.m.c, self.rt.c
+        q = self.q
+        out: dict[Any, dict[str, Any]] = {}
+
+        def fig(k: Any) -> dict[str, Any]:
+            if k not in out:
+                out[k] = _empty()
+            return out[k]
+
+        key = self.ticket_key(by).label("k")
+        wait = q.seconds(t.issued_at, t.called_at)
+        serve = q.seconds(t.started_at, t.finished_at)
+        done = t.state == "done"
+        called = t.called_at.isnot(None)
+        main = (select(key,
+                       func.count().label("n"),
+                       func.sum(case((done, 1), else_=0)).label("served"),
+                       func.sum(case((t.state == "cancelled", 1), else_=0)).label("cancelled"),
+                       func.count(case((called, 1))).label("wait_n"),
+                       func.sum(case((called, wait))).label("wait_sum"),
+                       func.sum(case((and_(called, wait <= s.target_wait_minutes * 60), 1),
+                                     else_=0)).label("within"),
+                       func.count(case((and_(done, t.started_at.isnot(None)), 1)))
+                       .label("serve_n"),
+                       func.sum(case((and_(done, t.started_at.isnot(None)), serve)))
+                       .label("serve_sum"))
+                .select_from(self.t.join(self.d, self.in_period(t.day_id))
+                             .join(self.s, s.id == t.service_id))
+                .group_by(key))
+        same_issue_key = by not in ("service", "counter", "officer")
+        for row in self.rows(main):
+            f = fig(row.k)
+            if same_issue_key:
+                f["issued"] = int(row.n)
+            f["served"], f["cancelled"] = int(row.served or 0), int(row.cancelled or 0)
+            f["_wait_n"], f["_wait_sum"] = int(row.wait_n), float(row.wait_sum or 0)
+            f["_within"] = int(row.within or 0)
+            f["_serve_n"], f["_serve_sum"] = int(row.serve_n), float(row.serve_sum or 0)
+        if by == "service":
+            ikey = self.ticket_key(by, issued=True).label("k")
+            for row in self.rows(select(ikey, func.count().label("n"))
+                                 .select_from(self.t.join(self.d, self.in_period(t.day_id)))
+                                 .group_by(ikey)):
+                fig(row.k)["issued"] = int(row.n)
+
+        # absences and transfers: where they happened (the ticket row has moved on since)
+        mkey: ColumnElement[Any] = {None: literal(0), "day": self.d.c.day,
+                                    "service": m.service_id, "counter": m.counter_id,
+                                    "officer": m.officer_id, "procedure": t.procedure,
+                                    "hour": q.local_hour(t.issued_at, self.d.c.day)}[by]
+        mkey = mkey.label("k")
+        marks = (select(mkey, m.kind, func.count(func.distinct(m.ticket_id)).label("n"))
+                 .select_from(self.m.join(self.d, self.in_period(m.day_id))
+                              .join(self.t, t.id == m.ticket_id))
+                 .group_by(mkey, m.kind))
+        for row in self.rows(marks):
+            fig(row.k)["no_show" if row.kind == "no_show" else "transferred"] = int(row.n)
+
+        # ratings: bound to the officer and counter who served, and the service that finished
+        rkey = ({None: literal(0), "counter": rt.counter_id, "officer": rt.officer_id}[by]
+                if by in (None, "counter", "officer") else self.ticket_key(by)).label("k")
+        rates = (select(rkey, func.count().label("n"), func.sum(rt.score).label("total"),
+                        *[func.sum(case((rt.score == i, 1), else_=0)).label(f"s{i}")
+                          for i in range(1, 6)])
+                 .select_from(self.rt.join(self.t, t.id == rt.ticket_id)
+                              .join(self.d, self.in_period(t.day_id)))
+                 .group_by(rkey))
+        for row in self.rows(rates):
+            f = fig(row.k)
+            f["_r_n"], f["_r_sum"] = int(row.n), int(row.total or 0)
+            f["_scores"] = [int(getattr(row, f"s{i}") or 0) for i in range(1, 6)]
+
+        for name, value, cond in (("p90_wait_minutes", wait, called),
+                                  ("p90_service_minutes", serve,
+                                   and_(done, t.started_at.isnot(None)))):
+            for k, v in self.p90(by, value, cond):
+                fig(k)[name] = round(float(v) / 60, 1)
+        if by in ("counter", "officer"):
+            for f in out.values():
+                f["issued"] = None  # a number is issued for a service, not for a counter
+        return out
+
+    def p90(self, by: str | None, value: ColumnElement[Any], cond: Any
+            ) -> Iterator[tuple[Any, float]]:
+        """The 90th percentile (nearest rank) of `value` per group, one row per group.
+
+        The database ranks each group's values with window functions (ROW_NUMBER and COUNT
+        over the group) and returns only the row whose rank is ceil(0.9 × n): Python never
+        sees more than one row per group, whatever the period's size.
+        """
+        t = self.t.c
+        key = self.ticket_key(by).label("k")
+        v = value.label("v")
+        inner = (select(key, v,
+                        func.row_number().over(partition_by=key, order_by=value).label("rn"),
+                        func.count().over(partition_by=key).label("n"))
+                 .select_from(self.t.join(self.d, self.in_period(t.day_id)))
+                 .where(cond)).subquery()
+        stmt = select(inner.c.k, inner.c.v).where(
+            inner.c.rn == (inner.c.n * 9 + 9) // 10)
+        for row in self.rows(stmt):
+            yield row.k, row.v
+
+
+def _names(r: Reader, by: str) -> dict[Any, tuple[Any, dict[str, str]]]:
+    """(key, name) of each group id of a `by` that names things in the catalogue."""
+    if by == "service":
+        return {s.id: (s.code, views.name(s)) for s in views.services_by_id(r).values()}
+    if by == "counter":
+        return {c.id: (c.number, views.name(c)) for c in views.counters_by_id(r).values()}
+    if by == "officer":
+        return {u.id: (u.username, {"vi": u.name or u.username, "en": u.name or u.username})
+                for u in r.conn.execute(select(db.users)).all()}
+    if by == "procedure":
+        out: dict[Any, tuple[Any, dict[str, str]]] = {}
+        for p in r.conn.execute(select(db.procedures).order_by(db.procedures.c.position)):
+            out.setdefault(p.code, (p.code, views.name(p)))
+        return out
+    return {}
+
+
+def _item_name(by: str, k: Any) -> tuple[Any, dict[str, str]]:
+    if by == "day":
+        d = k if isinstance(k, date) else date.fromisoformat(str(k)[:10])
+        return d.isoformat(), {"vi": f"{WEEKDAYS_VI[d.weekday()]}, {d:%d/%m/%Y}",
+                               "en": f"{d:%a} {d.day} {d:%b %Y}"}
+    h = int(k)
+    return f"{h:02d}", {"vi": f"{h:02d}:00–{h + 1:02d}:00", "en": f"{h:02d}:00–{h + 1:02d}:00"}
+
+
+def period_report(r: Reader, first: date, last: date, by: str) -> dict[str, Any]:
+    """FIGURES for the period's business days, in total and per group of `by` (DESIGN)."""
+    query = _Query(r, first, last)
+    groups = query.gather(by)
+    # the totals are their own pass: a group's figures do not add up to them where a ticket
+    # is in no group (never at a counter) or in several (absent at two counters)
+    totals = query.gather(None).get(0, _empty())
+    names = _names(r, by)
+    items = []
+    for k, f in groups.items():
+        if k is None:
+            continue  # not at any counter / by any official / for any procedure
+        if by in ("day", "hour"):
+            key, name = _item_name(by, k)
+        elif k in names:
+            key, name = names[k]
+        else:
+            key, name = k, {"vi": str(k), "en": str(k)}
+        items.append({"key": key, "name": name, **_finish(f)})
+    if by == "service":
+        order = {s.code: (s.position, s.id) for s in views.services_by_id(r).values()}
+        items.sort(key=lambda i: order.get(i["key"], (0, 0)))
+    else:
+        items.sort(key=lambda i: (str(type(i["key"])), i["key"]))
+    return {"from": first.isoformat(), "to": last.isoformat(), "by": by,
+            "totals": _finish(totals), "items": items}
+
+
+def comments(r: Reader, first: date, last: date, limit: int = COMMENTS_LIMIT
+             ) -> list[dict[str, Any]]:
+    """The reasons and free text citizens left over the period, newest first (at most `limit`)."""
+    t, rt, d = db.tickets.c, db.ratings.c, db.business_days
+    services = views.services_by_id(r)
+    counters = views.counters_by_id(r)
+    users = {u.id: u for u in r.conn.execute(select(db.users)).all()}
+    stmt = (select(rt.at, rt.score, rt.reason, rt.comment, rt.counter_id, rt.officer_id,
+                   t.label, t.service_id, t.dossier, d.c.day)
+            .select_from(db.ratings.join(db.tickets, t.id == rt.ticket_id)
+                         .join(d, and_(d.c.id == t.day_id, d.c.day.between(first, last))))
+            .where((rt.reason.isnot(None)) | (rt.comment.isnot(None)))
+            .order_by(rt.at.desc(), rt.id.desc()).limit(limit))
+    out = []
+    for row in r.conn.execute(stmt):
+        s = services[row.service_id]
+        c = counters.get(row.counter_id)
+        u = users.get(row.officer_id)
+        out.append({
+            "at": views.iso(r, row.at), "day": row.day.isoformat(), "ticket": row.label,
+            "service": views.service_brief(s),
+            "counter": {"number": c.number, "name": views.name(c)} if c else None,
+            "official": (u.name or u.username) if u else None,
+            "score": row.score, "level": level(row.score),
+            "reason": {"code": row.reason, "name": REASON_NAMES.get(
+                row.reason, {"vi": row.reason, "en": row.reason})} if row.reason else None,
+            "comment": row.comment, "dossier": row.dossier})
     return out
