@@ -70,3 +70,7 @@ def export_csv() -> Any:
 def init_app(app: Flask) -> None:
     """Register the admin pages."""
     app.register_blueprint(bp)
+
+
+# the reports pages and files register themselves on this blueprint
+from layso.admin import reporting as _reporting  # noqa: E402,F401

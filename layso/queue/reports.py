@@ -144,7 +144,8 @@ def day_report(r: Reader, day: date | None = None) -> dict[str, Any]:
 
 CSV_COLUMNS = ("label", "service", "priority", "procedure", "state", "outcome", "issued_at",
                "called_at", "started_at", "finished_at", "wait_minutes", "service_minutes",
-               "counter", "official", "recalls", "rating", "rating_reason")
+               "counter", "official", "recalls", "rating", "rating_reason", "dossier",
+               "transferred_from", "no_shows", "rating_comment")
 
 
 def day_tickets(r: Reader, day: date | None = None) -> list[dict[str, Any]]:
@@ -155,7 +156,17 @@ def day_tickets(r: Reader, day: date | None = None) -> list[dict[str, Any]]:
     services = views.services_by_id(r)
     counters = views.counters_by_id(r)
     users = {u.id: u for u in r.conn.execute(select(db.users)).all()}
-    ratings = {x.ticket_id: x for x in r.conn.execute(select(db.ratings)).all()}
+    ratings = {x.ticket_id: x for x in r.conn.execute(
+        select(db.ratings).join(db.tickets, db.tickets.c.id == db.ratings.c.ticket_id)
+        .where(db.tickets.c.day_id == d.id)).all()}
+    absences: dict[int, int] = {}
+    left: dict[int, list[str]] = {}
+    for m in r.conn.execute(select(db.ticket_marks).where(db.ticket_marks.c.day_id == d.id)
+                            .order_by(db.ticket_marks.c.id)):
+        if m.kind == "no_show":
+            absences[m.ticket_id] = absences.get(m.ticket_id, 0) + 1
+        else:
+            left.setdefault(m.ticket_id, []).append(services[m.service_id].code)
     rows = r.conn.execute(select(db.tickets).where(db.tickets.c.day_id == d.id)
                           .order_by(db.tickets.c.issued_at, db.tickets.c.id)).all()
     out = []
@@ -175,6 +186,11 @@ def day_tickets(r: Reader, day: date | None = None) -> list[dict[str, Any]]:
             if t.officer_id in users else None,
             "recalls": t.recalls, "rating": rating.score if rating else None,
             "rating_reason": rating.reason if rating else None,
+            "dossier": t.dossier,
+            # the services it was transferred out of, first one first
+            "transferred_from": " > ".join(left.get(t.id, [])) or None,
+            "no_shows": absences.get(t.id, 0),
+            "rating_comment": rating.comment if rating else None,
         })
     return out
 
@@ -529,3 +545,48 @@ def comments(r: Reader, first: date, last: date, limit: int = COMMENTS_LIMIT
                 row.reason, {"vi": row.reason, "en": row.reason})} if row.reason else None,
             "comment": row.comment, "dossier": row.dossier})
     return out
+
+
+# -- the same figures as a table (the files) -------------------------------------------------
+
+SHEETS = {"day": "Theo ngày", "service": "Theo lĩnh vực", "counter": "Theo quầy",
+          "officer": "Theo cán bộ", "procedure": "Theo thủ tục", "hour": "Theo giờ"}
+GROUP_HEADERS = {"day": "Ngày", "service": "Lĩnh vực", "counter": "Quầy",
+                 "officer": "Cán bộ, công chức", "procedure": "Thủ tục hành chính",
+                 "hour": "Khung giờ"}
+FIGURE_HEADERS = (
+    "Số đã cấp", "Đã phục vụ", "Vắng mặt", "Đã hủy", "Chuyển đi",
+    "Chờ trung bình (phút)", "Chờ P90 (phút)", "Phục vụ trung bình (phút)",
+    "Phục vụ P90 (phút)", "Trong thời gian chờ mục tiêu (%)", "Số lượt đánh giá",
+    "Điểm trung bình", "1 điểm", "2 điểm", "3 điểm", "4 điểm", "5 điểm",
+    "Rất hài lòng", "Hài lòng", "Không hài lòng")
+
+
+def figure_cells(f: dict[str, Any]) -> list[Any]:
+    """One FIGURES as the cells of a row, in the order of FIGURE_HEADERS."""
+    rt = f["ratings"]
+    return [f["issued"], f["served"], f["no_show"], f["cancelled"], f["transferred"],
+            f["mean_wait_minutes"], f["p90_wait_minutes"], f["mean_service_minutes"],
+            f["p90_service_minutes"], f["within_target_pct"], rt["count"], rt["mean"],
+            *[rt["by_score"][str(i)] for i in range(1, 6)],
+            *[rt["by_level"][k] for k in LEVELS]]
+
+
+def table(rep: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    """A report as headers and rows: names (not codes), then the figures, then the totals."""
+    headers = [GROUP_HEADERS[rep["by"]], *FIGURE_HEADERS]
+    rows = [[i["name"]["vi"], *figure_cells(i)] for i in rep["items"]]
+    rows.append(["Tổng cộng", *figure_cells(rep["totals"])])
+    return headers, rows
+
+
+COMMENT_HEADERS = ("Thời điểm", "Số thứ tự", "Lĩnh vực", "Quầy", "Cán bộ, công chức",
+                   "Điểm", "Mức độ hài lòng", "Lý do", "Ý kiến", "Mã hồ sơ")
+
+
+def comment_cells(c: dict[str, Any]) -> list[Any]:
+    """A comment as the cells of a row, in the order of COMMENT_HEADERS."""
+    return [c["at"], c["ticket"], c["service"]["name"]["vi"],
+            c["counter"]["name"]["vi"] if c["counter"] else None, c["official"], c["score"],
+            LEVEL_NAMES[c["level"]]["vi"], c["reason"]["name"]["vi"] if c["reason"] else None,
+            c["comment"], c["dossier"]]
