@@ -287,6 +287,16 @@ ticket_marks = Table(
     Index("ix_ticket_marks_ticket", "ticket_id"),
 )
 
+# A past business day's report sums per grouping (`by`, or "all"), computed once: the
+# day no longer changes, and a year's report then reads 250 rows instead of 250,000 tickets.
+report_rollups = Table(
+    "report_rollups",
+    metadata,
+    Column("day_id", ForeignKey("business_days.id"), primary_key=True),
+    Column("by", String(12), primary_key=True),
+    Column("data", JSON, nullable=False),
+)
+
 events = Table(
     "events",
     metadata,

@@ -121,6 +121,7 @@ def reports_xlsx() -> Any:
         first, last = _period()
     except Invalid as exc:
         return _refused(exc)
+    reports.ensure_rollups(identity.center(), first, last)
     with identity.center().read() as r:
         data = workbook(r, first, last)
     return Response(data.getvalue(), mimetype=XLSX, headers={
@@ -138,6 +139,7 @@ def reports_csv() -> Any:
         by = reports.parse_by(request.args.get("by"))
     except Invalid as exc:
         return _refused(exc)
+    reports.ensure_rollups(identity.center(), first, last)
     with identity.center().read() as r:
         headers, rows = reports.table(reports.period_report(r, first, last, by))
     buf = io.StringIO()

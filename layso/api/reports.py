@@ -45,6 +45,7 @@ def report() -> Any:
     """FIGURES over business days `from`..`to` (at most 366), in total and per `by`."""
     first, last = _period()
     by = reports.parse_by(request.args.get("by"))
+    reports.ensure_rollups(identity.center(), first, last)
     with identity.center().read() as r:
         return jsonify(reports.period_report(r, first, last, by))
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, cast, extract, func, literal, select
+from sqlalchemy import Integer, and_, case, cast, extract, func, insert, literal, select
 from sqlalchemy.engine import Row
 from sqlalchemy.sql import ColumnElement
 
@@ -299,11 +299,44 @@ class _Sql:
         return self.floor_int((self.epoch(col) + off + 86400) / 3600) % 24
 
 
+BUCKET_SECONDS = 30
+MAX_BUCKET = 24 * 3600 // BUCKET_SECONDS
+SUMS = ("served", "no_show", "cancelled", "transferred", "_wait_n", "_wait_sum", "_within",
+        "_serve_n", "_serve_sum", "_r_n", "_r_sum")
+
+
 def _empty() -> dict[str, Any]:
     return {"issued": 0, "served": 0, "no_show": 0, "cancelled": 0, "transferred": 0,
             "_wait_n": 0, "_wait_sum": 0.0, "_within": 0, "_serve_n": 0, "_serve_sum": 0.0,
-            "p90_wait_minutes": None, "p90_service_minutes": None,
-            "_r_n": 0, "_r_sum": 0, "_scores": [0, 0, 0, 0, 0]}
+            "_r_n": 0, "_r_sum": 0, "_scores": [0, 0, 0, 0, 0], "_hw": {}, "_hs": {}}
+
+
+def _add(into: dict[str, Any], f: dict[str, Any]) -> None:
+    """Add one group's sums (a day's, from its rollup or live) into another's."""
+    for k in SUMS:
+        into[k] += f[k]
+    if f["issued"] is None or into["issued"] is None:
+        into["issued"] = None
+    else:
+        into["issued"] += f["issued"]
+    into["_scores"] = [a + b for a, b in zip(into["_scores"], f["_scores"], strict=True)]
+    for h in ("_hw", "_hs"):
+        for b, n in f[h].items():
+            into[h][b] = into[h].get(b, 0) + n
+
+
+def _p90(hist: dict[Any, int]) -> float | None:
+    """The 90th percentile (nearest rank) of a histogram of 30-second buckets, in minutes."""
+    total = sum(hist.values())
+    if not total:
+        return None
+    rank = -(-total * 9 // 10)
+    seen = 0
+    for b in sorted(hist, key=int):
+        seen += hist[b]
+        if seen >= rank:
+            return round(int(b) * BUCKET_SECONDS / 60, 1)
+    return None  # not reached
 
 
 def _finish(f: dict[str, Any]) -> dict[str, Any]:
@@ -316,10 +349,10 @@ def _finish(f: dict[str, Any]) -> dict[str, Any]:
         "cancelled": f["cancelled"], "transferred": f["transferred"],
         "mean_wait_minutes": round(f["_wait_sum"] / f["_wait_n"] / 60, 1) if f["_wait_n"]
         else None,
-        "p90_wait_minutes": f["p90_wait_minutes"],
+        "p90_wait_minutes": _p90(f["_hw"]),
         "mean_service_minutes": round(f["_serve_sum"] / f["_serve_n"] / 60, 1)
         if f["_serve_n"] else None,
-        "p90_service_minutes": f["p90_service_minutes"],
+        "p90_service_minutes": _p90(f["_hs"]),
         "within_target_pct": round(100.0 * f["_within"] / f["_wait_n"], 1) if f["_wait_n"]
         else None,
         "ratings": {"count": f["_r_n"],
@@ -330,25 +363,36 @@ def _finish(f: dict[str, Any]) -> dict[str, Any]:
 
 
 class _Query:
-    """The period's aggregates, grouped by one `by` (or by nothing, for the totals)."""
+    """Sums of business days, per (day, group of one `by`); `by` None is the whole day.
 
-    def __init__(self, r: Reader, first: date, last: date) -> None:
+    Every figure is an aggregate the database computes (COUNT, SUM, CASE); the 90th
+    percentiles come from histograms of 30-second buckets (GROUP BY day, group, bucket), so
+    Python reads at most one row per day, group and occupied bucket, never one per ticket,
+    and a day's histogram adds to another's: a year's p90 is read from the days' rollups.
+    The p90 is the bucket's lower edge: at most 30 s under the exact nearest-rank value.
+    """
+
+    def __init__(self, r: Reader, first: date, last: date,
+                 day_ids: list[int] | None = None) -> None:
         self.r = r
         self.q = _Sql(r, first, last)
         self.first, self.last = first, last
+        self.day_ids = day_ids
         self.t, self.d, self.s = db.tickets, db.business_days, db.services
         self.m, self.rt = db.ticket_marks, db.ratings
 
     def in_period(self, day_id: Any) -> Any:
-        return and_(day_id == self.d.c.id, self.d.c.day.between(self.first, self.last))
+        cond = and_(day_id == self.d.c.id, self.d.c.day.between(self.first, self.last))
+        if self.day_ids is not None:
+            cond = and_(cond, self.d.c.id.in_(self.day_ids))
+        return cond
 
     def ticket_key(self, by: str | None, *, issued: bool = False) -> ColumnElement[Any]:
         """The group of a ticket row (`issued`: the service it was issued for)."""
         t = self.t.c
-        if by is None:
+        if by is None or by == "day":
             return literal(0)
         return {
-            "day": self.d.c.day,
             "service": t.origin_service_id if issued else t.service_id,
             "counter": t.counter_id, "officer": t.officer_id, "procedure": t.procedure,
             "hour": self.q.local_hour(t.issued_at, self.d.c.day),
@@ -357,13 +401,22 @@ class _Query:
     def rows(self, stmt: Any) -> Iterator[Row[Any]]:
         yield from self.r.conn.execute(stmt)
 
-    def gather(self, by: str | None) -> dict[Any, dict[str, Any]]:
-        """Every figure per group key (None: tickets outside every group of this `by`)."""
+    def bucket(self, seconds: ColumnElement[Any]) -> ColumnElement[Any]:
+        """The 30-second bucket of a duration (negative clock steps count as 0, a day caps)."""
+        clamped = case((seconds < 0, 0), (seconds > MAX_BUCKET * BUCKET_SECONDS,
+                                          MAX_BUCKET * BUCKET_SECONDS), else_=seconds)
+        # a millisecond up: julianday's floating point puts 600 s at 599.99999
+        return self.q.floor_int((clamped + 0.001) / BUCKET_SECONDS)
+
+    def gather(self, by: str | None) -> dict[tuple[date, Any], dict[str, Any]]:
+        """Every figure's sums per (day, group key); a None key: in no group of this `by`."""
         t, s, m, rt = self.t.c, self.s.c, self.m.c, self.rt.c
         q = self.q
-        out: dict[Any, dict[str, Any]] = {}
+        day = self.d.c.day.label("dd")
+        out: dict[tuple[date, Any], dict[str, Any]] = {}
 
-        def fig(k: Any) -> dict[str, Any]:
+        def fig(row: Row[Any]) -> dict[str, Any]:
+            k = (row.dd, row.k)
             if k not in out:
                 out[k] = _empty()
             return out[k]
@@ -373,7 +426,9 @@ class _Query:
         serve = q.seconds(t.started_at, t.finished_at)
         done = t.state == "done"
         called = t.called_at.isnot(None)
-        main = (select(key,
+        timed = and_(done, t.started_at.isnot(None))
+        joined = self.t.join(self.d, self.in_period(t.day_id))
+        main = (select(day, key,
                        func.count().label("n"),
                        func.sum(case((done, 1), else_=0)).label("served"),
                        func.sum(case((t.state == "cancelled", 1), else_=0)).label("cancelled"),
@@ -381,16 +436,13 @@ class _Query:
                        func.sum(case((called, wait))).label("wait_sum"),
                        func.sum(case((and_(called, wait <= s.target_wait_minutes * 60), 1),
                                      else_=0)).label("within"),
-                       func.count(case((and_(done, t.started_at.isnot(None)), 1)))
-                       .label("serve_n"),
-                       func.sum(case((and_(done, t.started_at.isnot(None)), serve)))
-                       .label("serve_sum"))
-                .select_from(self.t.join(self.d, self.in_period(t.day_id))
-                             .join(self.s, s.id == t.service_id))
-                .group_by(key))
+                       func.count(case((timed, 1))).label("serve_n"),
+                       func.sum(case((timed, serve))).label("serve_sum"))
+                .select_from(joined.join(self.s, s.id == t.service_id))
+                .group_by(day, key))
         same_issue_key = by not in ("service", "counter", "officer")
         for row in self.rows(main):
-            f = fig(row.k)
+            f = fig(row)
             if same_issue_key:
                 f["issued"] = int(row.n)
             f["served"], f["cancelled"] = int(row.served or 0), int(row.cancelled or 0)
@@ -399,68 +451,127 @@ class _Query:
             f["_serve_n"], f["_serve_sum"] = int(row.serve_n), float(row.serve_sum or 0)
         if by == "service":
             ikey = self.ticket_key(by, issued=True).label("k")
-            for row in self.rows(select(ikey, func.count().label("n"))
-                                 .select_from(self.t.join(self.d, self.in_period(t.day_id)))
-                                 .group_by(ikey)):
-                fig(row.k)["issued"] = int(row.n)
+            for row in self.rows(select(day, ikey, func.count().label("n"))
+                                 .select_from(joined).group_by(day, ikey)):
+                fig(row)["issued"] = int(row.n)
 
         # absences and transfers: where they happened (the ticket row has moved on since)
-        mkey: ColumnElement[Any] = {None: literal(0), "day": self.d.c.day,
+        mkey: ColumnElement[Any] = {None: literal(0), "day": literal(0),
                                     "service": m.service_id, "counter": m.counter_id,
                                     "officer": m.officer_id, "procedure": t.procedure,
                                     "hour": q.local_hour(t.issued_at, self.d.c.day)}[by]
         mkey = mkey.label("k")
-        marks = (select(mkey, m.kind, func.count(func.distinct(m.ticket_id)).label("n"))
+        marks = (select(day, mkey, m.kind, func.count(func.distinct(m.ticket_id)).label("n"))
                  .select_from(self.m.join(self.d, self.in_period(m.day_id))
                               .join(self.t, t.id == m.ticket_id))
-                 .group_by(mkey, m.kind))
+                 .group_by(day, mkey, m.kind))
         for row in self.rows(marks):
-            fig(row.k)["no_show" if row.kind == "no_show" else "transferred"] = int(row.n)
+            fig(row)["no_show" if row.kind == "no_show" else "transferred"] = int(row.n)
 
         # ratings: bound to the officer and counter who served, and the service that finished
-        rkey = ({None: literal(0), "counter": rt.counter_id, "officer": rt.officer_id}[by]
-                if by in (None, "counter", "officer") else self.ticket_key(by)).label("k")
-        rates = (select(rkey, func.count().label("n"), func.sum(rt.score).label("total"),
+        rkey = ({"counter": rt.counter_id, "officer": rt.officer_id}[by]
+                if by in ("counter", "officer") else self.ticket_key(by)).label("k")
+        rates = (select(day, rkey, func.count().label("n"), func.sum(rt.score).label("total"),
                         *[func.sum(case((rt.score == i, 1), else_=0)).label(f"s{i}")
                           for i in range(1, 6)])
                  .select_from(self.rt.join(self.t, t.id == rt.ticket_id)
                               .join(self.d, self.in_period(t.day_id)))
-                 .group_by(rkey))
+                 .group_by(day, rkey))
         for row in self.rows(rates):
-            f = fig(row.k)
+            f = fig(row)
             f["_r_n"], f["_r_sum"] = int(row.n), int(row.total or 0)
             f["_scores"] = [int(getattr(row, f"s{i}") or 0) for i in range(1, 6)]
 
-        for name, value, cond in (("p90_wait_minutes", wait, called),
-                                  ("p90_service_minutes", serve,
-                                   and_(done, t.started_at.isnot(None)))):
-            for k, v in self.p90(by, value, cond):
-                fig(k)[name] = round(float(v) / 60, 1)
+        for name, value, cond in (("_hw", wait, called), ("_hs", serve, timed)):
+            b = self.bucket(value).label("b")
+            hist = (select(day, key, b, func.count().label("n")).select_from(joined)
+                    .where(cond).group_by(day, key, b))
+            for row in self.rows(hist):
+                fig(row)[name][str(row.b)] = int(row.n)
         if by in ("counter", "officer"):
             for f in out.values():
                 f["issued"] = None  # a number is issued for a service, not for a counter
         return out
 
-    def p90(self, by: str | None, value: ColumnElement[Any], cond: Any
-            ) -> Iterator[tuple[Any, float]]:
-        """The 90th percentile (nearest rank) of `value` per group, one row per group.
 
-        The database ranks each group's values with window functions (ROW_NUMBER and COUNT
-        over the group) and returns only the row whose rank is ceil(0.9 × n): Python never
-        sees more than one row per group, whatever the period's size.
-        """
-        t = self.t.c
-        key = self.ticket_key(by).label("k")
-        v = value.label("v")
-        inner = (select(key, v,
-                        func.row_number().over(partition_by=key, order_by=value).label("rn"),
-                        func.count().over(partition_by=key).label("n"))
-                 .select_from(self.t.join(self.d, self.in_period(t.day_id)))
-                 .where(cond)).subquery()
-        stmt = select(inner.c.k, inner.c.v).where(
-            inner.c.rn == (inner.c.n * 9 + 9) // 10)
-        for row in self.rows(stmt):
-            yield row.k, row.v
+# -- rollups: a past day's sums, kept so a year is read from 250 rows per grouping ------------
+
+ROLLUP_BYS = (None, *BYS)
+ROLLUP_CHUNK_DAYS = 31
+
+
+def _rollup_name(by: str | None) -> str:
+    return by or "all"
+
+
+def ensure_rollups(center: Any, first: date, last: date) -> int:
+    """Compute and keep the sums of the period's past days that have none yet; how many.
+
+    A past business day no longer changes (its tickets cannot be acted on), so its sums are
+    computed once, in a read transaction, and written in a short write of their own: the
+    kiosks wait for no report. Days are done a month at a time.
+    """
+    with center.db.read() as conn:
+        r = Reader(conn=conn, now=center.clock())
+        today = r.local_now.date()
+        stop = min(last, today - timedelta(days=1))
+        if stop < first:
+            return 0
+        have = select(db.report_rollups.c.day_id).where(db.report_rollups.c.by == "all")
+        missing = [(x.id, x.day) for x in conn.execute(
+            select(db.business_days.c.id, db.business_days.c.day)
+            .where(db.business_days.c.day.between(first, stop),
+                   db.business_days.c.id.notin_(have))
+            .order_by(db.business_days.c.day))]
+    done = 0
+    for i in range(0, len(missing), ROLLUP_CHUNK_DAYS):
+        chunk = missing[i:i + ROLLUP_CHUNK_DAYS]
+        ids = [x[0] for x in chunk]
+        by_day = {x[1]: x[0] for x in chunk}
+        rows: dict[tuple[int, str], list[Any]] = {(d, _rollup_name(b)): [] for d in ids
+                                                   for b in ROLLUP_BYS}
+        with center.db.read() as conn:
+            r = Reader(conn=conn, now=center.clock())
+            query = _Query(r, chunk[0][1], chunk[-1][1], day_ids=ids)
+            for by in ROLLUP_BYS:
+                for (dd, k), f in query.gather(by).items():
+                    rows[(by_day[_as_date(dd)], _rollup_name(by))].append([k, f])
+        with center.db.write() as conn:
+            taken = {x.day_id for x in conn.execute(
+                select(db.report_rollups.c.day_id).where(db.report_rollups.c.day_id.in_(ids),
+                                                         db.report_rollups.c.by == "all"))}
+            values = [{"day_id": d, "by": b, "data": groups}
+                      for (d, b), groups in rows.items() if d not in taken]
+            if values:
+                conn.execute(insert(db.report_rollups), values)
+        done += len(chunk)
+    return done
+
+
+def _as_date(v: Any) -> date:
+    return v if isinstance(v, date) else date.fromisoformat(str(v)[:10])
+
+
+def _sums(r: Reader, first: date, last: date, by: str | None
+          ) -> dict[tuple[date, Any], dict[str, Any]]:
+    """The period's sums per (day, key): past days from their rollups, the others live."""
+    out: dict[tuple[date, Any], dict[str, Any]] = {}
+    rolled: set[int] = set()
+    for row in r.conn.execute(
+            select(db.report_rollups.c.day_id, db.report_rollups.c.data, db.business_days.c.day)
+            .join(db.business_days, db.business_days.c.id == db.report_rollups.c.day_id)
+            .where(db.business_days.c.day.between(first, last),
+                   db.report_rollups.c.by == _rollup_name(by))):
+        rolled.add(row.day_id)
+        for k, f in row.data:
+            out[(row.day, k)] = f
+    live_ids = [x.id for x in r.conn.execute(
+        select(db.business_days.c.id).where(db.business_days.c.day.between(first, last)))
+        if x.id not in rolled]
+    if live_ids:
+        for (dd, k), f in _Query(r, first, last, day_ids=live_ids).gather(by).items():
+            out[(_as_date(dd), k)] = f
+    return out
 
 
 def _names(r: Reader, by: str) -> dict[Any, tuple[Any, dict[str, str]]]:
@@ -490,12 +601,24 @@ def _item_name(by: str, k: Any) -> tuple[Any, dict[str, str]]:
 
 
 def period_report(r: Reader, first: date, last: date, by: str) -> dict[str, Any]:
-    """FIGURES for the period's business days, in total and per group of `by` (DESIGN)."""
-    query = _Query(r, first, last)
-    groups = query.gather(by)
-    # the totals are their own pass: a group's figures do not add up to them where a ticket
+    """FIGURES for the period's business days, in total and per group of `by` (DESIGN).
+
+    Past days are read from their rollups where `ensure_rollups` has made them, the others
+    (today, or a day not yet rolled up) are counted live.
+    """
+    totals = _empty()
+    # the totals are their own sums: a group's figures do not add up to them where a ticket
     # is in no group (never at a counter) or in several (absent at two counters)
-    totals = query.gather(None).get(0, _empty())
+    for f in _sums(r, first, last, None).values():
+        _add(totals, f)
+    groups: dict[Any, dict[str, Any]] = {}
+    for (dd, k), f in _sums(r, first, last, by).items():
+        gk = dd if by == "day" else k
+        if gk not in groups:
+            groups[gk] = _empty()
+            if f["issued"] is None:
+                groups[gk]["issued"] = None
+        _add(groups[gk], f)
     names = _names(r, by)
     items = []
     for k, f in groups.items():

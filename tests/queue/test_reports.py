@@ -272,3 +272,19 @@ def test_a_leap_year_fits_in_one_report():
 def test_the_official_levels():
     assert [reports.level(s) for s in (1, 2, 3, 4, 5)] == [
         "unsatisfied", "unsatisfied", "satisfied", "satisfied", "very_satisfied"]
+
+
+def test_past_days_read_from_their_rollups_give_the_same_figures(center, day, clock):
+    live = {by: report(center, by) for by in reports.BYS}
+    assert reports.ensure_rollups(center, DAY, DAY) == 0  # today is still counted live
+    clock.now = utc(2026, 11, 26, 2, 0)
+    assert reports.ensure_rollups(center, DAY, date(2026, 11, 26)) == 1
+    assert reports.ensure_rollups(center, DAY, DAY) == 0  # once
+    for by in reports.BYS:
+        assert report(center, by) == live[by], by
+    with center.read() as r:
+        from sqlalchemy import func, select
+
+        from layso import db
+        assert r.conn.execute(select(func.count()).select_from(db.report_rollups)).scalar() \
+            == len(reports.ROLLUP_BYS)

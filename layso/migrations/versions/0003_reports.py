@@ -1,4 +1,4 @@
-"""reports: ticket marks (absences and the services transfers left)
+"""reports: ticket marks (absences and the services transfers left), day rollups
 
 Revision ID: 0003_reports
 Revises: 0002
@@ -44,6 +44,15 @@ def upgrade() -> None:
                                 name=op.f('fk_ticket_marks_officer_id_users')),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_ticket_marks')),
     )
+    op.create_table(
+        'report_rollups',
+        sa.Column('day_id', sa.Integer(), nullable=False),
+        sa.Column('by', sa.String(length=12), nullable=False),
+        sa.Column('data', sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(['day_id'], ['business_days.id'],
+                                name=op.f('fk_report_rollups_day_id_business_days')),
+        sa.PrimaryKeyConstraint('day_id', 'by', name=op.f('pk_report_rollups')),
+    )
     op.create_index('ix_ticket_marks_day', 'ticket_marks', ['day_id', 'kind'])
     op.create_index('ix_ticket_marks_ticket', 'ticket_marks', ['ticket_id'])
     op.execute(
@@ -61,3 +70,4 @@ def downgrade() -> None:
     op.drop_index('ix_ticket_marks_ticket', table_name='ticket_marks')
     op.drop_index('ix_ticket_marks_day', table_name='ticket_marks')
     op.drop_table('ticket_marks')
+    op.drop_table('report_rollups')
