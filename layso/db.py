@@ -280,6 +280,33 @@ ratings = Table(
     Column("at", UTCDateTime, nullable=False),
 )
 
+# What the ticket row forgets when the ticket moves on: each time it was marked absent and
+# each service it was transferred out of, where and by whom (reports count both).
+ticket_marks = Table(
+    "ticket_marks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ticket_id", ForeignKey("tickets.id"), nullable=False),
+    Column("day_id", ForeignKey("business_days.id"), nullable=False),
+    Column("kind", String(12), nullable=False),  # no_show | transfer
+    Column("service_id", ForeignKey("services.id"), nullable=False),
+    Column("counter_id", ForeignKey("counters.id")),
+    Column("officer_id", ForeignKey("users.id")),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_ticket_marks_day", "day_id", "kind"),
+    Index("ix_ticket_marks_ticket", "ticket_id"),
+)
+
+# A past business day's report sums per grouping (`by`, or "all"), computed once: the
+# day no longer changes, and a year's report then reads 250 rows instead of 250,000 tickets.
+report_rollups = Table(
+    "report_rollups",
+    metadata,
+    Column("day_id", ForeignKey("business_days.id"), primary_key=True),
+    Column("by", String(12), primary_key=True),
+    Column("data", JSON, nullable=False),
+)
+
 events = Table(
     "events",
     metadata,

@@ -105,12 +105,6 @@ for _path, _endpoint, _vi, _en in PAGES[1:-1]:
     bp.add_url_rule(_path.removeprefix("/admin"), _endpoint, _section(_endpoint, _vi, _en))
 
 
-@bp.get("/reports")
-def reports_page() -> Any:
-    """The reports' place in the navigation (its page is filled by the reports' work)."""
-    return _admin_page("admin/reports.html", "reports", title_vi="Báo cáo", title_en="Reports")
-
-
 @bp.get("/export.csv")
 def export_csv() -> Any:
     """Every ticket of a day as CSV (UTF-8 with BOM, so spreadsheet programs read Vietnamese)."""
@@ -134,3 +128,7 @@ def export_csv() -> Any:
 def init_app(app: Flask) -> None:
     """Register the admin pages."""
     app.register_blueprint(bp)
+
+
+# the reports pages and files register themselves on this blueprint
+from layso.admin import reporting as _reporting  # noqa: E402,F401

@@ -25,6 +25,23 @@ def _list(item: dict[str, Any]) -> dict[str, Any]:
 S = {"type": "string"}
 INT = {"type": "integer"}
 NS = {"type": ["string", "null"]}
+NUM_OR_NULL = {"type": ["number", "null"]}
+BYS = ("day", "service", "counter", "officer", "procedure", "hour")
+FIGURES = {"type": "object", "properties": {
+    "issued": {"type": ["integer", "null"],
+               "description": "null when grouped by counter or official"},
+    "served": INT, "no_show": INT, "cancelled": INT, "transferred": INT,
+    "mean_wait_minutes": NUM_OR_NULL, "p90_wait_minutes": NUM_OR_NULL,
+    "mean_service_minutes": NUM_OR_NULL, "p90_service_minutes": NUM_OR_NULL,
+    "within_target_pct": NUM_OR_NULL,
+    "ratings": {"type": "object", "properties": {
+        "count": INT, "mean": NUM_OR_NULL,
+        "by_score": {"type": "object", "properties": {str(i): INT for i in range(1, 6)}},
+        "by_level": {"type": "object", "properties": {
+            k: INT for k in ("very_satisfied", "satisfied", "unsatisfied")}}}}},
+    "required": ["issued", "served", "no_show", "cancelled", "transferred",
+                 "mean_wait_minutes", "p90_wait_minutes", "mean_service_minutes",
+                 "p90_service_minutes", "within_target_pct", "ratings"]}
 STAFF = "officer, supervisor or admin"
 ADMIN = "admin"
 NI = {"type": ["integer", "null"]}
@@ -113,6 +130,23 @@ OPERATIONS: list[tuple[str, str, str, str, Any, int, Any]] = [
            "counters": {"type": "array", "items": INT}, "recall_limit": INT})),
     ("get", "/reports/day", "How a day went (?day=YYYY-MM-DD)", "supervisor or admin", None,
      200, {"type": "object"}),
+    ("get", "/reports", "Figures over business days ?from=&to= (≤ 366 days), "
+     "?by=day|service|counter|officer|procedure|hour", "supervisor or admin", None, 200,
+     _obj({"from": S, "to": S, "by": {"enum": list(BYS)}, "totals": FIGURES,
+           "items": {"type": "array", "items": {"allOf": [FIGURES], "type": "object",
+                                                "properties": {"key": {
+                                                    "type": ["string", "integer"]},
+                                                    "name": NAME}}}},
+          ["from", "to", "by", "totals", "items"])),
+    ("get", "/reports/comments", "Reasons and free text citizens left (?from=&to=)",
+     "supervisor or admin", None, 200,
+     _obj({"from": S, "to": S, "items": {"type": "array", "items": _obj({
+         "at": S, "day": S, "ticket": S,
+         "service": _obj({"code": S, "prefix": S, "name": NAME}),
+         "counter": {"type": ["object", "null"]}, "official": NS,
+         "score": INT, "level": {"enum": ["very_satisfied", "satisfied", "unsatisfied"]},
+         "reason": {"type": ["object", "null"]}, "comment": NS, "dossier": NS})}},
+          ["from", "to", "items"])),
     ("get", "/board", "The board snapshot", "anyone", None, 200, {"type": "object"}),
     ("post", "/notice", "Set the board's scrolling notice line", "supervisor or admin",
      _obj({"vi": {"type": "string"}, "en": {"type": "string"}}), 200,

@@ -27,3 +27,34 @@ def report_day() -> Any:
             raise Invalid("invalid_day", "day must be YYYY-MM-DD") from exc
     with identity.center().read() as r:
         return jsonify(reports.day_report(r, day))
+
+
+def _period() -> tuple[date, date]:
+    """`?from=&to=` (default: today in the center's time zone); 422 when bad or too long."""
+    first, last = request.args.get("from"), request.args.get("to")
+    if first is None and last is None:
+        with identity.center().read() as r:
+            today = r.local_now.date().isoformat()
+        first = last = today
+    return reports.parse_period(first, last)
+
+
+@bp.get("/reports")
+@require(*SUPERVISORS)
+def report() -> Any:
+    """FIGURES over business days `from`..`to` (at most 366), in total and per `by`."""
+    first, last = _period()
+    by = reports.parse_by(request.args.get("by"))
+    reports.ensure_rollups(identity.center(), first, last)
+    with identity.center().read() as r:
+        return jsonify(reports.period_report(r, first, last, by))
+
+
+@bp.get("/reports/comments")
+@require(*SUPERVISORS)
+def report_comments() -> Any:
+    """The reasons and free text citizens left over the period, newest first."""
+    first, last = _period()
+    with identity.center().read() as r:
+        return jsonify({"from": first.isoformat(), "to": last.isoformat(),
+                        "items": reports.comments(r, first, last)})

@@ -453,12 +453,20 @@ def no_show(tx: Tx, actor: Actor, number: int) -> dict[str, Any]:
     c, t = _current(tx, actor, number, ("called",))
     tx.conn.execute(update(db.tickets).where(db.tickets.c.id == t.id)
                     .values(state="no_show", finished_at=tx.now))
+    _mark(tx, t, "no_show")
     c = _free(tx, c)
     view = _emit_ticket_row(tx, "ticket.no_show",
                             _written(TicketRow, t, state="no_show", finished_at=tx.now),
                             counter=c)
     _emit_counter_row(tx, c)
     return view
+
+
+def _mark(tx: Tx, t: Any, kind: str) -> None:
+    """Keep what the ticket row will forget: an absence, or the service a transfer left."""
+    tx.conn.execute(insert(db.ticket_marks).values(
+        ticket_id=t.id, day_id=t.day_id, kind=kind, service_id=t.service_id,
+        counter_id=t.counter_id, officer_id=t.officer_id, at=tx.now))
 
 
 def _free(tx: Tx, c: Row[Any]) -> Any:
@@ -501,6 +509,7 @@ def transfer(tx: Tx, actor: Actor, number: int, service: Any, position: Any) -> 
         if first is not None and first <= queue_at:
             queue_at = first - timedelta(microseconds=1000)
     from_service = _reload(tx, db.services, t.service_id)
+    _mark(tx, t, "transfer")
     tx.conn.execute(update(db.tickets).where(db.tickets.c.id == t.id).values(
         state="waiting", service_id=target.id, queue_at=queue_at, counter_id=None,
         called_at=None, started_at=None, recalls=0))

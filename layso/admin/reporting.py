@@ -1,0 +1,160 @@
+"""The leaders' reports: the page, and the same figures as an XLSX workbook and a CSV file."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from typing import Any
+
+from flask import Response, redirect, render_template, request, url_for
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font
+
+from layso import identity
+from layso.admin import bp
+from layso.queue import Invalid, reports
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# columns after the first: whole numbers, or minutes/percent/means with one or two decimals
+DECIMAL_COLUMNS = {5, 6, 7, 8, 9}  # 0-based among FIGURE_HEADERS
+MEAN_SCORE_COLUMN = 11
+
+
+def _leader() -> Any:
+    """None when a supervisor or admin is logged in; else the answer to send instead."""
+    if identity.page_actor(*identity.SUPERVISORS) is not None:
+        return None
+    if identity.logged_in():  # an official: this is not theirs to read
+        return render_template("admin/forbidden.html"), 403
+    return redirect(url_for("web.login_page", next=request.full_path))
+
+
+def _period() -> tuple[date, date]:
+    """`?from=&to=` (default today); Invalid (422) when bad or longer than 366 days."""
+    first, last = request.args.get("from"), request.args.get("to")
+    if not first and not last:
+        with identity.center().read() as r:
+            first = last = r.local_now.date().isoformat()
+    return reports.parse_period(first, last)
+
+
+def _refused(exc: Invalid) -> Any:
+    return Response(exc.message + "\n", status=422, mimetype="text/plain")
+
+
+@bp.get("/reports")
+def reports_page() -> Any:
+    """The reports page: a period and a grouping, the figures as a table, and the files."""
+    from layso.admin import _admin_page
+
+    by = request.args.get("by") or "service"
+    try:
+        first, last = _period()
+        if by not in reports.SHEETS:
+            raise Invalid("invalid_field", f"No grouping {by!r}")
+    except Invalid as exc:
+        return _admin_page("admin/reports.html", "reports", title_vi="Báo cáo",
+                           title_en="Reports", problem=exc.message, by="service",
+                           sheets=reports.SHEETS, first="", last="", headers=[], rows=[]), 422
+    if identity.page_actor(*identity.SUPERVISORS) is None:
+        return _admin_page("admin/reports.html", "reports")  # the guard answers
+    with identity.center().read() as r:
+        headers, rows = reports.table(reports.period_report(r, first, last, by))
+    return _admin_page("admin/reports.html", "reports", title_vi="Báo cáo", title_en="Reports",
+                       problem=None, by=by, sheets=reports.SHEETS, first=first.isoformat(),
+                       last=last.isoformat(), headers=headers, rows=rows)
+
+
+def _filename(first: date, last: date, ext: str, by: str | None = None) -> str:
+    tail = f"-{by}" if by else ""
+    return f"layso-bao-cao-{first.isoformat()}-{last.isoformat()}{tail}.{ext}"
+
+
+def _cell(ws: Any, value: Any, fmt: str | None = None, bold: bool = False) -> Any:
+    cell = WriteOnlyCell(ws, value=value)
+    if fmt:
+        cell.number_format = fmt
+    if bold:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    return cell
+
+
+def _sheet(wb: Any, title: str, headers: list[str] | tuple[str, ...], rows: Any,
+           widths: list[float], formats: dict[int, str]) -> None:
+    ws = wb.create_sheet(title)
+    for i, w in enumerate(widths):
+        ws.column_dimensions[_column(i)].width = w
+    ws.append([_cell(ws, h, bold=True) for h in headers])
+    for row in rows:
+        ws.append([_cell(ws, v, formats.get(i)) for i, v in enumerate(row)])
+
+
+def _column(i: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(i + 1)
+
+
+def workbook(r: Any, first: date, last: date) -> io.BytesIO:
+    """The period's workbook: a sheet per grouping, then the citizens' comments.
+
+    Write-only mode streams each row to a temporary file, so memory stays bounded by one
+    grouping's rows (at most 366 days), not by the period's tickets.
+    """
+    wb = Workbook(write_only=True)
+    formats = {1 + i: "0.0" for i in DECIMAL_COLUMNS} | {1 + MEAN_SCORE_COLUMN: "0.00"}
+    widths = [30.0] + [12.0] * len(reports.FIGURE_HEADERS)
+    for by, title in reports.SHEETS.items():
+        headers, rows = reports.table(reports.period_report(r, first, last, by))
+        _sheet(wb, title, headers, rows, widths, formats)
+    comments = reports.comments(r, first, last)
+    _sheet(wb, "Ý kiến công dân", reports.COMMENT_HEADERS,
+           (reports.comment_cells(c) for c in comments),
+           [26, 10, 24, 14, 24, 7, 16, 28, 60, 28], {})
+    out = io.BytesIO()
+    wb.save(out)
+    out.seek(0)
+    return out
+
+
+@bp.get("/reports.xlsx")
+def reports_xlsx() -> Any:
+    """The period's figures as an XLSX workbook (Vietnamese headers, names, numbers)."""
+    answer = _leader()
+    if answer is not None:
+        return answer
+    try:
+        first, last = _period()
+    except Invalid as exc:
+        return _refused(exc)
+    reports.ensure_rollups(identity.center(), first, last)
+    with identity.center().read() as r:
+        data = workbook(r, first, last)
+    return Response(data.getvalue(), mimetype=XLSX, headers={
+        "Content-Disposition": f"attachment; filename={_filename(first, last, 'xlsx')}"})
+
+
+@bp.get("/reports.csv")
+def reports_csv() -> Any:
+    """One grouping (`?by=`, default day) of the period as CSV, UTF-8 with BOM."""
+    answer = _leader()
+    if answer is not None:
+        return answer
+    try:
+        first, last = _period()
+        by = reports.parse_by(request.args.get("by"))
+    except Invalid as exc:
+        return _refused(exc)
+    reports.ensure_rollups(identity.center(), first, last)
+    with identity.center().read() as r:
+        headers, rows = reports.table(reports.period_report(r, first, last, by))
+    buf = io.StringIO()
+    buf.write("\ufeff")
+    writer = csv.writer(buf)
+    writer.writerow(headers)
+    writer.writerows(rows)
+    return Response(buf.getvalue(), mimetype="text/csv", headers={
+        "Content-Disposition": f"attachment; filename={_filename(first, last, 'csv', by)}"})
