@@ -130,3 +130,23 @@ def test_the_day_export_gains_dossier_origin_absences_and_comments(leader, morni
     assert rows["B001"]["no_shows"] == "1" and rows["A001"]["no_shows"] == "0"
     assert rows["A001"]["rating_comment"] == "Chờ lâu, cần thêm quầy"
     assert rows["A001"]["rating"] == "2"
+
+
+def test_the_reports_page_shows_the_chosen_grouping_with_links_to_its_files(
+        leader: Any, morning: dict[str, Any]) -> None:
+    page = leader.get("/admin/reports?by=service")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Theo lĩnh vực" in html and "Đã phục vụ" in html
+    assert "Hộ tịch" in html  # a service by its name, not its code
+    assert "/admin/reports.xlsx?from=" in html and "by=service" in html
+    assert leader.get("/admin/reports?by=nonsense").status_code == 422
+    assert leader.get("/admin/reports?from=2026-01-01&to=2025-01-01").status_code == 422
+
+
+def test_the_reports_page_is_for_leaders_only(app: Any, api: dict[str, Any]) -> None:
+    anonymous = app.test_client().get("/admin/reports")
+    assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
+    officer = app.test_client()
+    _login(officer, "o1")
+    assert officer.get("/admin/reports").status_code == 403
