@@ -401,7 +401,8 @@ def make_engine(url: str, explicit_begin: bool = False) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
-            # let SQLAlchemy's "begin" event own the transaction start (BEGIN IMMEDIATE below)
+            # pysqlite must not open transactions itself: `write()` starts each one with
+            # BEGIN IMMEDIATE, so a writer takes the file's lock before it reads
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")

@@ -77,15 +77,10 @@ def _may_act(actor: Actor, c: Row[Any]) -> None:
 
 # -- events ----------------------------------------------------------------------------------
 
-def _emit_counter(tx: Tx, counter_id: int) -> dict[str, Any]:
-    c = _reload(tx, db.counters, counter_id)
-    tx.emit("counter.changed", {"counter": views.counter_view(tx, c, brief_ticket=True)})
-    return views.counter_view(tx, c)
-
-
-def _emit_counter_row(tx: Tx, c: Any, current: Any = None,
-                      services: list[Row[Any]] | None = None) -> None:
-    """Announce a counter whose current row (and current ticket's) the caller holds."""
+def _emit_counter(tx: Tx, c: Any, current: Any = None,
+                  services: list[Row[Any]] | None = None) -> None:
+    """Announce a counter from its current row (and its current ticket's, when the caller holds
+    it)."""
     tx.emit("counter.changed", {"counter": views.counter_view(
         tx, c, brief_ticket=True, current=current, services=services)})
 
@@ -94,14 +89,10 @@ def _emit_queue(tx: Tx) -> None:
     tx.emit("queue.changed", {"waiting": views.waiting_counts(tx)})
 
 
-def _emit_ticket(tx: Tx, type_: str, ticket_id: int, **extra: Any) -> dict[str, Any]:
-    return _emit_ticket_row(tx, type_, _reload(tx, db.tickets, ticket_id), **extra)
-
-
-def _emit_ticket_row(tx: Tx, type_: str, t: Any, *, ahead: int | None = None,
+def _emit_ticket(tx: Tx, type_: str, t: Any, *, ahead: int | None = None,
                      counter: Any = None, **extra: Any) -> dict[str, Any]:
-    """`_emit_ticket` for a ticket whose current row the caller holds (no reload); `counter`
-    is the current row of its counter when the caller holds that too."""
+    """Announce a ticket event from the ticket's current row; `counter` is the current row of
+    its counter when the caller holds that too. Answers the ticket's staff view."""
     if t.counter_id is None:
         counter = None
     elif counter is None or counter.id != t.counter_id:
@@ -200,7 +191,7 @@ def issue(tx: Tx, actor: Actor, service: Any, priority: Any = None, procedure: A
         # highest), and under these policies every waiting ticket of its service is then ahead
         # of a normal one: the place is the count, less itself, with no query of its own
         ahead = waiting[s.code] - 1
-    view = _emit_ticket_row(tx, "ticket.issued", t, ahead=ahead)
+    view = _emit_ticket(tx, "ticket.issued", t, ahead=ahead)
     tx.emit("queue.changed", {"waiting": waiting})
     return view
 
@@ -252,7 +243,8 @@ def print_result(tx: Tx, ticket_id: int, state: str,
         return None
     tx.conn.execute(update(db.tickets).where(db.tickets.c.id == t.id).values(print_state=state))
     # any ticket.* event also makes phone pages refresh their public view (print.state)
-    return _emit_ticket(tx, "ticket.printed", t.id, print={"state": state})
+    return _emit_ticket(tx, "ticket.printed", _reload(tx, db.tickets, t.id),
+                        print={"state": state})
 
 
 def reprint(tx: Tx, actor: Actor, ticket_id: int) -> dict[str, Any]:
@@ -295,7 +287,9 @@ def open_counter(tx: Tx, actor: Actor, number: int) -> dict[str, Any]:
         values["officer_id"] = actor.id
         values["normal_streak"] = 0
     tx.conn.execute(update(db.counters).where(db.counters.c.id == c.id).values(**values))
-    return _emit_counter(tx, c.id)
+    c = _reload(tx, db.counters, c.id)
+    _emit_counter(tx, c)
+    return views.counter_view(tx, c)
 
 
 def pause_counter(tx: Tx, actor: Actor, number: int, reason: Any) -> dict[str, Any]:
@@ -313,7 +307,9 @@ def pause_counter(tx: Tx, actor: Actor, number: int, reason: Any) -> dict[str, A
         return views.counter_view(tx, c)
     tx.conn.execute(update(db.counters).where(db.counters.c.id == c.id)
                     .values(state="paused", pause_reason=reason, changed_at=tx.now))
-    return _emit_counter(tx, c.id)
+    c = _reload(tx, db.counters, c.id)
+    _emit_counter(tx, c)
+    return views.counter_view(tx, c)
 
 
 def close_counter(tx: Tx, actor: Actor, number: int) -> dict[str, Any]:
@@ -326,7 +322,9 @@ def close_counter(tx: Tx, actor: Actor, number: int) -> dict[str, Any]:
         return views.counter_view(tx, c)
     tx.conn.execute(update(db.counters).where(db.counters.c.id == c.id).values(
         state="closed", pause_reason=None, officer_id=None, changed_at=tx.now))
-    return _emit_counter(tx, c.id)
+    c = _reload(tx, db.counters, c.id)
+    _emit_counter(tx, c)
+    return views.counter_view(tx, c)
 
 
 def _ready_to_call(tx: Tx, actor: Actor, number: int) -> Row[Any]:
@@ -353,9 +351,9 @@ def _call(tx: Tx, actor: Actor, c: Row[Any], t: Row[Any],
     tx.conn.execute(update(db.counters).where(db.counters.c.id == c.id).values(**counter_values))
     t = _written(TicketRow, t, **ticket_values)
     c = _written(CounterRow, c, **counter_values)
-    view = _emit_ticket_row(tx, "ticket.called", t, counter=c, recall=False, recalls=0,
+    view = _emit_ticket(tx, "ticket.called", t, counter=c, recall=False, recalls=0,
                             **_speech(tx, t, c))
-    _emit_counter_row(tx, c, current=t, services=services)
+    _emit_counter(tx, c, current=t, services=services)
     _emit_queue(tx)
     return view
 
@@ -430,7 +428,7 @@ def recall(tx: Tx, actor: Actor, number: int) -> dict[str, Any]:
     tx.conn.execute(update(db.tickets).where(db.tickets.c.id == t.id)
                     .values(recalls=t.recalls + 1))
     t = _reload(tx, db.tickets, t.id)
-    return _emit_ticket(tx, "ticket.called", t.id, recall=True, recalls=t.recalls,
+    return _emit_ticket(tx, "ticket.called", t, counter=c, recall=True, recalls=t.recalls,
                         **_speech(tx, t, c))
 
 
@@ -443,8 +441,8 @@ def start(tx: Tx, actor: Actor, number: int) -> dict[str, Any]:
                     .values(state="serving", changed_at=tx.now))
     t = _written(TicketRow, t, state="serving", started_at=tx.now)
     c = _written(CounterRow, c, state="serving", changed_at=tx.now)
-    view = _emit_ticket_row(tx, "ticket.started", t, counter=c)
-    _emit_counter_row(tx, c, current=t)
+    view = _emit_ticket(tx, "ticket.started", t, counter=c)
+    _emit_counter(tx, c, current=t)
     return view
 
 
@@ -455,10 +453,10 @@ def no_show(tx: Tx, actor: Actor, number: int) -> dict[str, Any]:
                     .values(state="no_show", finished_at=tx.now))
     _mark(tx, t, "no_show")
     c = _free(tx, c)
-    view = _emit_ticket_row(tx, "ticket.no_show",
+    view = _emit_ticket(tx, "ticket.no_show",
                             _written(TicketRow, t, state="no_show", finished_at=tx.now),
                             counter=c)
-    _emit_counter_row(tx, c)
+    _emit_counter(tx, c)
     return view
 
 
@@ -488,10 +486,10 @@ def complete(tx: Tx, actor: Actor, number: int, outcome: Any,
         values["procedure"] = procedure
     tx.conn.execute(update(db.tickets).where(db.tickets.c.id == t.id).values(**values))
     c = _free(tx, c)
-    view = _emit_ticket_row(tx, "ticket.completed", _written(TicketRow, t, **values),
+    view = _emit_ticket(tx, "ticket.completed", _written(TicketRow, t, **values),
                             counter=c, outcome=outcome,
                             officer=views.officer_brief(tx, t.officer_id))
-    _emit_counter_row(tx, c)
+    _emit_counter(tx, c)
     return view
 
 
@@ -514,60 +512,58 @@ def transfer(tx: Tx, actor: Actor, number: int, service: Any, position: Any) -> 
         state="waiting", service_id=target.id, queue_at=queue_at, counter_id=None,
         called_at=None, started_at=None, recalls=0))
     freed = _free(tx, c)
-    view = _emit_ticket(tx, "ticket.transferred", t.id,
+    view = _emit_ticket(tx, "ticket.transferred", _reload(tx, db.tickets, t.id),
                         from_service=views.service_brief(from_service),
                         to_service=views.service_brief(target), position=position,
                         from_counter=views.counter_brief(c))
-    _emit_counter_row(tx, freed)
+    _emit_counter(tx, freed)
     _emit_queue(tx)
     return view
 
 
-def reactivate(tx: Tx, actor: Actor, ticket_id: int) -> dict[str, Any]:
-    """An absent citizen came back: the ticket waits again with its number and place."""
+def _staff_ticket(tx: Tx, actor: Actor, ticket_id: int, state: str, doing: str,
+                  state_word: str) -> Row[Any]:
+    """The guard of the ticket actions staff take outside a counter (reactivate, cancel,
+    priority): officials only, today's ticket, in the one state the action starts from."""
     if not actor.is_staff:
-        raise Forbidden("forbidden", "Only officials reactivate tickets")
+        raise Forbidden("forbidden", f"Only officials {doing}")
     t = _ticket(tx, ticket_id)
     _today(tx, t)
-    if t.state != "no_show":
-        raise Conflict("illegal_transition", f"{t.label} is {t.state}, not absent")
+    if t.state != state:
+        raise Conflict("illegal_transition", f"{t.label} is {t.state}, not {state_word}")
+    return t
+
+
+def reactivate(tx: Tx, actor: Actor, ticket_id: int) -> dict[str, Any]:
+    """An absent citizen came back: the ticket waits again with its number and place."""
+    t = _staff_ticket(tx, actor, ticket_id, "no_show", "reactivate tickets", "absent")
     tx.conn.execute(update(db.tickets).where(db.tickets.c.id == t.id).values(
         state="waiting", counter_id=None, called_at=None, finished_at=None, recalls=0))
-    view = _emit_ticket(tx, "ticket.reactivated", t.id)
+    view = _emit_ticket(tx, "ticket.reactivated", _reload(tx, db.tickets, t.id))
     _emit_queue(tx)
     return view
 
 
 def cancel(tx: Tx, actor: Actor, ticket_id: int) -> dict[str, Any]:
     """Cancel a waiting ticket."""
-    if not actor.is_staff:
-        raise Forbidden("forbidden", "Only officials cancel tickets")
-    t = _ticket(tx, ticket_id)
-    _today(tx, t)
-    if t.state != "waiting":
-        raise Conflict("illegal_transition", f"{t.label} is {t.state}, not waiting")
+    t = _staff_ticket(tx, actor, ticket_id, "waiting", "cancel tickets", "waiting")
     tx.conn.execute(update(db.tickets).where(db.tickets.c.id == t.id)
                     .values(state="cancelled", finished_at=tx.now))
-    view = _emit_ticket(tx, "ticket.cancelled", t.id)
+    view = _emit_ticket(tx, "ticket.cancelled", _reload(tx, db.tickets, t.id))
     _emit_queue(tx)
     return view
 
 
 def set_priority(tx: Tx, actor: Actor, ticket_id: int, priority: Any) -> dict[str, Any]:
     """Staff correct the priority category a citizen declared (None clears it)."""
-    if not actor.is_staff:
-        raise Forbidden("forbidden", "Only officials change priority")
-    t = _ticket(tx, ticket_id)
-    _today(tx, t)
-    if t.state != "waiting":
-        raise Conflict("illegal_transition", f"{t.label} is {t.state}, not waiting")
+    t = _staff_ticket(tx, actor, ticket_id, "waiting", "change priority", "waiting")
     if priority is not None and (not isinstance(priority, str) or tx.conn.execute(
             select(db.priority_categories.c.id).where(
                 db.priority_categories.c.code == priority,
                 db.priority_categories.c.active.is_(True))).first() is None):
         raise Invalid("unknown_priority", f"No priority category {priority!r}")
     tx.conn.execute(update(db.tickets).where(db.tickets.c.id == t.id).values(priority=priority))
-    view = _emit_ticket(tx, "ticket.updated", t.id)
+    view = _emit_ticket(tx, "ticket.updated", _reload(tx, db.tickets, t.id))
     _emit_queue(tx)
     return view
 

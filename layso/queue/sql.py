@@ -5,23 +5,17 @@ The hot paths (issuing, calling, the views they answer with) run these with boun
 
 from __future__ import annotations
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select
 
 from layso import db
 
-CENTER = select(db.center).where(db.center.c.id == 1)
 STREAM = select(db.stream.c.epoch, db.stream.c.seq).where(db.stream.c.id == 1)
-STREAM_BUMP = (update(db.stream).where(db.stream.c.id == 1)
-               .values(seq=db.stream.c.seq + bindparam("n", type_=db.BigInteger))
-               .returning(db.stream.c.epoch, db.stream.c.seq))
-LATEST_DAY = select(db.business_days).order_by(db.business_days.c.day.desc()).limit(1)
 
 TICKET = select(db.tickets).where(db.tickets.c.id == bindparam("id"))
 TICKET_BY_TOKEN = select(db.tickets).where(db.tickets.c.token == bindparam("token"))
 COUNTER = select(db.counters).where(db.counters.c.id == bindparam("id"))
 COUNTER_BY_NUMBER = select(db.counters).where(db.counters.c.number == bindparam("number"))
 SERVICE = select(db.services).where(db.services.c.id == bindparam("id"))
-SERVICE_BY_CODE = select(db.services).where(db.services.c.code == bindparam("code"))
 USER = select(db.users).where(db.users.c.id == bindparam("id"))
 ALL_SERVICES = select(db.services)
 ALL_COUNTERS = select(db.counters)
