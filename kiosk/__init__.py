@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Flask, abort, current_app, render_template, request
 
 from layso import identity
-from layso.queue import views
+from layso.queue import reading
 
 bp = Blueprint("kiosk", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/kiosk")
@@ -56,7 +56,7 @@ def qr(token: str) -> Any:
     if not identity.TOKEN_RE.match(token):
         abort(404)
     with identity.center().read() as r:
-        if views.ticket_by_token(r, token) is None:
+        if reading.ticket_by_token(r, token) is None:
             abort(404)
         url = f"{r.public_url}/t/{token}"
     out = io.BytesIO()

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from layso import db
 from layso.events import Event
-from layso.queue import Center, QueueError, ops, views
+from layso.queue import Center, QueueError, ops, reading
 from printer_drivers import status as st
 from printer_drivers.connection import (
     FAILED,
@@ -47,7 +47,7 @@ UNKNOWN = "unknown"
 
 def ticket_print(r: Any, t: Any) -> TicketPrint:
     """What the paper shows for one ticket row, from its public view."""
-    view = views.ticket_view(r, t, public=True)
+    view = reading.ticket_view(r, t, public=True)
     priority_name = None
     if t.priority:
         cat = r.conn.execute(select(db.priority_categories).where(
@@ -183,7 +183,7 @@ class PrintWorker:
 
     def _print(self, ticket_id: int) -> None:
         with self.center.read() as r:
-            t = views.get_ticket_row(r, ticket_id)
+            t = reading.get_ticket_row(r, ticket_id)
             if t is None or t.print_state not in ("queued", "waiting_printer"):
                 self._forget(ticket_id)
                 return

@@ -40,6 +40,20 @@ _hasher = PasswordHasher(time_cost=ARGON2_TIME_COST, memory_cost=ARGON2_MEMORY_K
 _DUMMY_HASH = _hasher.hash("not a password")
 
 
+def password_hasher() -> PasswordHasher:
+    """The hasher passwords are hashed and verified with."""
+    return _hasher
+
+
+def set_password_hasher(hasher: PasswordHasher) -> PasswordHasher:
+    """Use `hasher` from now on (a test suite's cheap one, say); answers the previous one."""
+    global _hasher, _DUMMY_HASH
+    previous = _hasher
+    _hasher = hasher
+    _DUMMY_HASH = hasher.hash("not a password")
+    return previous
+
+
 #: letters, digits, dot, dash and underscore, at most 80
 USERNAME = re.compile(r"^[A-Za-z0-9._-]{1,80}$")
 

@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, select
 
 from layso import db, events, identity
 from layso.events import Event
-from layso.queue import Center, public, views
+from layso.queue import Center, public, reading
 
 log = logging.getLogger(__name__)
 
@@ -157,8 +157,8 @@ class Realtime:
             # what can change in a watched ticket's view, read cheaply for all of them; the
             # whole row only for the few that changed (a call mostly moves the others' place)
             rows = {row.id: row for row in r.conn.execute(_VIEW_KEY, {"ids": sorted(watched)})}
-            services = views.services_by_id(r)
-            counters = views.counters_by_id(r)
+            services = reading.services_by_id(r)
+            counters = reading.counters_by_id(r)
             keys = {tid: _view_key(row, services, counters) for tid, row in rows.items()}
             changed = [tid for tid, key in keys.items()
                        if (base := self._base.get(tid)) is None or base[0] != key]
@@ -167,22 +167,22 @@ class Realtime:
             aheads: dict[int, int] = {}
             waiting_sids = {row.service_id for row in rows.values() if row.state == "waiting"}
             for sid in waiting_sids:
-                for i, tid in enumerate(views.service_order(r, sid)):
+                for i, tid in enumerate(reading.service_order(r, sid)):
                     aheads[tid] = i
             # the estimate's two factors once per service, not three queries per phone
-            factors = views.eta_factors(r, [services[sid] for sid in waiting_sids])
+            factors = reading.eta_factors(r, [services[sid] for sid in waiting_sids])
             epoch, seq = events.current(r.conn)
-            at = views.iso(r, r.now)
+            at = reading.iso(r, r.now)
             updates: list[tuple[str, str, dict[str, Any]]] = []
             for tid, row in rows.items():
                 ahead = aheads.get(tid, 0)
                 if tid in full:
-                    view = views.ticket_view(r, full[tid], public=True, services=services,
+                    view = reading.ticket_view(r, full[tid], public=True, services=services,
                                              counters=counters, ahead=ahead, factors=factors)
                     self._base[tid] = (keys[tid], view)
                 elif row.state == "waiting":
                     view = {**self._base[tid][1], "ahead": ahead, "eta_minutes":
-                            views.eta_minutes(r, services[row.service_id], ahead, factors)}
+                            reading.eta_minutes(r, services[row.service_id], ahead, factors)}
                 else:
                     view = self._base[tid][1]
                 if self._sent.get(tid) == view:
@@ -195,9 +195,9 @@ class Realtime:
 
     def remember_view(self, r: Any, t: Any) -> dict[str, Any]:
         """A phone's first view, kept so that the next refresh only patches its place."""
-        services = views.services_by_id(r)
-        counters = views.counters_by_id(r) if t.counter_id is not None else {}
-        view = views.ticket_view(r, t, public=True, services=services)
+        services = reading.services_by_id(r)
+        counters = reading.counters_by_id(r) if t.counter_id is not None else {}
+        view = reading.ticket_view(r, t, public=True, services=services)
         self._base[t.id] = (_view_key(t, services, counters), view)
         self._sent[t.id] = view
         return view
@@ -268,7 +268,7 @@ class Realtime:
     def snapshot(self, shown: bool = False) -> dict[str, Any]:
         """The board state with its (epoch, seq); `shown`: only what a board shows."""
         with self.center.read() as r:
-            snap = views.board(r)
+            snap = reading.board(r)
         if shown:
             snap = public.board(snap)
         return {"type": "snapshot", **snap, "build": self.app.config["BUILD"]}
@@ -321,9 +321,9 @@ class Realtime:
                     if c is None:
                         return False
                     join_room(feedback_room(c.number))
-                    view = views.counter_view(r, c, brief_ticket=True)
+                    view = reading.counter_view(r, c, brief_ticket=True)
                     emit("counter.changed", {"type": "counter.changed", "counter": view})
-                    due = views.rating_due(r, c)
+                    due = reading.rating_due(r, c)
                     if due is not None:  # completed while the tablet was away
                         emit("ticket.completed", due)
                     return True
@@ -331,7 +331,7 @@ class Realtime:
                     ticket_token = data.get("ticket")
                     if not isinstance(ticket_token, str) or len(ticket_token) > 64:
                         return False
-                    t = views.ticket_by_token(r, ticket_token)
+                    t = reading.ticket_by_token(r, ticket_token)
                     if t is None:
                         return False
                     join_room(ticket_room(t.id))
@@ -340,7 +340,7 @@ class Realtime:
                     epoch, seq = events.current(r.conn)
                     view = self.remember_view(r, t)
                     emit("ticket.updated", {"type": "ticket.updated", "epoch": epoch, "seq": seq,
-                                            "at": views.iso(r, r.now), "ticket": view})
+                                            "at": reading.iso(r, r.now), "ticket": view})
                     self.ensure_background()
                     return True
                 else:

@@ -236,3 +236,22 @@ def screenshot_dir(tmp_path: Path) -> Path:
     out = tmp_path / "screenshots"
     out.mkdir(exist_ok=True)
     return out
+
+
+@pytest.fixture(autouse=True)
+def cheap_passwords(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Argon2id at its lowest cost, so seeding a center's users takes no time; a test marked
+    `passwords` keeps the real parameters (the ones that test hashing itself)."""
+    if request.node.get_closest_marker("passwords") is not None:
+        yield
+        return
+    from argon2 import PasswordHasher
+
+    from layso import auth
+
+    previous = auth.set_password_hasher(
+        PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    try:
+        yield
+    finally:
+        auth.set_password_hasher(previous)

@@ -183,6 +183,7 @@ def test_a_page_of_another_site_cannot_log_the_browser_in(client: Any,
     assert r.status_code == 200
 
 
+@pytest.mark.passwords
 def test_a_password_hashed_with_weaker_settings_is_rehashed_at_login(
         app: Any, client: Any) -> None:
     from argon2 import PasswordHasher
@@ -197,15 +198,15 @@ def test_a_password_hashed_with_weaker_settings_is_rehashed_at_login(
     with center.db.read() as conn:
         stored = conn.execute(select(db.users.c.password_hash)
                               .where(db.users.c.id == uid)).scalar_one()
-    assert not auth._hasher.check_needs_rehash(stored)
-    assert auth._hasher.verify(stored, "password-old")
+    assert not auth.password_hasher().check_needs_rehash(stored)
+    assert auth.password_hasher().verify(stored, "password-old")
     assert login(client, "old.officer", "password-old").status_code == 200
 
 
 def test_checking_a_password_holds_no_write_lock(app: Any, client: Any, tokens: dict[str, str],
                                                 monkeypatch: Any) -> None:
     # Argon2 takes tens of milliseconds on purpose: kiosks must not wait for an officer's login
-    hasher = auth._hasher
+    hasher = auth.password_hasher()
     issued: list[str] = []
 
     class Slow:  # the hasher's own answers, with a kiosk issuing during every check
@@ -224,7 +225,7 @@ def test_checking_a_password_holds_no_write_lock(app: Any, client: Any, tokens: 
             assert issued, "a ticket could not be issued while a password was being checked"
             return bool(hasher.verify(stored, password))
 
-    monkeypatch.setattr(auth, "_hasher", Slow())
+    auth.set_password_hasher(Slow())  # type: ignore[arg-type]  # the fixture restores it
     assert login(client).status_code == 200
     assert issued == ["C001"]
 

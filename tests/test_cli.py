@@ -187,6 +187,7 @@ def test_run_serves_pages_api_and_sockets(live_server: Any) -> None:
     assert r.status_code == 200 and '"sid"' in r.text
 
 
+@pytest.mark.passwords
 def test_user_add_keeps_an_argon2id_hash_never_the_password(data_dir: Path, capsys: Any,
                                                            monkeypatch: Any) -> None:
     from argon2 import PasswordHasher

@@ -12,7 +12,7 @@ from layso import db, identity
 from layso.api.bodies import body, field, only
 from layso.api.idempotency import act
 from layso.identity import SUPERVISORS, require
-from layso.queue import Tx, catalog, public, views
+from layso.queue import Tx, catalog, public, reading
 
 bp = Blueprint("board", __name__)
 
@@ -21,7 +21,7 @@ bp = Blueprint("board", __name__)
 def board() -> Any:
     """The board snapshot (the same as the board socket's: only what a board shows)."""
     with identity.center().read() as r:
-        snap = public.board(views.board(r))
+        snap = public.board(reading.board(r))
     return jsonify({**snap, "build": current_app.config["BUILD"]})
 
 

@@ -11,7 +11,7 @@ from layso.api.bodies import body
 from layso.api.idempotency import act
 from layso.api.services import wants_all
 from layso.identity import ADMINS, require
-from layso.queue import admin, views
+from layso.queue import admin, reading
 
 bp = Blueprint("categories", __name__)
 
@@ -23,7 +23,7 @@ def categories() -> Any:
     with identity.center().read() as r:
         if every:
             return jsonify(items=admin.list_categories_admin(r))
-        return jsonify(items=views.list_categories(r))
+        return jsonify(items=reading.list_categories(r))
 
 
 @bp.post("/categories")

@@ -13,7 +13,7 @@ from layso.api.errors import ApiError
 from layso.api.idempotency import act
 from layso.api.tickets import ticket_action
 from layso.identity import ADMINS, STAFF, SUPERVISORS, require
-from layso.queue import admin, ops, stats, views
+from layso.queue import admin, ops, reading, stats
 
 bp = Blueprint("counters", __name__)
 
@@ -30,7 +30,7 @@ def counters() -> Any:
     with identity.center().read() as r:
         rows = r.conn.execute(select(db.counters).where(db.counters.c.active.is_(True))
                               .order_by(db.counters.c.number)).all()
-        return jsonify(items=[views.counter_view(r, c) for c in rows])
+        return jsonify(items=[reading.counter_view(r, c) for c in rows])
 
 
 @bp.post("/counters")
@@ -61,7 +61,7 @@ def counter(n: int) -> Any:
         c = r.conn.execute(select(db.counters).where(db.counters.c.number == n)).first()
         if c is None:
             raise ApiError(404, "unknown_counter", f"No counter number {n}")
-        return jsonify(views.counter_view(r, c))
+        return jsonify(reading.counter_view(r, c))
 
 
 @bp.get("/counters/<int:n>/absent")

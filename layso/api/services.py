@@ -10,7 +10,7 @@ from layso import identity
 from layso.api.bodies import body
 from layso.api.idempotency import act
 from layso.identity import ADMINS, SUPERVISORS, require
-from layso.queue import admin, views
+from layso.queue import admin, reading
 
 bp = Blueprint("services", __name__)
 
@@ -31,7 +31,7 @@ def services() -> Any:
     with identity.center().read() as r:
         if every:
             return jsonify(items=admin.list_services_admin(r))
-        return jsonify(items=views.list_services(r))
+        return jsonify(items=reading.list_services(r))
 
 
 @bp.post("/services")

@@ -11,7 +11,7 @@ from layso.api.bodies import body, field, only, query_text
 from layso.api.errors import ApiError
 from layso.api.idempotency import act, stored_answer
 from layso.identity import STAFF, require
-from layso.queue import Actor, Invalid, Tx, ops, views
+from layso.queue import Actor, Invalid, Tx, ops, reading
 
 bp = Blueprint("tickets", __name__)
 
@@ -47,10 +47,10 @@ def public_ticket(token: str) -> Any:
     if not identity.TOKEN_RE.match(token):
         raise ApiError(404, "unknown_ticket", "No such ticket")
     with identity.center().read() as r:
-        t = views.ticket_by_token(r, token)
+        t = reading.ticket_by_token(r, token)
         if t is None:
             raise ApiError(404, "unknown_ticket", "No such ticket")
-        return jsonify(views.ticket_view(r, t, public=True))
+        return jsonify(reading.ticket_view(r, t, public=True))
 
 
 @bp.get("/queue")
@@ -66,7 +66,7 @@ def queue() -> Any:
             raise Invalid("invalid_field", "counter must be a counter number")
         number = int(counter)
     with identity.center().read() as r:
-        return jsonify(items=views.queue_for(r, service, number))
+        return jsonify(items=reading.queue_for(r, service, number))
 
 
 def ticket_action(fn: Any, *fields_: tuple[str, Any, bool]) -> Any:

@@ -20,7 +20,7 @@ from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.engine import Row
 
 from layso import auth, db
-from layso.queue import views
+from layso.queue import reading
 from layso.queue.catalog import CENTER_COLUMNS, CODE, check_center_value, check_service_value
 from layso.queue.errors import Conflict, Forbidden, Invalid, NotFound
 from layso.queue.unit import Actor, Reader, Tx
@@ -177,23 +177,23 @@ def service_admin_view(r: Reader, s: Row[Any], waiting: int | None = None,
     """A service as the admin sees it: the public shape, plus `active`, every procedure (with
     its own `active`) and the numbering settings."""
     if waiting is None:
-        waiting = views.waiting_counts(r).get(s.code, 0)
+        waiting = reading.waiting_counts(r).get(s.code, 0)
     if procs is None:
         procs = list(r.conn.execute(
             select(db.procedures).where(db.procedures.c.service_id == s.id)
             .order_by(db.procedures.c.position, db.procedures.c.id)).all())
-    out = views.service_view(r, s, waiting, [p for p in procs if p.active])
+    out = reading.service_view(r, s, waiting, [p for p in procs if p.active])
     out.update(active=bool(s.active), position=s.position, start_number=s.start_number,
                default_service_minutes=s.default_service_minutes,
-               procedures=[{"code": p.code, "name": views.name(p), "active": bool(p.active)}
+               procedures=[{"code": p.code, "name": reading.name(p), "active": bool(p.active)}
                            for p in procs])
     return out
 
 
 def list_services_admin(r: Reader) -> list[dict[str, Any]]:
     """Every service, retired ones too, in the kiosk's order."""
-    counts = views.waiting_counts(r)
-    procs = views.procedures_by_service(r, include_inactive=True)
+    counts = reading.waiting_counts(r)
+    procs = reading.procedures_by_service(r, include_inactive=True)
     rows = r.conn.execute(select(db.services).order_by(db.services.c.position,
                                                        db.services.c.id)).all()
     return [service_admin_view(r, s, counts.get(s.code, 0), procs.get(s.id, [])) for s in rows]
@@ -357,7 +357,7 @@ def update_service(tx: Tx, actor: Actor, code: str, data: dict[str, Any]) -> dic
 
 def counter_admin_view(r: Reader, c: Row[Any]) -> dict[str, Any]:
     """The counter shape plus `active`."""
-    return {**views.counter_view(r, c), "active": bool(c.active)}
+    return {**reading.counter_view(r, c), "active": bool(c.active)}
 
 
 def list_counters_admin(r: Reader) -> list[dict[str, Any]]:
@@ -475,7 +475,7 @@ def update_counter(tx: Tx, actor: Actor, number: int, data: dict[str, Any]) -> d
         if set(changes) & {"name_vi", "name_en", "services", "mode", "number"}:
             # terminals and tablets follow the counter's own event too
             c2 = tx.conn.execute(select(db.counters).where(db.counters.c.id == c.id)).one()
-            tx.emit("counter.changed", {"counter": views.counter_view(tx, c2,
+            tx.emit("counter.changed", {"counter": reading.counter_view(tx, c2,
                                                                       brief_ticket=True)})
     return counter_admin_view(tx, tx.conn.execute(
         select(db.counters).where(db.counters.c.id == c.id)).one())
@@ -485,7 +485,7 @@ def update_counter(tx: Tx, actor: Actor, number: int, data: dict[str, Any]) -> d
 
 def category_view(p: Row[Any]) -> dict[str, Any]:
     """`{code, name, active, position}`."""
-    return {"code": p.code, "name": views.name(p), "active": bool(p.active),
+    return {"code": p.code, "name": reading.name(p), "active": bool(p.active),
             "position": p.position}
 
 
@@ -684,13 +684,13 @@ def device_view(r: Reader, d: Row[Any], counters: dict[int, Any] | None = None
     pending = d.enrol_expires_at is not None and d.enrol_expires_at > r.now and d.active
     return {"id": d.id, "name": d.name, "kind": d.kind, "counter": number,
             "printer": d.printer, "active": bool(d.active),
-            "last_seen_at": views.iso(r, d.last_seen_at),
-            "enrol_expires_at": views.iso(r, d.enrol_expires_at) if pending else None}
+            "last_seen_at": reading.iso(r, d.last_seen_at),
+            "enrol_expires_at": reading.iso(r, d.enrol_expires_at) if pending else None}
 
 
 def list_devices(r: Reader) -> list[dict[str, Any]]:
     """Every device, revoked ones too."""
-    counters = views.counters_by_id(r)
+    counters = reading.counters_by_id(r)
     return [device_view(r, d, counters) for d in r.conn.execute(
         select(db.devices).order_by(db.devices.c.id)).all()]
 
@@ -862,7 +862,7 @@ def audit_items(r: Reader, start: datetime | None = None, end: datetime | None =
         q = q.where(a.at >= start)
     if end is not None:
         q = q.where(a.at < end)
-    return [{"at": views.iso(r, row.at), "actor": {"kind": row.actor_kind,
+    return [{"at": reading.iso(r, row.at), "actor": {"kind": row.actor_kind,
                                                     "name": row.actor_name},
              "action": row.action, "target": row.target, "changes": row.changes}
             for row in r.conn.execute(q).all()]
@@ -936,7 +936,7 @@ def import_config(tx: Tx, actor: Actor, data: Any) -> list[str]:
             continue
         if body.get("procedures") is not None:
             listed = {p.get("code") for p in body["procedures"] if isinstance(p, dict)}
-            kept = [{"code": p.code, "name": views.name(p), "active": bool(p.active)}
+            kept = [{"code": p.code, "name": reading.name(p), "active": bool(p.active)}
                     for p in tx.conn.execute(
                         select(db.procedures).where(db.procedures.c.service_id == row.id)
                         .order_by(db.procedures.c.position, db.procedures.c.id)).all()

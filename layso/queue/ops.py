@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.engine import Row
 
 from layso import db
-from layso.queue import sql, views
+from layso.queue import reading, sql
 from layso.queue.errors import Conflict, Forbidden, Invalid, NotFound
 from layso.queue.policy import parse_policy, pick_next
 from layso.queue.text import clean_text
@@ -31,7 +31,7 @@ def _service(tx: Tx, code: Any) -> Row[Any]:
     if not isinstance(code, str) or not code:
         raise Invalid("invalid_service", "service must be a service code")
     # every service, read once per transaction: the events and views that follow need them too
-    s = next((x for x in views.services_by_id(tx).values() if x.code == code), None)
+    s = next((x for x in reading.services_by_id(tx).values() if x.code == code), None)
     if s is None or not s.active:
         raise Invalid("unknown_service", f"No service with code {code!r}")
     return s
@@ -45,7 +45,7 @@ def _counter(tx: Tx, number: int) -> Row[Any]:
 
 
 def _ticket(tx: Tx, ticket_id: int) -> Row[Any]:
-    t = views.get_ticket_row(tx, ticket_id)
+    t = reading.get_ticket_row(tx, ticket_id)
     if t is None:
         raise NotFound("unknown_ticket", f"No ticket with id {ticket_id}")
     return t
@@ -81,12 +81,12 @@ def _emit_counter(tx: Tx, c: Any, current: Any = None,
                   services: list[Row[Any]] | None = None) -> None:
     """Announce a counter from its current row (and its current ticket's, when the caller holds
     it)."""
-    tx.emit("counter.changed", {"counter": views.counter_view(
+    tx.emit("counter.changed", {"counter": reading.counter_view(
         tx, c, brief_ticket=True, current=current, services=services)})
 
 
 def _emit_queue(tx: Tx) -> None:
-    tx.emit("queue.changed", {"waiting": views.waiting_counts(tx)})
+    tx.emit("queue.changed", {"waiting": reading.waiting_counts(tx)})
 
 
 def _emit_ticket(tx: Tx, type_: str, t: Any, *, ahead: int | None = None,
@@ -97,11 +97,11 @@ def _emit_ticket(tx: Tx, type_: str, t: Any, *, ahead: int | None = None,
         counter = None
     elif counter is None or counter.id != t.counter_id:
         counter = _reload(tx, db.counters, t.counter_id)
-    services = views.services_by_id(tx)
-    payload = {"ticket": views.ticket_brief(tx, t, services),
-               "counter": views.counter_brief(counter), **extra}
+    services = reading.services_by_id(tx)
+    payload = {"ticket": reading.ticket_brief(tx, t, services),
+               "counter": reading.counter_brief(counter), **extra}
     tx.emit(type_, payload)
-    return views.ticket_view(tx, t, services=services,
+    return reading.ticket_view(tx, t, services=services,
                              counters=None if counter is None else {counter.id: counter},
                              ahead=ahead)
 
@@ -158,7 +158,7 @@ def issue(tx: Tx, actor: Actor, service: Any, priority: Any = None, procedure: A
         _check_procedure(tx, s, procedure, sql.ACTIVE_PROCEDURE)
     if lang not in ("vi", "en"):
         raise Invalid("invalid_lang", "lang must be vi or en")
-    if not views.service_is_open(tx, s):
+    if not reading.service_is_open(tx, s):
         hours = f"{s.opens_at or '00:00'}–{s.closes_at or '24:00'}"
         raise Conflict("service_closed", f"{s.name_en} is not issuing numbers now. Hours: {hours}",
                        opens_at=s.opens_at, closes_at=s.closes_at)
@@ -169,7 +169,7 @@ def issue(tx: Tx, actor: Actor, service: Any, priority: Any = None, procedure: A
         raise Conflict("daily_cap_reached", f"No more numbers today for {s.name_en}")
     label = f"{s.prefix}{number:03d}"
     # the queues as they stand and their back, in one read; the new ticket is added below
-    waiting_by_sid, latest = views.day_tally(tx, day.id)
+    waiting_by_sid, latest = reading.day_tally(tx, day.id)
     values = dict(
         day_id=day.id, origin_service_id=s.id, service_id=s.id, number=number, label=label,
         token=secrets.token_urlsafe(18), priority=priority, procedure=procedure, lang=lang,
@@ -184,7 +184,7 @@ def issue(tx: Tx, actor: Actor, service: Any, priority: Any = None, procedure: A
                      "queue_at": values["queue_at"].astimezone(UTC),
                      "issued_at": tx.now.astimezone(UTC)})
     waiting_by_sid[s.id] = waiting_by_sid.get(s.id, 0) + 1
-    waiting = views.counts_by_code(tx, waiting_by_sid)
+    waiting = reading.counts_by_code(tx, waiting_by_sid)
     ahead = None
     if priority is None and parse_policy(tx.center.priority_policy).kind in ("strict", "aging"):
         # a new ticket joins at the back (its queue time is the latest of the day, its id the
@@ -257,7 +257,7 @@ def reprint(tx: Tx, actor: Actor, ticket_id: int) -> dict[str, Any]:
         raise Conflict("illegal_transition", f"{t.label} is {t.state}: nothing to reprint")
     if t.print_state != "queued":
         print_result(tx, t.id, "queued")
-    return views.ticket_view(tx, _reload(tx, db.tickets, t.id))
+    return reading.ticket_view(tx, _reload(tx, db.tickets, t.id))
 
 
 def printer_changed(tx: Tx, status: str, previous: str | None = None,
@@ -281,7 +281,7 @@ def open_counter(tx: Tx, actor: Actor, number: int) -> dict[str, Any]:
     if not c.active:
         raise Conflict("counter_retired", f"Counter {number} is retired")
     if c.state in ("open", "calling", "serving"):
-        return views.counter_view(tx, c)
+        return reading.counter_view(tx, c)
     values: dict[str, Any] = {"state": "open", "pause_reason": None, "changed_at": tx.now}
     if c.state == "closed":
         values["officer_id"] = actor.id
@@ -289,7 +289,7 @@ def open_counter(tx: Tx, actor: Actor, number: int) -> dict[str, Any]:
     tx.conn.execute(update(db.counters).where(db.counters.c.id == c.id).values(**values))
     c = _reload(tx, db.counters, c.id)
     _emit_counter(tx, c)
-    return views.counter_view(tx, c)
+    return reading.counter_view(tx, c)
 
 
 def pause_counter(tx: Tx, actor: Actor, number: int, reason: Any) -> dict[str, Any]:
@@ -304,12 +304,12 @@ def pause_counter(tx: Tx, actor: Actor, number: int, reason: Any) -> dict[str, A
     if c.state in ("calling", "serving"):
         raise Conflict("counter_busy", f"Counter {number} has a citizen: finish first")
     if c.state == "paused" and c.pause_reason == reason:
-        return views.counter_view(tx, c)
+        return reading.counter_view(tx, c)
     tx.conn.execute(update(db.counters).where(db.counters.c.id == c.id)
                     .values(state="paused", pause_reason=reason, changed_at=tx.now))
     c = _reload(tx, db.counters, c.id)
     _emit_counter(tx, c)
-    return views.counter_view(tx, c)
+    return reading.counter_view(tx, c)
 
 
 def close_counter(tx: Tx, actor: Actor, number: int) -> dict[str, Any]:
@@ -319,12 +319,12 @@ def close_counter(tx: Tx, actor: Actor, number: int) -> dict[str, Any]:
     if c.state in ("calling", "serving"):
         raise Conflict("counter_busy", f"Counter {number} has a citizen: finish first")
     if c.state == "closed":
-        return views.counter_view(tx, c)
+        return reading.counter_view(tx, c)
     tx.conn.execute(update(db.counters).where(db.counters.c.id == c.id).values(
         state="closed", pause_reason=None, officer_id=None, changed_at=tx.now))
     c = _reload(tx, db.counters, c.id)
     _emit_counter(tx, c)
-    return views.counter_view(tx, c)
+    return reading.counter_view(tx, c)
 
 
 def _ready_to_call(tx: Tx, actor: Actor, number: int) -> Row[Any]:
@@ -361,10 +361,10 @@ def _call(tx: Tx, actor: Actor, c: Row[Any], t: Row[Any],
 def call_next(tx: Tx, actor: Actor, number: int) -> dict[str, Any] | None:
     """Call the next eligible ticket for a counter, or None when nobody waits for it."""
     c = _ready_to_call(tx, actor, number)
-    services = views.counter_services(tx, c.id)
+    services = reading.counter_services(tx, c.id)
     sids = [s.id for s in services]
     policy = parse_policy(tx.center.priority_policy)
-    chosen = pick_next(views.waiting_candidates(tx, sids), policy, c.normal_streak,
+    chosen = pick_next(reading.waiting_candidates(tx, sids), policy, c.normal_streak,
                        sids if c.mode == "ordered" else None)
     if chosen is None:
         return None
@@ -394,7 +394,7 @@ def call_ticket(tx: Tx, actor: Actor, number: int, ref: Any) -> dict[str, Any]:
     _today(tx, t)
     if t.state != "waiting":
         raise Conflict("ticket_not_waiting", f"{t.label} is {t.state}, not waiting")
-    services = views.counter_services(tx, c.id)
+    services = reading.counter_services(tx, c.id)
     if t.service_id not in {s.id for s in services}:
         raise Conflict("not_served_here", f"Counter {number} does not serve {t.label}'s service")
     return _call(tx, actor, c, t, services)
@@ -488,7 +488,7 @@ def complete(tx: Tx, actor: Actor, number: int, outcome: Any,
     c = _free(tx, c)
     view = _emit_ticket(tx, "ticket.completed", _written(TicketRow, t, **values),
                             counter=c, outcome=outcome,
-                            officer=views.officer_brief(tx, t.officer_id))
+                            officer=reading.officer_brief(tx, t.officer_id))
     _emit_counter(tx, c)
     return view
 
@@ -513,9 +513,9 @@ def transfer(tx: Tx, actor: Actor, number: int, service: Any, position: Any) -> 
         called_at=None, started_at=None, recalls=0))
     freed = _free(tx, c)
     view = _emit_ticket(tx, "ticket.transferred", _reload(tx, db.tickets, t.id),
-                        from_service=views.service_brief(from_service),
-                        to_service=views.service_brief(target), position=position,
-                        from_counter=views.counter_brief(c))
+                        from_service=reading.service_brief(from_service),
+                        to_service=reading.service_brief(target), position=position,
+                        from_counter=reading.counter_brief(c))
     _emit_counter(tx, freed)
     _emit_queue(tx)
     return view
@@ -615,7 +615,7 @@ def rate(tx: Tx, actor: Actor, ticket_id: Any, score: Any, reason: Any = None,
         device_id=actor.id if actor.kind == "device" else None, score=score,
         reason=reason if score <= 3 else None, comment=comment, at=tx.now))
     counter = _reload(tx, db.counters, t.counter_id) if t.counter_id else None
-    rating = {"ticket": views.ticket_brief(tx, t), "counter": views.counter_brief(counter),
+    rating = {"ticket": reading.ticket_brief(tx, t), "counter": reading.counter_brief(counter),
               "score": score, "reason": reason if score <= 3 else None}
     tx.emit("rating.recorded", rating)
     return rating

@@ -30,6 +30,7 @@ EVENT_KEYS: dict[str, tuple[str, ...]] = {
     "printer.changed": ("printer", "alert"),
     "notice.changed": ("notice",),
     "day.opened": ("day",),
+    "config.changed": ("what", "action", "ref"),  # which part of the setup changed (a user: no ref)
 }
 #: what a board may see of a counter
 COUNTER_KEYS = ("number", "name", "state", "services", "current")

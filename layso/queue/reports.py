@@ -12,7 +12,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.sql import ColumnElement
 
 from layso import db
-from layso.queue import views
+from layso.queue import reading
 from layso.queue.errors import Invalid
 from layso.queue.unit import Reader
 
@@ -45,8 +45,8 @@ def day_row(r: Reader, day: date | None = None) -> Row[Any] | None:
 def day_report(r: Reader, day: date | None = None) -> dict[str, Any]:
     """Per service, per counter and per official figures, ratings and the hourly load of a day."""
     d = day_row(r, day)
-    services = views.services_by_id(r)
-    counters = views.counters_by_id(r)
+    services = reading.services_by_id(r)
+    counters = reading.counters_by_id(r)
     users = {u.id: u for u in r.conn.execute(select(db.users)).all()}
     the_date = d.day if d is not None else (day or r.local_now.date())
     empty = {"day": the_date.isoformat(), "totals": {"issued": 0, "served": 0, "waiting": 0,
@@ -90,7 +90,7 @@ def day_report(r: Reader, day: date | None = None) -> dict[str, Any]:
         mine = [t for t in tickets if t.service_id == s.id]
         waits = [w for t in mine if (w := waited(t)) is not None]
         svc_rows.append({
-            "code": s.code, "prefix": s.prefix, "name": views.name(s),
+            "code": s.code, "prefix": s.prefix, "name": reading.name(s),
             "issued": sum(t.origin_service_id == s.id for t in tickets),
             "waiting": sum(t.state == "waiting" for t in mine),
             "served": sum(t.state == "done" for t in mine),
@@ -122,7 +122,7 @@ def day_report(r: Reader, day: date | None = None) -> dict[str, Any]:
                 "ratings": len(scores),
                 "mean_rating": round(statistics.fmean(scores), 2) if scores else None}
 
-    out["counters"] = [{"number": counters[cid].number, "name": views.name(counters[cid]),
+    out["counters"] = [{"number": counters[cid].number, "name": reading.name(counters[cid]),
                         "state": counters[cid].state, **figures(rows)}
                        for cid, rows in sorted(group("counter_id").items(),
                                                key=lambda kv: counters[kv[0]].number)]
@@ -157,8 +157,8 @@ def day_tickets(r: Reader, day: date | None = None) -> list[dict[str, Any]]:
     d = day_row(r, day)
     if d is None:
         return []
-    services = views.services_by_id(r)
-    counters = views.counters_by_id(r)
+    services = reading.services_by_id(r)
+    counters = reading.counters_by_id(r)
     users = {u.id: u for u in r.conn.execute(select(db.users)).all()}
     ratings = {x.ticket_id: x for x in r.conn.execute(
         select(db.ratings).join(db.tickets, db.tickets.c.id == db.ratings.c.ticket_id)
@@ -181,8 +181,9 @@ def day_tickets(r: Reader, day: date | None = None) -> list[dict[str, Any]]:
         out.append({
             "label": t.label, "service": services[t.service_id].code, "priority": t.priority,
             "procedure": t.procedure, "state": t.state, "outcome": t.outcome,
-            "issued_at": views.iso(r, t.issued_at), "called_at": views.iso(r, t.called_at),
-            "started_at": views.iso(r, t.started_at), "finished_at": views.iso(r, t.finished_at),
+            "issued_at": reading.iso(r, t.issued_at), "called_at": reading.iso(r, t.called_at),
+            "started_at": reading.iso(r, t.started_at),
+            "finished_at": reading.iso(r, t.finished_at),
             "wait_minutes": None if wait is None else round(wait, 1),
             "service_minutes": None if serve is None else round(serve, 1),
             "counter": counters[t.counter_id].number if t.counter_id in counters else None,
@@ -581,16 +582,16 @@ def _sums(r: Reader, first: date, last: date, by: str | None
 def _names(r: Reader, by: str) -> dict[Any, tuple[Any, dict[str, str]]]:
     """(key, name) of each group id of a `by` that names things in the catalogue."""
     if by == "service":
-        return {s.id: (s.code, views.name(s)) for s in views.services_by_id(r).values()}
+        return {s.id: (s.code, reading.name(s)) for s in reading.services_by_id(r).values()}
     if by == "counter":
-        return {c.id: (c.number, views.name(c)) for c in views.counters_by_id(r).values()}
+        return {c.id: (c.number, reading.name(c)) for c in reading.counters_by_id(r).values()}
     if by == "officer":
         return {u.id: (u.username, {"vi": u.name or u.username, "en": u.name or u.username})
                 for u in r.conn.execute(select(db.users)).all()}
     if by == "procedure":
         out: dict[Any, tuple[Any, dict[str, str]]] = {}
         for p in r.conn.execute(select(db.procedures).order_by(db.procedures.c.position)):
-            out.setdefault(p.code, (p.code, views.name(p)))
+            out.setdefault(p.code, (p.code, reading.name(p)))
         return out
     return {}
 
@@ -636,7 +637,7 @@ def period_report(r: Reader, first: date, last: date, by: str) -> dict[str, Any]
             key, name = k, {"vi": str(k), "en": str(k)}
         items.append({"key": key, "name": name, **_finish(f)})
     if by == "service":
-        order = {s.code: (s.position, s.id) for s in views.services_by_id(r).values()}
+        order = {s.code: (s.position, s.id) for s in reading.services_by_id(r).values()}
         items.sort(key=lambda i: order.get(i["key"], (0, 0)))
     else:
         items.sort(key=lambda i: (str(type(i["key"])), i["key"]))
@@ -648,8 +649,8 @@ def comments(r: Reader, first: date, last: date, limit: int = COMMENTS_LIMIT
              ) -> list[dict[str, Any]]:
     """The reasons and free text citizens left over the period, newest first (at most `limit`)."""
     t, rt, d = db.tickets.c, db.ratings.c, db.business_days
-    services = views.services_by_id(r)
-    counters = views.counters_by_id(r)
+    services = reading.services_by_id(r)
+    counters = reading.counters_by_id(r)
     users = {u.id: u for u in r.conn.execute(select(db.users)).all()}
     stmt = (select(rt.at, rt.score, rt.reason, rt.comment, rt.counter_id, rt.officer_id,
                    t.label, t.service_id, t.dossier, d.c.day)
@@ -663,9 +664,9 @@ def comments(r: Reader, first: date, last: date, limit: int = COMMENTS_LIMIT
         c = counters.get(row.counter_id)
         u = users.get(row.officer_id)
         out.append({
-            "at": views.iso(r, row.at), "day": row.day.isoformat(), "ticket": row.label,
-            "service": views.service_brief(s),
-            "counter": {"number": c.number, "name": views.name(c)} if c else None,
+            "at": reading.iso(r, row.at), "day": row.day.isoformat(), "ticket": row.label,
+            "service": reading.service_brief(s),
+            "counter": {"number": c.number, "name": reading.name(c)} if c else None,
             "official": (u.name or u.username) if u else None,
             "score": row.score, "level": level(row.score),
             "reason": {"code": row.reason, "name": REASON_NAMES.get(

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from layso import db
-from layso.queue import views
+from layso.queue import reading
 from layso.queue.unit import Reader
 
 ABSENT_SHOWN = 30
@@ -19,7 +19,7 @@ def officer_today(r: Reader, officer_id: int) -> dict[str, Any]:
         select(db.counters.c.number).where(db.counters.c.officer_id == officer_id)
         .order_by(db.counters.c.number)).all()]
     out: dict[str, Any] = {
-        "day": None, "now": views.iso(r, r.now), "served": 0, "no_show": 0,
+        "day": None, "now": reading.iso(r, r.now), "served": 0, "no_show": 0,
         "mean_service_minutes": None, "ratings": 0, "mean_rating": None, "counters": held,
         "recall_limit": int(r.center.recall_limit),
     }
@@ -51,7 +51,7 @@ def absent_for_counter(r: Reader, number: int) -> list[dict[str, Any]] | None:
     if c is None:
         return None
     day = r.shown_day()
-    sids = [s.id for s in views.counter_services(r, c.id)]
+    sids = [s.id for s in reading.counter_services(r, c.id)]
     if day is None or not sids:
         return []
     rows = r.conn.execute(
@@ -60,9 +60,9 @@ def absent_for_counter(r: Reader, number: int) -> list[dict[str, Any]] | None:
                                  db.tickets.c.service_id.in_(sids))
         .order_by(db.tickets.c.finished_at.desc(), db.tickets.c.id.desc())
         .limit(ABSENT_SHOWN)).all()
-    services = views.services_by_id(r)
-    counters = views.counters_by_id(r)
-    return [views.ticket_view(r, t, services=services, counters=counters) for t in rows]
+    services = reading.services_by_id(r)
+    counters = reading.counters_by_id(r)
+    return [reading.ticket_view(r, t, services=services, counters=counters) for t in rows]
 
 
 def counter_officer(r: Reader, counter_id: int) -> dict[str, Any] | None:
@@ -78,4 +78,4 @@ def device_profile(r: Reader, counter_id: int) -> dict[str, Any]:
     """What a device bound to a counter shows: the counter, and the official holding it open
     (the feedback tablet greets the citizen with that name)."""
     c = r.conn.execute(select(db.counters).where(db.counters.c.id == counter_id)).first()
-    return {"counter": views.counter_brief(c), "officer": counter_officer(r, counter_id)}
+    return {"counter": reading.counter_brief(c), "officer": counter_officer(r, counter_id)}

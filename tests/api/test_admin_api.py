@@ -3,24 +3,13 @@ refusals, the audit rows and `config.changed` events, and what a revocation stop
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
-from layso import auth, db
-
-
-@pytest.fixture(autouse=True, scope="module")
-def cheap_password_hashes() -> Iterator[None]:
-    """Argon2id at its lowest cost: every test seeds a center and its users."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-        yield
-
+from layso import db
 
 ADMIN_WRITES = [
     ("patch", "/center", {"recall_limit": 2}),

@@ -117,7 +117,7 @@ def test_at_most_the_configured_number_of_hashes_run_at_once(
 
     from layso import auth
 
-    real = auth._hasher
+    real = auth.password_hasher()
     running, peak, lock = [0], [0], threading.Lock()
 
     class Counting:
@@ -135,7 +135,7 @@ def test_at_most_the_configured_number_of_hashes_run_at_once(
         def __getattr__(self, name: str) -> Any:
             return getattr(real, name)
 
-    monkeypatch.setattr(auth, "_hasher", Counting())
+    auth.set_password_hasher(Counting())  # type: ignore[arg-type]  # the fixture restores it
     statuses: list[int] = []
 
     def attempt(i: int) -> None:
@@ -167,6 +167,7 @@ def test_a_flood_that_finds_no_free_slot_is_told_to_retry(strict_app: Any) -> No
             slots.release()
 
 
+@pytest.mark.passwords
 def test_passwords_are_hashed_with_owasp_argon2id_parameters(app: Any) -> None:
     from argon2 import extract_parameters
     from sqlalchemy import select

@@ -118,8 +118,8 @@ def test_procedures_are_reordered_renamed_and_retired_never_deleted(center: Cent
     assert {p["code"] for p in view["procedures"] if not p["active"]} == {
         "death-registration", "marital-status"}
     with center.read() as r:
-        from layso.queue import views
-        public = next(s for s in views.list_services(r) if s["code"] == "civil-status")
+        from layso.queue import reading
+        public = next(s for s in reading.list_services(r) if s["code"] == "civil-status")
     assert [p["code"] for p in public["procedures"]] == ["marriage-registration",
                                                          "birth-registration"]
 
@@ -153,10 +153,10 @@ def test_a_retired_service_keeps_its_tickets_and_is_not_offered(center: Center,
     assert audit_rows(center)[-1].action == "service.retired"
     refused(center, Invalid, "unknown_service", ops.issue, kiosk_actor, "land")
     with center.read() as r:
-        from layso.queue import views
-        assert "land" not in {s["code"] for s in views.list_services(r)}
+        from layso.queue import reading
+        assert "land" not in {s["code"] for s in reading.list_services(r)}
         assert "land" in {s["code"] for s in admin.list_services_admin(r)}
-        row = views.get_ticket_row(r, t["id"])
+        row = reading.get_ticket_row(r, t["id"])
         assert row.label == "C001" and row.state == "waiting"
 
 
@@ -177,8 +177,8 @@ def test_a_change_mid_day_never_renumbers_or_loses_a_waiting_ticket(
     called = [run(center, ops.call_next, officers["o1"], 1) for _ in range(1)]
     assert called[0]["label"] == "A001"
     with center.read() as r:
-        from layso.queue import views
-        labels = [t["label"] for t in views.queue_for(r, "civil-status")]
+        from layso.queue import reading
+        labels = [t["label"] for t in reading.queue_for(r, "civil-status")]
     assert labels == ["A002", "A003", "A004"]
     assert [t["label"] for t in first] == ["A001", "A002", "A003"]
 
@@ -203,8 +203,8 @@ def test_counters_are_added_changed_and_retired_only_when_closed(
     assert view["active"] is False
     refused(center, Conflict, "counter_retired", ops.open_counter, officers["o1"], 6)
     with center.read() as r:
-        from layso.queue import views
-        assert 6 not in [c["number"] for c in views.board(r)["counters"]]
+        from layso.queue import reading
+        assert 6 not in [c["number"] for c in reading.board(r)["counters"]]
     refused(center, NotFound, "unknown_counter", admin.update_counter, ADMIN, 99, {})
 
 
@@ -217,8 +217,8 @@ def test_categories_are_added_renamed_and_retired(center: Center, kiosk_actor: A
     run(center, admin.update_category, ADMIN, "veteran", {"active": False})
     refused(center, Invalid, "unknown_priority", ops.issue, kiosk_actor, "land", "veteran")
     with center.read() as r:
-        from layso.queue import views
-        assert views.get_ticket_row(r, t["id"]).priority == "veteran"
+        from layso.queue import reading
+        assert reading.get_ticket_row(r, t["id"]).priority == "veteran"
 
 
 def _add_user(center: Center, username: str, role: str) -> None:

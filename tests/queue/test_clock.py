@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from layso import db
 from layso.events import Hub
-from layso.queue import Center, ops, reports, views
+from layso.queue import Center, ops, reading, reports
 from tests.queue.helpers import run
 
 
@@ -56,7 +56,7 @@ def test_a_forward_jump_opens_no_day_and_alerts_the_supervisors(guarded, kiosk_a
     assert issue(c, kiosk_actor)["label"] == "A003"
     assert log_types(c).count("clock.jumped") == 1  # once, not per ticket
     with c.read() as r:
-        assert len(views.board(r)["counters"]) == 5 and r.shown_day() is not None
+        assert len(reading.board(r)["counters"]) == 5 and r.shown_day() is not None
     jump(days=-1)  # the clock is fixed
     elapse(minutes=1)
     assert issue(c, kiosk_actor)["label"] == "A004"
@@ -101,5 +101,5 @@ def test_tickets_left_at_the_days_end_expire_and_are_counted(guarded, kiosk_acto
         rep = reports.day_report(r, yesterday)
         assert rep["totals"]["expired"] == 3 and rep["totals"]["waiting"] == 0
         # the citizen's phone says so
-        row = views.get_ticket_row(r, waiting["id"])
-        assert views.ticket_view(r, row, public=True)["state"] == "expired"
+        row = reading.get_ticket_row(r, waiting["id"])
+        assert reading.ticket_view(r, row, public=True)["state"] == "expired"

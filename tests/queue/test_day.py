@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from layso.queue import Conflict, Invalid, catalog, ops, views
+from layso.queue import Conflict, Invalid, catalog, ops, reading
 from tests.queue.helpers import (
     counter,
     days,
@@ -76,7 +76,7 @@ def test_reading_on_a_new_date_opens_no_day_and_shows_no_old_queue(center, clock
     issue(center, kiosk_actor)
     clock.advance(days=1)
     with center.read() as r:
-        board = views.board(r)
+        board = reading.board(r)
     assert board["day"] == "2026-11-26" and board["waiting"]["civil-status"] == 0
     assert [d.day for d in days(center)] == [date(2026, 11, 25)]  # the first ticket opens it
 

@@ -6,14 +6,14 @@ import pytest
 from sqlalchemy import select
 
 from layso import db
-from layso.queue import ops, views
+from layso.queue import ops, reading
 from layso.queue.errors import Invalid
 from tests.queue.helpers import run, set_center, set_service, ticket
 
 
 def view(center, ticket_id):
     with center.read() as r:
-        return views.ticket_view(r, ticket(center, ticket_id))
+        return reading.ticket_view(r, ticket(center, ticket_id))
 
 
 def issue(center, kiosk, service="civil-status", n=1, **kw):
@@ -77,7 +77,7 @@ def test_estimate_uses_todays_mean_service_time(center, officers, kiosk_actor, c
     assert view(center, last["id"])["eta_minutes"] == 12  # 2 ahead × (8 + 4) / 2
     with center.read() as r:
         s = r.conn.execute(select(db.services).where(db.services.c.code == "civil-status")).one()
-        assert views.mean_service_minutes(r, s) == 6.0
+        assert reading.mean_service_minutes(r, s) == 6.0
 
 
 def test_only_the_ticket_s_own_service_times_count(center, officers, kiosk_actor, clock):
@@ -145,10 +145,10 @@ def test_queue_for_a_counter_lists_its_call_order_with_each_service_s_ahead(
     clock.advance(minutes=1)
     issue(center, kiosk_actor, "certification", priority="merit")
     with center.read() as r:
-        q = views.queue_for(r, counter_number=1)
+        q = reading.queue_for(r, counter_number=1)
         assert [(t["label"], t["ahead"]) for t in q] == [("B002", 0), ("B001", 1), ("A001", 0)]
-        assert [t["label"] for t in views.queue_for(r, service_code="certification")] == [
+        assert [t["label"] for t in reading.queue_for(r, service_code="certification")] == [
             "B002", "B001"]
         for where in ({"service_code": "nope"}, {"counter_number": 99}):
             with pytest.raises(Invalid):
-                views.queue_for(r, **where)
+                reading.queue_for(r, **where)

@@ -10,7 +10,7 @@ from layso.cli import new_epoch_after_restore
 from layso.config import load
 from layso.db import Database
 from layso.events import Hub
-from layso.queue import Center, Conflict, ops, views
+from layso.queue import Center, Conflict, ops, reading
 from tests.queue.helpers import days, log, refused, run, run_logged, snapshot, stream
 
 
@@ -141,11 +141,11 @@ def test_a_restored_backup_starts_a_new_epoch_in_the_same_business_day(
         assert (view["label"], types) == ("A003", ["ticket.issued", "queue.changed"])
         assert stream(restarted) == (epoch1, 2) and days(restarted) == day0
         with restarted.read() as r:
-            assert [c["ticket"]["label"] for c in views.recent_calls(r)] == ["A001"]
+            assert [c["ticket"]["label"] for c in reading.recent_calls(r)] == ["A001"]
         run(restarted, ops.open_counter, officers["o2"], 2)
         run(restarted, ops.call_next, officers["o2"], 2)
         with restarted.read() as r:  # the new epoch's call first, then the day's earlier ones
-            assert [c["ticket"]["label"] for c in views.recent_calls(r)] == ["A002", "A001"]
+            assert [c["ticket"]["label"] for c in reading.recent_calls(r)] == ["A002", "A001"]
     finally:
         restarted.db.dispose()
 
@@ -163,6 +163,6 @@ def test_calls_made_after_the_clock_was_set_back_stay_on_the_board(
     clock.advance(minutes=1)
     run(center, ops.recall, officers["o1"], 1)
     with center.read() as r:
-        labels = [c["ticket"]["label"] for c in views.recent_calls(r)]
+        labels = [c["ticket"]["label"] for c in reading.recent_calls(r)]
         assert labels == ["A001", "A002", "A001"]  # newest first, as they were made
-        assert [c["ticket"]["label"] for c in views.board(r)["recent"]] == labels
+        assert [c["ticket"]["label"] for c in reading.board(r)["recent"]] == labels

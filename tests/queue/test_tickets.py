@@ -11,7 +11,7 @@ from sqlalchemy import select
 from layso import db
 from layso.db import Database
 from layso.events import Hub
-from layso.queue import Center, Conflict, Forbidden, Invalid, NotFound, ops, views
+from layso.queue import Center, Conflict, Forbidden, Invalid, NotFound, ops, reading
 from tests.queue.helpers import (
     counter,
     refused,
@@ -188,7 +188,7 @@ def test_aging_policy_counts_priority_as_having_waited_longer(center, desk, cloc
 
 def test_the_default_priority_categories_each_go_first(center, desk, clock):
     with center.read() as r:
-        cats = views.list_categories(r)
+        cats = reading.list_categories(r)
     assert [(c["code"], c["name"]["vi"].lower()) for c in cats] == [
         ("elderly", "người cao tuổi"), ("disability", "người khuyết tật"),
         ("pregnant", "phụ nữ mang thai hoặc có con nhỏ"),
@@ -378,7 +378,7 @@ def test_cancel_a_waiting_ticket(center, desk, officers, kiosk_actor):
     view, types = run_logged(center, ops.cancel, officers["o1"], a1["id"])
     assert (view["state"], types) == ("cancelled", ["ticket.cancelled", "queue.changed"])
     with center.read() as r:
-        assert views.waiting_counts(r)["civil-status"] == 1
+        assert reading.waiting_counts(r)["civil-status"] == 1
     refused(center, Conflict, "illegal_transition", ops.cancel, officers["o1"], a1["id"])
     desk.open()
     desk.next()
