@@ -53,3 +53,27 @@ def test_the_pages_run_with_the_csp_enforced(browser: Any, live_server: Any) -> 
         assert violations == []
     finally:
         ctx.close()
+
+
+def test_the_admin_pages_run_with_the_csp_enforced(browser: Any, live_server: Any) -> None:
+    ctx = browser.new_context(viewport={"width": 1366, "height": 768}, locale="vi-VN")
+    page = ctx.new_page()
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text)
+            if "Content Security Policy" in m.text else None)
+    page.on("pageerror", lambda e: violations.append(str(e)))
+    try:
+        page.goto(live_server.url + "/login?next=/admin/settings")
+        page.fill("#username", "admin")
+        page.fill("#password", "layso-demo")
+        page.click("#login-submit")
+        page.wait_for_url(live_server.url + "/admin/settings")
+        for path in ("settings", "services", "counters", "categories", "users", "devices",
+                     "audit"):
+            page.goto(f"{live_server.url}/admin/{path}")
+            poll(page, "document.body.dataset.ready === '1'")
+        page.goto(live_server.url + "/admin/reports?by=day")
+        page.wait_for_selector("table.report")
+        assert violations == []
+    finally:
+        ctx.close()
