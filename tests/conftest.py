@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -224,6 +225,10 @@ def page(browser: Any) -> Iterator[Any]:
 
 
 DOCS_SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+#: where the browser tests that are not given `screenshot_dir` write: docs/screenshots/ only
+#: under `make screenshots`, so a plain test run leaves `git status` clean
+SHOTS = (DOCS_SCREENSHOTS if os.environ.get("LAYSO_SCREENSHOTS") == "1"
+         else Path(tempfile.gettempdir()) / "layso-screenshots")
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import DOCS_SCREENSHOTS
+from tests.conftest import SHOTS
 
 
 @pytest.mark.browser
@@ -30,6 +30,6 @@ def test_leader_sees_figures_update_live(live_server: Any, page: Any) -> None:
     live_server.api("POST", "/tickets", kiosk, json={"service": "land"})
     page.wait_for_function("document.getElementById('t-issued').textContent === '5'",
                            timeout=5000)
-    DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    SHOTS.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": 1366, "height": 900})
-    page.screenshot(path=str(DOCS_SCREENSHOTS / "admin-dashboard.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / "admin-dashboard.png"), full_page=True)

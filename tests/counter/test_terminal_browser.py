@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import DOCS_SCREENSHOTS
+from tests.conftest import SHOTS
 from tests.counter.browser import age_ticket, issue, pick_counter, staff_page, tablet_page
 
 pytestmark = pytest.mark.browser
@@ -49,7 +49,7 @@ def test_an_official_serves_a_citizen_with_single_keys(browser: Any, live_server
     expect(page.locator("#queue-list tr[data-label=B001] .badge-prio")).to_be_visible()
     for hidden in ("#btn-start", "#btn-recall", "#btn-complete", "#btn-no-show"):
         expect(page.locator(hidden)).to_be_hidden()
-    page.screenshot(path=str(DOCS_SCREENSHOTS / "counter-idle.png"))
+    page.screenshot(path=str(SHOTS / "counter-idle.png"))
 
     page.keyboard.press("Space")
     expect(page.locator("#cur-label")).to_have_text("B001")
@@ -66,12 +66,12 @@ def test_an_official_serves_a_citizen_with_single_keys(browser: Any, live_server
     expect(page.locator("#counter-state")).to_have_attribute("data-state", "serving")
     expect(page.locator("#btn-start")).to_be_hidden()
     expect(page.locator("#btn-complete")).to_be_visible()
-    page.screenshot(path=str(DOCS_SCREENSHOTS / "counter-serving.png"))
+    page.screenshot(path=str(SHOTS / "counter-serving.png"))
 
     page.keyboard.press("t")
     expect(page.locator("#dlg-transfer")).to_be_visible()
     expect(page.locator("#transfer-services input[value=certification]")).to_have_count(0)
-    page.screenshot(path=str(DOCS_SCREENSHOTS / "counter-transfer.png"))
+    page.screenshot(path=str(SHOTS / "counter-transfer.png"))
     page.keyboard.press("Escape")
     expect(page.locator("#dlg-transfer")).to_be_hidden()
 
@@ -213,19 +213,19 @@ def test_the_tablet_asks_for_a_rating_and_a_reason(browser: Any, live_server: An
     expect(officer.locator("#btn-start")).to_be_visible()
     officer.keyboard.press("s")
     expect(tablet.locator("#idle-serving")).to_contain_text("Đang phục vụ số")
-    tablet.screenshot(path=str(DOCS_SCREENSHOTS / "feedback-idle.png"))
+    tablet.screenshot(path=str(SHOTS / "feedback-idle.png"))
     complete(officer)
     expect(tablet.locator("body")).to_have_attribute("data-screen", "rate")
     expect(tablet.locator("#rate-about")).to_contain_text("A001")
     expect(tablet.locator(".face")).to_have_count(5)
     expect(tablet.locator(".face").first).to_contain_text("Rất hài lòng")
-    tablet.screenshot(path=str(DOCS_SCREENSHOTS / "feedback-rating.png"))
+    tablet.screenshot(path=str(SHOTS / "feedback-rating.png"))
     tablet.click(".face[data-score='3']")
     expect(tablet.locator("body")).to_have_attribute("data-screen", "reason")
     expect(tablet.locator("#reason-send")).to_be_disabled()
     tablet.click(".reason[data-reason=unclear_guidance]")
     tablet.fill("#reason-comment", "Cần thêm bảng hướng dẫn ở quầy")
-    tablet.screenshot(path=str(DOCS_SCREENSHOTS / "feedback-reason.png"))
+    tablet.screenshot(path=str(SHOTS / "feedback-reason.png"))
     tablet.click("#reason-send")
     expect(tablet.locator("body")).to_have_attribute("data-screen", "thanks")
     expect(officer.locator("#stat-rating")).to_have_text("3,0/5")

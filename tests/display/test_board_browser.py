@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from layso.speech import call_clips
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, DOCS_SCREENSHOTS
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, SHOTS
 
 pytestmark = pytest.mark.browser
 
@@ -185,8 +185,8 @@ def test_tv_layouts_and_screenshots(live_server, browser, orientation, viewport)
         page.evaluate("document.getElementById('notice-text').style.animationDelay = '-9s';"
                       "document.getElementById('notice-text').style.animationPlayState = "
                       "'paused'")
-        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(DOCS_SCREENSHOTS / f"board-{orientation}.png"))
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"board-{orientation}.png"))
     finally:
         ctx.close()
 
@@ -239,7 +239,7 @@ def test_blocked_autoplay_asks_for_one_tap(live_server, strict_browser):
         wait_console("sound blocked until a tap (probe)")  # said before any call
         desk.call(2)
         wait_console("sound blocked until a tap (voice)")  # the call's chime was refused
-        page.screenshot(path=str(DOCS_SCREENSHOTS / "board-sound-blocked.png"))
+        page.screenshot(path=str(SHOTS / "board-sound-blocked.png"))
         text = page.inner_text("#sound-bar")
         assert "Nhấn vào màn hình để bật âm thanh" in text
         assert "Tap the screen to enable sound" in text

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import DOCS_SCREENSHOTS
+from tests.conftest import SHOTS
 from tests.live import LiveServer
 from tests.printer_emulator import PrinterEmulator
 
@@ -60,9 +60,9 @@ def enrol(page: Any, token: str) -> None:
 
 
 def shot(page: Any, name: str) -> None:
-    DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    SHOTS.mkdir(parents=True, exist_ok=True)
     time.sleep(0.3)  # let fonts and the QR image settle
-    page.screenshot(path=str(DOCS_SCREENSHOTS / name))
+    page.screenshot(path=str(SHOTS / name))
 
 
 def test_kiosk_flow_from_a_tap_to_the_confirmation(browser, dir_server, tmp_path) -> None:

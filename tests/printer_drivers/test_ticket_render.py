@@ -2,17 +2,17 @@
 
 import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from PIL import Image, ImageChops
 
 from printer_drivers import fonts
 from printer_drivers.ticket import QR_ROW_KEY, WIDTHS, render_ticket, wrap
+from tests.conftest import SHOTS
 from tests.printer_drivers.escpos_decode import read_qr
 from tests.printer_drivers.helpers import CENTER, URL, sample_ticket
 
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "ticket-576.png"
+SCREENSHOT = SHOTS / "ticket-576.png"
 
 SERVICES = [
     "Hộ tịch",
