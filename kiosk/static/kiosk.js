@@ -29,10 +29,18 @@
   }
   function pair(vi, en) {
     var f = doc.createDocumentFragment();
-    f.appendChild(el("span", "vi", vi));
-    f.appendChild(el("span", "en", en));
+    var a = el("span", "vi", vi), b = el("span", "en", en);
+    a.lang = "vi";
+    b.lang = "en";  // a screen reader speaks each part in its own language
+    f.appendChild(a);
+    f.appendChild(b);
     return f;
   }
+  function tagLangs() {
+    Array.prototype.forEach.call(doc.querySelectorAll(".vi, .en-only"), function (e) { e.lang = "vi"; });
+    Array.prototype.forEach.call(doc.querySelectorAll(".en, .vi-only"), function (e) { e.lang = "en"; });
+  }
+  tagLangs();
 
   // -- lockdown: no selection, context menu, zoom or leaving the page -----------------------
   ["contextmenu", "selectstart", "dragstart", "gesturestart"].forEach(function (t) {
@@ -92,6 +100,11 @@
     });
     doc.body.setAttribute("data-screen", id);
     armIdle(id);
+    // keyboard users (the reception desk) land on the screen's first choice
+    var first = {"s-procedure": "#procedures .k-choice", "s-priority": "#no-priority",
+                 "s-ticket": "#done", "s-error": "#error-ok"}[id];
+    var target = first && doc.querySelector(first);
+    if (target) target.focus({preventScroll: true});
   }
   function armIdle(id) {
     global.clearTimeout(idleTimer);
@@ -532,5 +545,6 @@
     });
   }, 5 * 60000);
   debug.home = home;
+  debug.printState = printState;
   boot();
 })(window);

@@ -1,0 +1,146 @@
+"""Every kiosk screen in both languages on both kiosk screens: nothing to scroll, every button
+on screen, touch targets of 64 px, AA contrast, `lang` on every part, and usable by keyboard."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.layout import assert_fits, assert_langs
+from tests.live import LiveServer
+
+pytestmark = pytest.mark.browser
+
+SIZES = {"portrait": (1080, 1920), "landscape": (1920, 1080)}
+GRADIENT = "rgb(244, 246, 250)"  # the kiosk's page colour under its gradient
+
+
+@pytest.fixture(scope="module")
+def kiosk_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One live server for the module, printing to a folder."""
+    tmp = tmp_path_factory.mktemp("kiosk-layout")
+    server = LiveServer(tmp / "live", env={"LAYSO_PRINTER": f"dir://{tmp}/tickets"})
+    server.init()
+    server.start()
+    yield server
+    server.kill()
+
+
+def open_kiosk(browser: Any, server: LiveServer, size: str, token: str) -> Any:
+    w, h = SIZES[size]
+    ctx = browser.new_context(viewport={"width": w, "height": h}, locale="vi-VN", has_touch=True)
+    ctx.add_init_script(f"localStorage.setItem('layso.kiosk.token', {json.dumps(token)})")
+    page = ctx.new_page()
+    page.errors = []
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.goto(server.url + "/kiosk/")
+    page.wait_for_selector(".k-service")
+    return page
+
+
+def check(page: Any, where: str, shots: Path, name: str) -> None:
+    time.sleep(0.25)  # fonts and the QR image
+    page.screenshot(path=str(shots / name))
+    assert_fits(page, where, min_target=64, gradient=GRADIENT)
+    assert_langs(page, where)
+
+
+def set_lang(page: Any, lang: str) -> None:
+    if page.evaluate("document.body.classList.contains('lang-en')") != (lang == "en"):
+        page.click("#lang")
+    assert page.evaluate("document.documentElement.lang") == lang
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_every_kiosk_screen_fits(browser, kiosk_server, screenshot_dir, size, lang) -> None:
+    token = kiosk_server.device(f"Kiosk {size} {lang}", "kiosk")
+    page = open_kiosk(browser, kiosk_server, size, token)
+    tag = f"{lang}-{size}"
+    set_lang(page, lang)
+    check(page, f"home {tag}", screenshot_dir, f"kiosk-home-{tag}.png")
+    page.click("[data-service=civil-status]")
+    page.wait_for_selector("#s-procedure:not([hidden])")
+    check(page, f"procedure {tag}", screenshot_dir, f"kiosk-procedure-{tag}.png")
+    # breadcrumb and Back stay on one line each, Back not under the crumb's width
+    page.locator("#procedures .k-choice").first.click()
+    page.wait_for_selector("#s-priority:not([hidden])")
+    check(page, f"priority {tag}", screenshot_dir, f"kiosk-priority-{tag}.png")
+    page.click("#no-priority")
+    page.wait_for_selector("#s-ticket:not([hidden])")
+    page.wait_for_selector("#print-status[data-state=printed]", timeout=10000)
+    check(page, f"ticket {tag}", screenshot_dir, f"kiosk-ticket-{tag}.png")
+    # exactly one print message at a time
+    seen = page.locator("#print-status > *:visible").count()
+    assert seen == 1, f"{tag}: {seen} print messages on screen"
+    # the chosen language leads: its line is not smaller than the other one
+    lead, other = ("en", "vi") if lang == "en" else ("vi", "en")
+    sizes = page.evaluate(f"""() => {{
+      const t = document.querySelector('.k-your');
+      return [parseFloat(getComputedStyle(t.querySelector('.{lead}')).fontSize),
+              parseFloat(getComputedStyle(t.querySelector('.{other}')).fontSize)];
+    }}""")
+    assert sizes[0] > sizes[1], f"{tag}: {lead} line {sizes[0]} px ≤ {other} {sizes[1]} px"
+    page.evaluate("window.laysoKiosk.printState('failed')")
+    check(page, f"printer trouble {tag}", screenshot_dir, f"kiosk-printer-trouble-{tag}.png")
+    assert page.locator("#print-status > *:visible").count() == 1
+    page.click("#done")
+    page.wait_for_selector("#s-home:not([hidden])")
+    # a closed service: its card on the home screen and the message when the kiosk learns late
+    page.route("**/api/v1/services", lambda route: route.fulfill(
+        status=200, content_type="application/json", body=json.dumps(closed(route.fetch().json()))))
+    page.evaluate("window.laysoKiosk.home()")
+    page.wait_for_selector(".k-service.is-closed")
+    set_lang(page, lang)
+    check(page, f"closed service {tag}", screenshot_dir, f"kiosk-closed-{tag}.png")
+    page.unroute("**/api/v1/services")
+    page.route("**/api/v1/tickets", lambda route: route.fulfill(
+        status=409, content_type="application/json",
+        body=json.dumps({"error": {"code": "service_closed", "message": "closed"}})))
+    page.evaluate("window.laysoKiosk.home()")
+    set_lang(page, lang)
+    page.click("[data-service=land]")
+    page.click("#no-priority")
+    page.wait_for_selector("#s-error:not([hidden])")
+    check(page, f"closed message {tag}", screenshot_dir, f"kiosk-closed-message-{tag}.png")
+    page.unroute_all(behavior="ignoreErrors")
+    assert not page.errors
+    page.context.close()
+
+
+def closed(data: dict[str, Any]) -> dict[str, Any]:
+    """The services answer with land and business closed for the day."""
+    for s in data["items"]:
+        if s["code"] in ("land", "business"):
+            s["open"] = False
+            s["opens_at"], s["closes_at"] = "07:30", "11:30"
+    return data
+
+
+def test_the_kiosk_works_by_keyboard(browser, kiosk_server) -> None:
+    """The reception desk can take a number with Tab and Enter only, and sees where it is."""
+    token = kiosk_server.device("Kiosk keyboard", "kiosk")
+    page = open_kiosk(browser, kiosk_server, "landscape", token)
+    for _ in range(20):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.dataset.service") == "land":
+            break
+    else:
+        pytest.fail("Tab never reaches the Land service")
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none", "the focused card shows no focus ring"
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#s-priority:not([hidden])")
+    assert page.evaluate("document.activeElement.id") == "no-priority", "focus stays behind"
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#s-ticket:not([hidden])")
+    assert page.evaluate("document.activeElement.id") == "done"
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#s-home:not([hidden])")
+    page.keyboard.press("Escape")
+    page.context.close()
