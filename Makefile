@@ -12,9 +12,14 @@ demo: setup
 	$(BIN)/layso init --demo
 	$(BIN)/layso run --host $(HOST) --port $(PORT)
 
+# the suite on one worker per core (TEST_WORKERS=1 for a serial run); each worker has its own
+# databases, temporary folders, ports and browser; the timing-bound tests share one worker
+TEST_WORKERS ?= auto
+
 test: setup system-deps
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 setup: tools $(VENV)/.installed $(VENDOR)/socket.io.min.js
 
@@ -52,6 +57,7 @@ screenshots: setup system-deps
 
 lint:
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) *.egg-info

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from layso import db
+from layso.config import center_key
 from layso.queue.errors import Conflict, Invalid
 from layso.queue.text import check_username, clean_text
 from layso.queue.unit import Actor
@@ -476,8 +477,8 @@ def rate_limiter(message_queue: str | None, database_url: str, name: str,
     center's keys: two centers (or two test runs) on one Redis never count each other's hits.
     """
     if message_queue and message_queue.startswith(("redis://", "rediss://", "unix://")):
-        center = hashlib.sha256(database_url.encode()).hexdigest()[:16]
-        return SharedRateLimiter(message_queue, f"{center}:{name}", per_minute)
+        return SharedRateLimiter(message_queue, f"{center_key(database_url)}:{name}",
+                                 per_minute)
     return RateLimiter(per_minute)
 
 

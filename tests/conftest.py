@@ -227,8 +227,10 @@ def page(browser: Any) -> Iterator[Any]:
 DOCS_SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 #: where the browser tests that are not given `screenshot_dir` write: docs/screenshots/ only
 #: under `make screenshots`, so a plain test run leaves `git status` clean
+#: (one folder per pytest-xdist worker, so two workers never write one file at once)
 SHOTS = (DOCS_SCREENSHOTS if os.environ.get("LAYSO_SCREENSHOTS") == "1"
-         else Path(tempfile.gettempdir()) / "layso-screenshots")
+         else Path(tempfile.gettempdir())
+         / f"layso-screenshots-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}")
 
 
 @pytest.fixture
