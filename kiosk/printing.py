@@ -190,14 +190,10 @@ class PrintWorker:
             day = r.shown_day()
             if day is None or t.day_id != day.id or t.state not in ("waiting", "called"):
                 # a ticket already served (or of another day) is not worth paper any more
-                outcome: str | None = FAILED
-                job = None
+                job: TicketPrint | None = None
             else:
-                outcome = None
                 job = ticket_print(r, t)
-        error = None
-        if outcome is None and job is not None:
-            outcome, error = self._attempt(ticket_id, job)
+        outcome, error = (FAILED, None) if job is None else self._attempt(ticket_id, job)
         if outcome == SKIPPED:
             return
         if outcome == WAITING_PRINTER:

@@ -92,9 +92,9 @@ def add_user(conn: Connection, username: str, password: str, role: str, name: st
         raise Conflict("user_exists", f"User {username!r} exists already")
     try:
         forget_actors(conn)
-        return int(conn.execute(insert(db.users).values(
+        return db.inserted_id(conn.execute(insert(db.users).values(
             username=username, name=name, role=role, password_hash=_hasher.hash(password),
-            active=True, created_at=db.utcnow())).inserted_primary_key[0])
+            active=True, created_at=db.utcnow())))
     except IntegrityError as exc:
         raise Conflict("user_exists", f"User {username!r} exists already") from exc
 
@@ -165,9 +165,9 @@ def issue_login(conn: Connection, user_id: int, hours: int) -> tuple[str, int]:
     token = "u_" + secrets.token_urlsafe(32)
     now = db.utcnow()
     forget_actors(conn)
-    token_id = conn.execute(insert(db.api_tokens).values(
+    token_id = db.inserted_id(conn.execute(insert(db.api_tokens).values(
         token_hash=token_digest(token), user_id=user_id, created_at=now,
-        expires_at=now + timedelta(hours=hours), revoked=False)).inserted_primary_key[0]
+        expires_at=now + timedelta(hours=hours), revoked=False)))
     return token, int(token_id)
 
 

@@ -81,7 +81,7 @@ class Realtime:
             # test runs) sharing a Redis never receive each other's events
             channel="layso:" + center_key(app.config["DATABASE_URL"]),
             cors_allowed_origins=None,  # same origin only: a foreign page may not listen in
-            json=app.json,  # type: ignore[arg-type]
+            json=app.json,
         )
         self._refresh = threading.Event()
         self._sent: dict[int, dict[str, Any]] = {}

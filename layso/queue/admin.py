@@ -310,8 +310,7 @@ def create_service(tx: Tx, actor: Actor, data: dict[str, Any]) -> dict[str, Any]
         values["position"] = int(tx.conn.execute(
             select(func.coalesce(func.max(db.services.c.position), -1) + 1)).scalar_one())
     values = {"active": True, "target_wait_minutes": 30, "start_number": 1, **values}
-    sid = int(tx.conn.execute(insert(db.services).values(code=code, **values))
-              .inserted_primary_key[0])
+    sid = db.inserted_id(tx.conn.execute(insert(db.services).values(code=code, **values)))
     changes = {"code": code, **values}
     if procs:
         changes["procedures"] = _set_procedures(tx, sid, procs)
@@ -436,8 +435,8 @@ def create_counter(tx: Tx, actor: Actor, data: dict[str, Any]) -> dict[str, Any]
         raise Conflict("duplicate_number", f"Counter {number} exists", field="number")
     values = {"name_vi": f"Quầy {number}", "name_en": f"Counter {number}", "mode": "fifo",
               "active": True, **values}
-    cid = int(tx.conn.execute(insert(db.counters).values(
-        number=number, state="closed", normal_streak=0, **values)).inserted_primary_key[0])
+    cid = db.inserted_id(tx.conn.execute(insert(db.counters).values(
+        number=number, state="closed", normal_streak=0, **values)))
     _set_counter_services(tx, cid, sids)
     record(tx, actor, "counter.created", str(number),
            {"number": number, **values, "services": data.get("services") or []}, "counter",
@@ -767,9 +766,9 @@ def create_device(tx: Tx, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
         raise _bad("counter", "counter_required", "a feedback tablet belongs to one counter")
     token = auth.new_device_token(kind)
     auth.forget_actors(tx.conn)
-    device_id = int(tx.conn.execute(insert(db.devices).values(
+    device_id = db.inserted_id(tx.conn.execute(insert(db.devices).values(
         kind=kind, token_hash=auth.token_digest(token), active=True, created_at=tx.now,
-        **{"counter_id": None, "printer": None, **values})).inserted_primary_key[0])
+        **{"counter_id": None, "printer": None, **values})))
     code = _new_enrol_code(tx, device_id)
     record(tx, actor, "device.created", str(device_id),
            {"name": values["name"], "kind": kind, "counter": data.get("counter"),
@@ -922,7 +921,7 @@ def import_config(tx: Tx, actor: Actor, data: Any) -> list[str]:
         exists = isinstance(code, str) and tx.conn.execute(select(
             db.priority_categories.c.id).where(db.priority_categories.c.code == code)).first()
         body = {**c, "position": pos}
-        if exists:
+        if exists and isinstance(code, str):
             update_category(tx, actor, code, body)
         else:
             create_category(tx, actor, body)
@@ -931,7 +930,7 @@ def import_config(tx: Tx, actor: Actor, data: Any) -> list[str]:
         row = tx.conn.execute(select(db.services).where(db.services.c.code == code)).first() \
             if isinstance(code, str) else None
         body = {**s, "position": pos}
-        if row is None:
+        if row is None or not isinstance(code, str):
             create_service(tx, actor, body)
             continue
         if body.get("procedures") is not None:
@@ -947,7 +946,7 @@ def import_config(tx: Tx, actor: Actor, data: Any) -> list[str]:
         number = c.get("number")
         exists = isinstance(number, int) and tx.conn.execute(select(db.counters.c.id).where(
             db.counters.c.number == number)).first()
-        if exists:
+        if exists and isinstance(number, int):
             update_counter(tx, actor, number, {k: v for k, v in c.items() if k != "number"})
         else:
             create_counter(tx, actor, c)

@@ -178,7 +178,7 @@ def issue(tx: Tx, actor: Actor, service: Any, priority: Any = None, procedure: A
         issued_by_user=actor.id if actor.kind == "user" else None,
         print_state=print_state,
     )
-    ticket_id = tx.conn.execute(_INSERT_TICKET, values).inserted_primary_key[0]
+    ticket_id = db.inserted_id(tx.conn.execute(_INSERT_TICKET, values))
     # the row as it was written (times as the database gives them back: UTC), not re-read
     t = TicketRow(**{**dict.fromkeys(TicketRow._fields), **values, "id": ticket_id,
                      "queue_at": values["queue_at"].astimezone(UTC),

@@ -389,9 +389,9 @@ def recent_calls(r: Reader, limit: int = RECENT_CALLS) -> list[dict[str, Any]]:
     cols = (db.events.c.payload, db.events.c.at, db.events.c.seq)
     called = db.events.c.type == "ticket.called"
     epoch = select(db.stream.c.epoch).where(db.stream.c.id == 1).scalar_subquery()
-    rows = r.conn.execute(
+    rows = list(r.conn.execute(
         select(*cols).where(db.events.c.epoch == epoch, called)
-        .order_by(db.events.c.seq.desc()).limit(limit)).all()
+        .order_by(db.events.c.seq.desc()).limit(limit)).all())
     if len(rows) < limit:
         rows += r.conn.execute(
             select(*cols).where(db.events.c.epoch != epoch, called,

@@ -49,12 +49,12 @@ def day_report(r: Reader, day: date | None = None) -> dict[str, Any]:
     counters = reading.counters_by_id(r)
     users = {u.id: u for u in r.conn.execute(select(db.users)).all()}
     the_date = d.day if d is not None else (day or r.local_now.date())
-    empty = {"day": the_date.isoformat(), "totals": {"issued": 0, "served": 0, "waiting": 0,
-                                                      "no_show": 0, "cancelled": 0,
-                                                      "expired": 0},
-             "services": [], "counters": [], "officials": [], "ratings": {"count": 0,
-             "mean": None, "scores": {str(i): 0 for i in range(1, 6)}, "reasons": {}},
-             "hours": {}, "wait_minutes": _summary([]), "service_minutes": _summary([])}
+    empty: dict[str, Any] = {
+        "day": the_date.isoformat(), "totals": {"issued": 0, "served": 0, "waiting": 0,
+                                                "no_show": 0, "cancelled": 0, "expired": 0},
+        "services": [], "counters": [], "officials": [], "ratings": {"count": 0,
+        "mean": None, "scores": {str(i): 0 for i in range(1, 6)}, "reasons": {}},
+        "hours": {}, "wait_minutes": _summary([]), "service_minutes": _summary([])}
     if d is None:
         return empty
     tickets = r.conn.execute(select(db.tickets).where(db.tickets.c.day_id == d.id)).all()
