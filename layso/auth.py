@@ -12,6 +12,7 @@ import time
 import uuid
 import weakref
 from collections import deque
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -332,20 +333,29 @@ def forget_actors(conn: Connection) -> None:
                 _watched.add(engine)
 
 
-def bearer_actor(database: Any, token: str) -> Actor | None:
-    """`actor_for_token` through the engine's cache: most requests read nothing."""
+def _cached_actor(database: Any, key: tuple[str, Any],
+                  look: Callable[[Connection], tuple[Actor, datetime | None] | None]
+                  ) -> Actor | None:
+    """The actor under `key` in the engine's cache, else `look`ed up (and remembered when
+    found: who is unknown is never remembered, so a new token or login works at once); None
+    once it expired."""
     cache = actor_cache(database.engine)
-    key = ("token", token_digest(token))
     found = cache.get(key)
     if found is None:
         generation = cache.generation
         with database.read() as conn:
-            found = _lookup_token(conn, token)
+            found = look(conn)
         if found is None:
-            return None  # unknown tokens are never remembered: a new one works at once
+            return None
         cache.put(key, found[0], found[1], generation)
     actor, expires_at = found
     return actor if expires_at is None or expires_at > db.utcnow() else None
+
+
+def bearer_actor(database: Any, token: str) -> Actor | None:
+    """`actor_for_token` through the engine's cache: most requests read nothing."""
+    return _cached_actor(database, ("token", token_digest(token)),
+                         lambda conn: _lookup_token(conn, token))
 
 
 def login_actor(conn: Connection, token_id: int) -> tuple[Actor, datetime | None] | None:
@@ -359,18 +369,8 @@ def login_actor(conn: Connection, token_id: int) -> tuple[Actor, datetime | None
 def session_actor(database: Any, token_id: int) -> Actor | None:
     """The user of a session, through the engine's cache: the session names its login's token
     row, so a logout, a new password or a deactivation ends it at once."""
-    cache = actor_cache(database.engine)
-    key = ("login", token_id)
-    found = cache.get(key)
-    if found is None:
-        generation = cache.generation
-        with database.read() as conn:
-            found = login_actor(conn, token_id)
-        if found is None:
-            return None
-        cache.put(key, found[0], found[1], generation)
-    actor, expires_at = found
-    return actor if expires_at is None or expires_at > db.utcnow() else None
+    return _cached_actor(database, ("login", token_id),
+                         lambda conn: login_actor(conn, token_id))
 
 
 def csrf_matches(expected: str | None, given: str | None) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -215,10 +216,9 @@ def browser() -> Iterator[Any]:
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
     """A fresh browser context and page (1920×1080 by default)."""
-    # bypass_csp: Playwright's wait_for_function evaluates its string in the page, which the
-    # pages' CSP forbids; tests/test_csp_browser.py runs the pages with the CSP enforced
-    ctx = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="vi-VN",
-                              bypass_csp=True)
+    # the pages' CSP enforced, as a real browser has it: wait with `poll` below, not
+    # Playwright's wait_for_function (it evaluates a string with eval, which the CSP forbids)
+    ctx = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="vi-VN")
     pg = ctx.new_page()
     yield pg
     ctx.close()
@@ -262,3 +262,21 @@ def cheap_passwords(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
     finally:
         auth.set_password_hasher(previous)
+
+
+# -- waiting in a page under its real CSP --------------------------------------------------------
+
+def poll(page: Any, expr: str, timeout: float = 30, every: float = 0.05) -> Any:
+    """Wait until a JavaScript expression is truthy in the page, and return its value.
+
+    Playwright's wait_for_function evaluates its string with eval, which the pages' CSP rightly
+    forbids; page.evaluate goes through the DevTools protocol, so this works with the CSP
+    enforced (no bypass_csp needed)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = page.evaluate(expr)
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{expr} never became true within {timeout} s")
+        time.sleep(every)

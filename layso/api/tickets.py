@@ -17,17 +17,15 @@ bp = Blueprint("tickets", __name__)
 
 
 @bp.post("/tickets")
-@require("kiosk", *STAFF)
 def issue_ticket() -> Any:
     """Issue a ticket (kiosk device or staff on a citizen's behalf)."""
+    actor = identity.demand("kiosk", *STAFF)
     data = body()
     only(data, "service", "priority", "procedure", "lang")
     service = field(data, "service", str, required=True)
     priority = field(data, "priority", str)
     procedure = field(data, "procedure", str)
     lang = field(data, "lang", str, default="vi")
-    actor = identity.actor()
-    assert actor is not None
     if actor.kind == "device":
         limiter: auth.Limiter = current_app.extensions["layso_issue_limiter"]
         if not limiter.allow(actor.key):

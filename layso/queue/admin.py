@@ -199,13 +199,19 @@ def list_services_admin(r: Reader) -> list[dict[str, Any]]:
     return [service_admin_view(r, s, counts.get(s.code, 0), procs.get(s.id, [])) for s in rows]
 
 
-def _service_row(tx: Reader, code: Any) -> Row[Any]:
+def _row(r: Reader, column: Any, value: Any, kind: type, error: str, message: str) -> Row[Any]:
+    """The row whose `column` holds `value` (which must be of `kind`), else NotFound."""
     row = None
-    if isinstance(code, str):
-        row = tx.conn.execute(select(db.services).where(db.services.c.code == code)).first()
+    if isinstance(value, kind):
+        row = r.conn.execute(select(column.table).where(column == value)).first()
     if row is None:
-        raise NotFound("unknown_service", f"No service with code {code!r}")
+        raise NotFound(error, message)
     return row
+
+
+def _service_row(r: Reader, code: Any) -> Row[Any]:
+    return _row(r, db.services.c.code, code, str, "unknown_service",
+                f"No service with code {code!r}")
 
 
 def _service_values(data: dict[str, Any]) -> dict[str, Any]:
@@ -366,10 +372,8 @@ def list_counters_admin(r: Reader) -> list[dict[str, Any]]:
 
 
 def _counter_row(r: Reader, number: int) -> Row[Any]:
-    c = r.conn.execute(select(db.counters).where(db.counters.c.number == number)).first()
-    if c is None:
-        raise NotFound("unknown_counter", f"No counter number {number}")
-    return c
+    return _row(r, db.counters.c.number, number, int, "unknown_counter",
+                f"No counter number {number}")
 
 
 def _number(value: Any) -> int:
@@ -496,13 +500,8 @@ def list_categories_admin(r: Reader) -> list[dict[str, Any]]:
 
 
 def _category_row(r: Reader, code: Any) -> Row[Any]:
-    row = None
-    if isinstance(code, str):
-        row = r.conn.execute(select(db.priority_categories).where(
-            db.priority_categories.c.code == code)).first()
-    if row is None:
-        raise NotFound("unknown_category", f"No priority category {code!r}")
-    return row
+    return _row(r, db.priority_categories.c.code, code, str, "unknown_category",
+                f"No priority category {code!r}")
 
 
 def _category_values(data: dict[str, Any]) -> dict[str, Any]:
@@ -566,12 +565,7 @@ def list_users(r: Reader) -> list[dict[str, Any]]:
 
 
 def _user_row(r: Reader, username: Any) -> Row[Any]:
-    row = None
-    if isinstance(username, str):
-        row = r.conn.execute(select(db.users).where(db.users.c.username == username)).first()
-    if row is None:
-        raise NotFound("unknown_user", f"No user {username!r}")
-    return row
+    return _row(r, db.users.c.username, username, str, "unknown_user", f"No user {username!r}")
 
 
 def _role(value: Any) -> str:
@@ -695,10 +689,7 @@ def list_devices(r: Reader) -> list[dict[str, Any]]:
 
 
 def _device_row(r: Reader, device_id: int) -> Row[Any]:
-    d = r.conn.execute(select(db.devices).where(db.devices.c.id == device_id)).first()
-    if d is None:
-        raise NotFound("unknown_device", f"No device {device_id}")
-    return d
+    return _row(r, db.devices.c.id, device_id, int, "unknown_device", f"No device {device_id}")
 
 
 def _device_values(tx: Reader, data: dict[str, Any], kind: str) -> dict[str, Any]:
