@@ -12,14 +12,14 @@ demo: setup
 	$(BIN)/layso init --demo
 	$(BIN)/layso run --host $(HOST) --port $(PORT)
 
-# the suite on one worker per core (TEST_WORKERS=1 for a serial run); each worker has its own
-# databases, temporary folders, ports and browser; the timing-bound tests share one worker
+# the suite on one pytest-xdist worker per core (TEST_WORKERS=0 for a serial run); each worker
+# has its own databases, temporary folders, ports, browser and Redis channels
 TEST_WORKERS ?= auto
 
 test: setup system-deps
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 setup: tools $(VENV)/.installed $(VENDOR)/socket.io.min.js
 

@@ -338,3 +338,23 @@ def prepare_database(url: str, data_dir: Path, demo: bool = True) -> None:
     """What `layso init [--demo]` makes, at `url`: a copy of this worker's when it can."""
     if not PREPARED.lay(url, data_dir, demo):
         init_db(load({"DATA_DIR": str(data_dir), "DATABASE_URL": url}), demo=demo)
+
+
+# -- the order of the tests under pytest-xdist ---------------------------------------------------
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`make test`), the tests that start server processes first, then the
+    browser tests, then the rest: the three-minute soak and the other long ones start at once
+    instead of trailing after the quick ones on one worker. A serial run keeps file order.
+
+    (pytest-xdist's `xdist_group` cannot keep tests together with pytest 9: its loadgroup mode
+    renames the items through a private attribute pytest 9 no longer reads.)"""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+
+    def rank(item: pytest.Item) -> int:
+        if item.get_closest_marker("slow") is not None:
+            return 0
+        return 1 if item.get_closest_marker("browser") is not None else 2
+
+    items.sort(key=rank)  # stable: each worker collects the same order, as xdist requires

@@ -114,7 +114,6 @@ def timed(fn: Any) -> float:
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("timing")  # under make test: one worker, one at a time
 def test_one_byte_sockets_do_not_starve_the_server_behind_nginx(proxied):
     server, url = proxied
     port = int(url.rsplit(":", 1)[1])
@@ -138,7 +137,6 @@ def test_one_byte_sockets_do_not_starve_the_server_behind_nginx(proxied):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("timing")  # under make test: one worker, one at a time
 def test_each_address_has_a_cap_on_open_sockets(proxied):
     server, url = proxied
     port = int(url.rsplit(":", 1)[1])
