@@ -301,7 +301,7 @@ class Prepared:
     cheap = False
 
     def __init__(self) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="layso-prepared-"))
+        self.root: Path | None = None  # made at first use (not in xdist's controller)
         self.sqlite: dict[bool, Path] = {}
 
     def lay(self, url: str, data_dir: Path, demo: bool) -> bool:
@@ -311,6 +311,8 @@ class Prepared:
                 or (data_dir / "layso.db").exists():
             return False
         if demo not in self.sqlite:
+            if self.root is None:
+                self.root = Path(tempfile.mkdtemp(prefix="layso-prepared-"))
             made = self.root / f"demo-{int(demo)}"
             made.mkdir()
             init_db(load({"DATA_DIR": str(made)}), demo=demo)
@@ -321,7 +323,8 @@ class Prepared:
         return True
 
     def drop(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
+        if self.root is not None:
+            shutil.rmtree(self.root, ignore_errors=True)
 
 
 PREPARED = Prepared()
