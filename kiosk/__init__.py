@@ -15,9 +15,9 @@ bp = Blueprint("kiosk", __name__, template_folder="templates", static_folder="st
 
 
 def _start_printing() -> None:
-    worker = current_app.extensions.get("layso_print_worker")
-    if worker is not None:
-        worker.ensure_started()
+    router = current_app.extensions.get("layso_printers")
+    if router is not None:
+        router.ensure_started()
 
 
 @bp.get("/kiosk/")

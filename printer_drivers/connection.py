@@ -421,6 +421,9 @@ class DirPrinter(_BasePrinter):
 def open_printer(uri: str | PrinterURI, status_timeout: float = STATUS_TIMEOUT) -> Printer:
     """Return the printer for a URI (connections open lazily); invalid URIs raise ValueError."""
     parsed = uri if isinstance(uri, PrinterURI) else parse_printer_uri(uri)
+    if parsed.scheme == "agent":
+        raise ValueError("agent:// is printed by the kiosk's own print agent "
+                         "(layso print-agent --printer URI), not by the server")
     if parsed.scheme == "tcp":
         return TcpPrinter(parsed, status_timeout=status_timeout)
     if parsed.scheme == "usb":

@@ -24,6 +24,7 @@ from layso.queue import reading
 from layso.queue.catalog import CENTER_COLUMNS, CODE, check_center_value, check_service_value
 from layso.queue.errors import Conflict, Forbidden, Invalid, NotFound
 from layso.queue.unit import Actor, Reader, Tx
+from printer_drivers.uri import parse_printer_uri
 
 #: the center's settings as the API names them, and which of them anyone may read
 CENTER_FIELDS = ("name", "timezone", "priority_policy", "recall_limit", "speech_mode",
@@ -721,9 +722,15 @@ def _device_values(tx: Reader, data: dict[str, Any], kind: str) -> dict[str, Any
             values["counter_id"] = int(c.id)
     if "printer" in data:
         p = data["printer"]
-        if p is not None and (not isinstance(p, str) or len(p) > 300 or BAD_TEXT.search(p)
-                              or ("://" not in p and p != "none")):
+        if isinstance(p, str) and not p.strip():
+            p = None  # an emptied field: the center's printer
+        if p is not None and (not isinstance(p, str) or len(p) > 300 or BAD_TEXT.search(p)):
             raise _bad("printer", "invalid_printer", "printer must be a printer URI or null")
+        if p is not None:
+            try:
+                p = parse_printer_uri(p).raw
+            except ValueError as exc:
+                raise _bad("printer", "invalid_printer", str(exc)) from None
         if kind != "kiosk" and p is not None:
             raise _bad("printer", "invalid_printer", "only a kiosk has a printer")
         values["printer"] = p
