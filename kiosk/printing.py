@@ -93,7 +93,52 @@ def ticket_print_from(fields: dict[str, Any]) -> TicketPrint:
         raise ValueError(f"malformed ticket: {exc}") from None
 
 
-class PrintWorker:
+class PrinterTending:
+    """How a job meets its printer: the status read before each job (a trouble read within
+    TRUST_TROUBLE_SECONDS is trusted), the send, the confirmation. The server's workers and
+    the kiosk's print agent both print through this, so they behave alike."""
+
+    printer: Printer
+    status: str = UNKNOWN
+    status_at: float = 0.0
+
+    def _status_changed(self, status: str, previous: str) -> None:
+        """Report a new status (a `printer.changed` event, or a message to the server)."""
+
+    def _check_status(self) -> str:
+        return self._set_status(self.printer.status())
+
+    def _set_status(self, status: str) -> str:
+        previous = self.status
+        self.status, self.status_at = status, time.monotonic()
+        self._known.set()
+        if status != previous and not (previous == UNKNOWN and status in (st.OK, st.NONE)):
+            self._status_changed(status, previous)
+        if status in TROUBLE:
+            log.warning("printer %s: %s (%s)", self.printer.uri.raw, status,
+                        self.printer.last_error)
+        return status
+
+    def _attempt(self, job: TicketPrint) -> tuple[str, str | None]:
+        fresh = time.monotonic() - self.status_at < TRUST_TROUBLE_SECONDS
+        if self.status in TROUBLE and fresh:
+            return WAITING_PRINTER, self.printer.last_error or self.status
+        status = self._check_status()
+        if status == st.NONE:
+            return SKIPPED, None
+        if status not in st.PRINTABLE:
+            return WAITING_PRINTER, self.printer.last_error or status
+        outcome = print_ticket(self.printer, job)
+        if outcome == PRINTED:
+            return PRINTED, None
+        if outcome == WAITING_PRINTER:
+            self._check_status()
+        return outcome, self.printer.last_error
+
+    _known: threading.Event
+
+
+class PrintWorker(PrinterTending):
     """The one owner of one printer in this process: its jobs, its status, its recovery."""
 
     def __init__(self, center: Center, uri: str, printer: Printer | None = None,
@@ -176,25 +221,14 @@ class PrintWorker:
             for job_id in list(self.waiting):
                 self.jobs.put(job_id)
 
-    def _check_status(self) -> str:
-        return self._set_status(self.printer.status())
-
-    def _set_status(self, status: str) -> str:
-        previous = self.status
-        self.status, self.status_at = status, time.monotonic()
-        self._known.set()
-        if status != previous and not (previous == UNKNOWN and status in (st.OK, st.NONE)):
-            try:
-                with self.center.write() as tx:
-                    ops.printer_changed(tx, status, None if previous == UNKNOWN else previous,
-                                        self.printer.last_error if status in TROUBLE else None,
-                                        len(self.waiting), device=self.device)
-            except QueueError:
-                log.exception("cannot record printer status %s", status)
-        if status in TROUBLE:
-            log.warning("printer %s: %s (%s)", self.printer.uri.raw, status,
-                        self.printer.last_error)
-        return status
+    def _status_changed(self, status: str, previous: str) -> None:
+        try:
+            with self.center.write() as tx:
+                ops.printer_changed(tx, status, None if previous == UNKNOWN else previous,
+                                    self.printer.last_error if status in TROUBLE else None,
+                                    len(self.waiting), device=self.device)
+        except QueueError:
+            log.exception("cannot record printer status %s", status)
 
     def _requeue_today(self) -> None:
         """This printer's jobs of the day still queued or waiting print when it can."""
@@ -233,22 +267,6 @@ class PrintWorker:
             self._forget(job_id)
         with self.center.write() as tx:
             ops.print_result(tx, job.ticket_id, str(outcome), error, job_id=job_id)
-
-    def _attempt(self, job: TicketPrint) -> tuple[str, str | None]:
-        fresh = time.monotonic() - self.status_at < TRUST_TROUBLE_SECONDS
-        if self.status in TROUBLE and fresh:
-            return WAITING_PRINTER, self.printer.last_error or self.status
-        status = self._check_status()
-        if status == st.NONE:
-            return SKIPPED, None
-        if status not in st.PRINTABLE:
-            return WAITING_PRINTER, self.printer.last_error or status
-        outcome = print_ticket(self.printer, job)
-        if outcome == PRINTED:
-            return PRINTED, None
-        if outcome == WAITING_PRINTER:
-            self._check_status()
-        return outcome, self.printer.last_error
 
     def _forget(self, job_id: int) -> None:
         if job_id in self.waiting:

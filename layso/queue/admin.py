@@ -20,11 +20,10 @@ from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.engine import Row
 
 from layso import auth, db
-from layso.queue import reading
+from layso.queue import printing, reading
 from layso.queue.catalog import CENTER_COLUMNS, CODE, check_center_value, check_service_value
 from layso.queue.errors import Conflict, Forbidden, Invalid, NotFound
 from layso.queue.unit import Actor, Reader, Tx
-from printer_drivers.uri import parse_printer_uri
 
 #: the center's settings as the API names them, and which of them anyone may read
 CENTER_FIELDS = ("name", "timezone", "priority_policy", "recall_limit", "speech_mode",
@@ -727,10 +726,7 @@ def _device_values(tx: Reader, data: dict[str, Any], kind: str) -> dict[str, Any
         if p is not None and (not isinstance(p, str) or len(p) > 300 or BAD_TEXT.search(p)):
             raise _bad("printer", "invalid_printer", "printer must be a printer URI or null")
         if p is not None:
-            try:
-                p = parse_printer_uri(p).raw
-            except ValueError as exc:
-                raise _bad("printer", "invalid_printer", str(exc)) from None
+            p = printing.check_printer(p)
         if kind != "kiosk" and p is not None:
             raise _bad("printer", "invalid_printer", "only a kiosk has a printer")
         values["printer"] = p

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Row
 from layso import db
 from layso.queue.errors import Invalid, NotFound
 from layso.queue.unit import Actor, Reader, Tx
+from printer_drivers.uri import parse_printer_uri
 
 AGENT = "agent://"
 NONE = "none"
@@ -34,6 +35,14 @@ EXPIRED = "expired"
 SEVERITY = ("offline", "cover_open", "paper_out", "paper_near_end", "ok", "none")
 
 _J = db.print_jobs.c
+
+
+def check_printer(value: str) -> str:
+    """A kiosk's printer URI as stored (422 `invalid_printer` with the reason if invalid)."""
+    try:
+        return parse_printer_uri(value).raw
+    except ValueError as exc:
+        raise Invalid("invalid_printer", str(exc), field="printer") from None
 
 
 def worst(states: list[str]) -> str:
