@@ -337,6 +337,8 @@ class PrintAgent(PrinterTending):
         with self._cond:
             self._jobs.pop(job_id, None)
         self._told_waiting.discard(job_id)
+        log.info("job %s (%s): %s%s", job_id, fields.get("label"), outcome,
+                 f" ({error})" if error else "")
         self._result(job_id, outcome, error)
 
 
