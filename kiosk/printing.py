@@ -367,25 +367,29 @@ class PrintRouter:
             worker.put(job.id)
 
     @staticmethod
-    def _kiosk_printers(r: Any) -> list[tuple[int, str]]:
-        rows = r.conn.execute(select(db.devices.c.id, db.devices.c.printer).where(
-            db.devices.c.kind == "kiosk", db.devices.c.active.is_(True),
-            db.devices.c.printer.is_not(None)).order_by(db.devices.c.id)).all()
+    def _kiosk_printers(r: Any, names: dict[int, str] | None = None) -> list[tuple[int, str]]:
+        rows = r.conn.execute(select(db.devices.c.id, db.devices.c.printer, db.devices.c.name)
+                              .where(db.devices.c.kind == "kiosk", db.devices.c.active.is_(True),
+                                     db.devices.c.printer.is_not(None))
+                              .order_by(db.devices.c.id)).all()
+        if names is not None:
+            names.update({int(d.id): str(d.name) for d in rows})
         return [(int(d.id), str(d.printer)) for d in rows]
 
     def printers(self, wait: float = 1.5) -> list[dict[str, Any]]:
-        """`[{device, uri, state}]`: the center's printer (device null) and each active
-        kiosk's own printer; an agent that is not connected is `offline`."""
+        """`[{device, name, uri, state}]`: the center's printer (device and name null) and
+        each active kiosk's own printer; an agent that is not connected is `offline`."""
         self.ensure_started()
+        names: dict[int, str] = {}
         with self.center.read() as r:
-            kiosks = self._kiosk_printers(r)
+            kiosks = self._kiosk_printers(r, names)
         deadline = time.monotonic() + wait
         out: list[dict[str, Any]] = []
         if self.center_uri != "none":
-            out.append({"device": None, "uri": self.center_uri,
+            out.append({"device": None, "name": None, "uri": self.center_uri,
                         "state": self._state(self.center_uri, None, deadline)})
         for device_id, uri in kiosks:
-            out.append({"device": device_id, "uri": uri,
+            out.append({"device": device_id, "name": names[device_id], "uri": uri,
                         "state": self._state(uri, device_id, deadline)})
         return out
 
