@@ -261,8 +261,10 @@ class PrintAgent(PrinterTending):
         except Exception:  # noqa: BLE001 - reported again on reconnect
             log.debug("status not sent")
 
-    def _status_changed(self, status: str, previous: str) -> None:
-        self._report_status()
+    def _check_status(self) -> str:
+        status = super()._check_status()
+        self._report_status()  # the first read too (the server knows nothing until told)
+        return status
 
     # -- printing -----------------------------------------------------------------------------
 

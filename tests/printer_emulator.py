@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from collections.abc import Callable
 from typing import Self
 
 MODES = ("ok", "near_end", "paper_out", "cover_open", "silent", "down")
@@ -79,6 +80,8 @@ class PrinterEmulator:
         self.status_requests: list[int] = []
         self.connections = 0
         self._mode = "ok"
+        #: called with all the bytes received so far after each chunk (benchmarks time on it)
+        self.on_receive: Callable[[bytes], None] | None = None
         self._stop = threading.Event()
         self._listener: socket.socket | None = None
         self._clients: list[socket.socket] = []
@@ -176,6 +179,9 @@ class PrinterEmulator:
                 return
             with self._lock:
                 self._received += chunk
+                hook, seen = self.on_receive, bytes(self._received) if self.on_receive else b""
+            if hook is not None:
+                hook(seen)
             pending += chunk
             i = 0
             while i < len(pending):
