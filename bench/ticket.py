@@ -105,18 +105,14 @@ def agent_latency(n: int, kiosks: int) -> list[float]:
         tokens = [server.cli("device", "add", f"Kiosk {i + 1}", "--kind", "kiosk", "--printer",
                              "agent://").strip().splitlines()[-1] for i in range(kiosks)]
         server.start()
-        cuts = [0] * kiosks
         arrived: list[float] = [0.0] * kiosks
         done = [threading.Event() for _ in range(kiosks)]
         for i, emu in enumerate(emus):
-            def hook(seen: bytes, i: int = i) -> None:
-                count = seen.count(b"\x1dV")
-                if count > cuts[i]:
-                    cuts[i] = count
-                    arrived[i] = time.perf_counter()
-                    done[i].set()
+            def cut(i: int = i) -> None:
+                arrived[i] = time.perf_counter()
+                done[i].set()
 
-            emu.on_receive = hook
+            emu.on_cut = cut
         agents = [subprocess.Popen(
             [sys.executable, "-m", "layso.cli", "print-agent", "--server", server.url,
              "--printer", emu.uri + "?qr=native", "--state", str(Path(tmp) / f"agent-{i}.json")],

@@ -128,7 +128,7 @@ class PrinterTending:
             return SKIPPED, None
         if status not in st.PRINTABLE:
             return WAITING_PRINTER, self.printer.last_error or status
-        outcome = print_ticket(self.printer, job)
+        outcome = print_ticket(self.printer, job, status=status)
         if outcome == PRINTED:
             return PRINTED, None
         if outcome == WAITING_PRINTER:

@@ -80,8 +80,8 @@ class PrinterEmulator:
         self.status_requests: list[int] = []
         self.connections = 0
         self._mode = "ok"
-        #: called with all the bytes received so far after each chunk (benchmarks time on it)
-        self.on_receive: Callable[[bytes], None] | None = None
+        #: called when a cut (GS V) has been received: a whole ticket (benchmarks time on it)
+        self.on_cut: Callable[[], None] | None = None
         self._stop = threading.Event()
         self._listener: socket.socket | None = None
         self._clients: list[socket.socket] = []
@@ -179,9 +179,6 @@ class PrinterEmulator:
                 return
             with self._lock:
                 self._received += chunk
-                hook, seen = self.on_receive, bytes(self._received) if self.on_receive else b""
-            if hook is not None:
-                hook(seen)
             pending += chunk
             i = 0
             while i < len(pending):
@@ -190,6 +187,8 @@ class PrinterEmulator:
                     break
                 if pending[i] == 0x10 and pending[i + 1] == 0x04:
                     self._answer(client, pending[i + 2])
+                elif pending[i] == 0x1D and pending[i + 1] == 0x56 and self.on_cut is not None:
+                    self.on_cut()
                 i += length
             del pending[:i]
 
