@@ -108,7 +108,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from layso import realtime
 
-    realtime.init_app(app, center)
+    rt = realtime.init_app(app, center)
+    # features that add socket channels (the kiosk's print agents) hook in once sockets exist
+    for hook in app.extensions.pop("layso_realtime_hooks", []):
+        hook(rt)
 
     @app.get("/")
     def index() -> Any:

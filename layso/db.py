@@ -354,6 +354,12 @@ print_jobs = Table(
     Column("error", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # where the job prints: the kiosk whose own printer it is (null: the center's printer),
+    # and that printer's URI as it was when the job was made (`agent://`: the kiosk's agent)
+    Column("device_id", ForeignKey("devices.id")),
+    Column("printer", String(300)),
+    Index("ix_print_jobs_open", "state", "printer", "id"),
+    Index("ix_print_jobs_ticket", "ticket_id", "id"),
 )
 
 

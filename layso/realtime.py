@@ -91,6 +91,9 @@ class Realtime:
         # deactivated user's open socket can be closed at once
         self._sids: dict[str, set[str]] = {}
         self._sids_lock = threading.Lock()
+        #: more channels by name (the print agents' `printer`, kiosk/agents.py):
+        #: `connect(actor, auth) -> bool` and `disconnect(sid)`
+        self.channels: dict[str, Any] = {}
         center.hub.subscribe_batch(self.on_events)
         self._handlers()
 
@@ -325,6 +328,9 @@ class Realtime:
             if actor is not None and actor.id is not None:
                 with self._sids_lock:
                     self._sids.setdefault(actor.key, set()).add(request.sid)  # type: ignore[attr-defined]
+            extra = self.channels.get(channel) if isinstance(channel, str) else None
+            if extra is not None:
+                return bool(extra.connect(actor, data))
             with self.center.read() as r:
                 if channel == "board":
                     join_room(BOARD)
@@ -377,6 +383,8 @@ class Realtime:
         @sio.on("disconnect")
         def on_disconnect(*_args: Any) -> None:
             sid = request.sid  # type: ignore[attr-defined]
+            for extra in self.channels.values():
+                extra.disconnect(sid)
             with self._watch_lock:
                 self._watching.pop(sid, None)
             with self._sids_lock:

@@ -14,7 +14,7 @@
 
   var state = {
     token: null, csrf: null, lang: "vi", services: [], categories: [], full: {},
-    service: null, procedure: null, key: null, busy: false, ticket: null, printer: "none",
+    service: null, procedure: null, key: null, busy: false, ticket: null, printer: "none", deviceId: null,
     day: null
   };
   var idleTimer = null, countTimer = null;
@@ -166,6 +166,7 @@
     state.token = token;
     return api("GET", "/auth/me").then(function (r) {
       if (r.status === 200 && r.data.role === "kiosk") {
+        state.deviceId = r.data.id;
         global.localStorage.setItem(TOKEN_KEY, token);
         $("enrol-token").value = "";
         $("enrol-error").hidden = true;
@@ -211,10 +212,43 @@
         if (doc.body.getAttribute("data-screen") === "s-home") renderServices();
       }
       if (rs[1].status === 200 || rs[1].status === 503) {
-        state.printer = rs[1].data.printer;
+        state.printer = ownPrinter(rs[1].data);
+        if (MODE === "reception") printerChoices(rs[1].data.printers || []);
         $("printer-warn").hidden = !isTrouble(state.printer);
       }
     }, function () { /* the next refresh tries again */ });
+  }
+  // This kiosk's printer: its own (health lists it under its device id), else the center's;
+  // another kiosk's trouble is not this kiosk's to show.
+  function ownPrinter(health) {
+    var list = health.printers;
+    if (!list) return health.printer;
+    var mine = null, center = null;
+    list.forEach(function (p) {
+      if (state.deviceId != null && p.device === state.deviceId) mine = p;
+      if (p.device === null) center = p;
+    });
+    return (mine || center || {state: "none"}).state;
+  }
+  debug.ownPrinter = ownPrinter;
+  // The reception desk reprints on any printer: the ticket's own (first option), the center's,
+  // or any kiosk's.
+  function printerChoices(list) {
+    state.printers = list;
+    var sel = $("reprint-on"), was = sel.value;
+    sel.textContent = "";
+    var first = doc.createElement("option");
+    first.value = ""; first.textContent = "Máy in của vé / The ticket's printer";
+    sel.appendChild(first);
+    list.forEach(function (p) {
+      if (p.device === null) return;
+      var o = doc.createElement("option");
+      o.value = String(p.device);
+      o.textContent = (p.name || ("#" + p.device)) + (isTrouble(p.state) ? " ⚠" : "");
+      sel.appendChild(o);
+    });
+    sel.value = was;
+    if (sel.value !== was) sel.value = "";
   }
   function isTrouble(p) { return p === "paper_out" || p === "cover_open" || p === "offline"; }
   function hours(s) {
@@ -414,7 +448,9 @@
     }
     var token = t.status_url.split("/").pop();
     $("t-qr").src = "/t/" + encodeURIComponent(token) + "/qr.svg";
-    $("reprint").hidden = MODE !== "reception" || t.print.state === "none";
+    var printers = (state.printers || []).length > 0;
+    $("reprint").hidden = MODE !== "reception" || !printers;
+    $("reprint-on-label").hidden = MODE !== "reception" || !printers;
     printState(t.print.state);
     show("s-ticket");
     if (t.print.state === "queued") {
@@ -458,7 +494,8 @@
     var t = state.ticket;
     if (!t) return;
     $("reprint").disabled = true;
-    api("POST", "/tickets/" + t.id + "/reprint", {}).then(function (r) {
+    var on = $("reprint-on").value;
+    api("POST", "/tickets/" + t.id + "/reprint", on ? {device: Number(on)} : {}).then(function (r) {
       $("reprint").disabled = false;
       if (r.status === 200) { printState("queued"); followPrint(t.status_url.split("/").pop(), t); }
     });
@@ -486,6 +523,11 @@
                         reconnectionDelayMax: 10000,
                         auth: function (cb) { cb({channel: "board", token: state.token || undefined}); }});
     socket.on("config.changed", function () { loadCenter(); refresh(); });
+    // a printer's status changed: read this kiosk's own again (another kiosk's is not shown)
+    socket.on("printer.changed", function (ev) {
+      var d = ev && ev.device ? ev.device.id : null;
+      if (d === null || d === state.deviceId) refresh();
+    });
     socket.on("disconnect", checkEnrolled);
     socket.on("connect_error", checkEnrolled);
   }
@@ -524,7 +566,7 @@
     state.token = global.localStorage.getItem(TOKEN_KEY);
     if (!state.token) return enrol();
     api("GET", "/auth/me").then(function (r) {
-      if (r.status === 200 && r.data.role === "kiosk") return start();
+      if (r.status === 200 && r.data.role === "kiosk") { state.deviceId = r.data.id; return start(); }
       if (r.status === 401) {
         global.localStorage.removeItem(TOKEN_KEY);
         state.token = null;

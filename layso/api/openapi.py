@@ -65,6 +65,7 @@ USER_BODY = _obj({"username": S, "name": S, "role": {"enum": ["admin", "supervis
                                                                "officer"]},
                   "active": BOOL, "password": S})
 USER = _obj({"username": S, "name": S, "role": S, "active": BOOL})
+PRINTER_STATES = ["none", "ok", "paper_near_end", "paper_out", "cover_open", "offline"]
 DEVICE_BODY = _obj({"name": S, "kind": {"enum": ["kiosk", "display", "feedback"]},
                     "counter": NI, "printer": NS})
 DEVICE = _obj({"id": INT, "name": S, "kind": S, "counter": NI, "printer": NS, "active": BOOL,
@@ -114,8 +115,9 @@ OPERATIONS: list[tuple[str, str, str, str, Any, int, Any]] = [
     ("post", "/tickets/{id}/cancel", "Waiting → cancelled", STAFF, None, 200, TICKET),
     ("post", "/tickets/{id}/priority", "Correct a waiting ticket's priority category", STAFF,
      _obj({"priority": NS}), 200, TICKET),
-    ("post", "/tickets/{id}/reprint", "Print a ticket again (409 no_printer without one)", STAFF,
-     None, 200, TICKET),
+    ("post", "/tickets/{id}/reprint", "Print a ticket again, where it printed first or on "
+     "kiosk `device`'s printer (409 no_printer when that route has none)", STAFF,
+     _obj({"device": NI}), 200, TICKET),
     ("post", "/ratings", "Rate a completed ticket (once)", "feedback device",
      _obj({"ticket": INT, "score": {"type": "integer", "minimum": 1, "maximum": 5},
            "reason": {"enum": ["long_wait", "attitude", "unclear_guidance",
@@ -151,10 +153,12 @@ OPERATIONS: list[tuple[str, str, str, str, Any, int, Any]] = [
     ("post", "/notice", "Set the board's scrolling notice line", "supervisor or admin",
      _obj({"vi": {"type": "string"}, "en": {"type": "string"}}), 200,
      _obj({"vi": {"type": "string"}, "en": {"type": "string"}})),
-    ("get", "/health", "Health: database and printer", "anyone", None, 200,
+    ("get", "/health", "Health: database and printers (`printer`: the worst of them)",
+     "anyone", None, 200,
      _obj({"ok": {"type": "boolean"}, "db": S,
-           "printer": {"enum": ["none", "ok", "paper_near_end", "paper_out", "cover_open",
-                                "offline"]}, "build": S})),
+           "printer": {"enum": PRINTER_STATES}, "build": S,
+           "printers": {"type": "array", "items": _obj({
+               "device": NI, "name": NS, "uri": S, "state": {"enum": PRINTER_STATES}})}})),
     ("get", "/openapi.json", "This OpenAPI document", "anyone", None, 200, {"type": "object"}),
     # -- administration ---------------------------------------------------------------------
     ("get", "/center", "The center's settings (the public part; all of them to an admin)",

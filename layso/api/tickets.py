@@ -36,9 +36,9 @@ def issue_ticket() -> Any:
             if first is not None:
                 return first
             raise ApiError(429, "rate_limited", "Too many tickets from this kiosk; wait a minute")
-    print_state = "queued" if current_app.config.get("PRINTER", "none") != "none" else "none"
+    printer = str(current_app.config.get("PRINTER") or "none")
     return act(lambda tx: ops.issue(tx, actor, service, priority, procedure, lang,
-                                    print_state=print_state), status=201)
+                                    printer=printer), status=201)
 
 
 @bp.get("/tickets/<token>")
@@ -107,11 +107,11 @@ def ticket_priority(ticket_id: int) -> Any:
 @bp.post("/tickets/<int:ticket_id>/reprint")
 @require(*STAFF)
 def ticket_reprint(ticket_id: int) -> Any:
-    """Print a ticket again (the print worker takes it); 409 when there is no printer."""
-    only(body())
-    if current_app.config.get("PRINTER", "none") == "none":
-        raise ApiError(409, "no_printer", "No printer is configured (LAYSO_PRINTER=none)")
-    return ticket_action(lambda tx, a: ops.reprint(tx, a, ticket_id))
+    """Print a ticket again, where it printed first or on the printer of kiosk `device`
+    (the reception desk reprints on any printer); 409 `no_printer` when that route has none."""
+    printer = str(current_app.config.get("PRINTER") or "none")
+    return ticket_action(lambda tx, a, device: ops.reprint(tx, a, ticket_id, printer, device),
+                         ("device", int, False))
 
 
 @bp.post("/ratings")

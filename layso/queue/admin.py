@@ -20,7 +20,7 @@ from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.engine import Row
 
 from layso import auth, db
-from layso.queue import reading
+from layso.queue import printing, reading
 from layso.queue.catalog import CENTER_COLUMNS, CODE, check_center_value, check_service_value
 from layso.queue.errors import Conflict, Forbidden, Invalid, NotFound
 from layso.queue.unit import Actor, Reader, Tx
@@ -721,9 +721,12 @@ def _device_values(tx: Reader, data: dict[str, Any], kind: str) -> dict[str, Any
             values["counter_id"] = int(c.id)
     if "printer" in data:
         p = data["printer"]
-        if p is not None and (not isinstance(p, str) or len(p) > 300 or BAD_TEXT.search(p)
-                              or ("://" not in p and p != "none")):
+        if isinstance(p, str) and not p.strip():
+            p = None  # an emptied field: the center's printer
+        if p is not None and (not isinstance(p, str) or len(p) > 300 or BAD_TEXT.search(p)):
             raise _bad("printer", "invalid_printer", "printer must be a printer URI or null")
+        if p is not None:
+            p = printing.check_printer(p)
         if kind != "kiosk" and p is not None:
             raise _bad("printer", "invalid_printer", "only a kiosk has a printer")
         values["printer"] = p
