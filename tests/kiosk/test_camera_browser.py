@@ -16,6 +16,8 @@ from playwright.sync_api import expect
 
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.kiosk.test_citizens_browser import DOSSIER, ELDER_CARD
+from tests.kiosk.test_kiosk_layout_browser import GRADIENT
+from tests.layout import assert_fits
 from tests.live import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -93,9 +95,13 @@ def test_the_camera_reads_a_chip_id_card(camera_browser, citizen_server,
 
 
 @pytest.mark.parametrize("camera_browser", [DOSSIER], indirect=True)
-def test_the_camera_reads_a_receipt(camera_browser, citizen_server) -> None:
+def test_the_camera_reads_a_receipt(camera_browser, citizen_server, screenshot_dir) -> None:
     server = citizen_server
     page = kiosk(camera_browser, server)
+    # the landscape home screen with both: the card's hint and camera, and result pickup
+    expect(page.locator("#pickup")).to_be_visible()
+    page.screenshot(path=str(screenshot_dir / "kiosk-home-scan-landscape.png"))
+    assert_fits(page, "home with result pickup", min_target=64, gradient=GRADIENT)
     page.click("#pickup")
     page.wait_for_selector("#s-pickup:not([hidden])")
     page.click("#camera-receipt")
