@@ -15,8 +15,8 @@
   var state = {
     token: null, csrf: null, lang: "vi", services: [], categories: [], full: {},
     service: null, procedure: null, key: null, busy: false, ticket: null, printer: "none",
-    day: null, tz: "Asia/Ho_Chi_Minh", skew: 0, resultService: null, dossier: null,
-    back: null
+    day: null, tz: "Asia/Ho_Chi_Minh", skew: 0, resultService: null, citizenLimit: null,
+    dossier: null, back: null
   };
   // the ID card read for this citizen's flow: its number (sent as citizen_id, never shown)
   // and whether to propose the elderly priority; forgotten when the flow ends
@@ -370,7 +370,8 @@
     var body = {service: state.service.code, lang: state.lang};
     if (priority) body.priority = priority;
     if (state.procedure) body.procedure = state.procedure;
-    if (citizen) body.citizen_id = citizen.id;  // counted for the daily limit, never kept
+    // the card's number goes only where a limit needs it: counted, never kept
+    if (citizen && state.citizenLimit) body.citizen_id = citizen.id;
     if (state.dossier) body.dossier = state.dossier;
     var tries = 0;
     var shown = global.setTimeout(function () { show("s-issuing"); }, 400);
@@ -657,6 +658,7 @@
     api("GET", "/center").then(function (r) {
       if (r.status !== 200) return;
       state.resultService = r.data.result_service || null;
+      state.citizenLimit = r.data.citizen_daily_limit || null;
       if (doc.body.getAttribute("data-screen") === "s-home") renderServices();
     });
     api("GET", "/categories").then(function (r) {

@@ -30,9 +30,10 @@ CENTER_FIELDS = ("name", "timezone", "priority_policy", "recall_limit", "speech_
                  "speak_english", "default_service_minutes", "rating_scale",
                  "citizen_daily_limit", "alert_queue_length", "alert_pause_minutes",
                  "result_service")
-#: the kiosk reads `result_service` to offer "Nhận kết quả" (collect a result)
+#: the kiosk reads `result_service` to offer "Nhận kết quả" (collect a result), and
+#: `citizen_daily_limit` to send an ID card's number only when a limit needs it
 PUBLIC_CENTER_FIELDS = ("name", "timezone", "speech_mode", "speak_english", "rating_scale",
-                        "result_service")
+                        "result_service", "citizen_daily_limit")
 SERVICE_FIELDS = ("code", "prefix", "name", "target_wait_minutes", "opens_at", "closes_at",
                   "daily_cap", "start_number", "procedures", "active", "position",
                   "default_service_minutes")

@@ -34,7 +34,10 @@ def data_files(app: Any) -> bytes:
 
 
 def test_the_limit_answers_409_with_what_to_do(api) -> None:
+    assert api["anon"].get("/center").get_json()["citizen_daily_limit"] is None
     limit(api, 1)
+    # the kiosk reads it without logging in: it sends a card's number only under a limit
+    assert api["anon"].get("/center").get_json()["citizen_daily_limit"] == 1
     r = api["kiosk"].post("/tickets", json={"service": "land", "citizen_id": ID})
     assert r.status_code == 201
     assert ID not in r.get_data(as_text=True) and "citizen_id" not in r.get_json()

@@ -120,6 +120,21 @@ def test_a_scanned_card_proposes_priority_and_counts_against_the_limit(
     page.click("#done")
     scanner(page, "hello world")
     page.wait_for_selector("#s-error:not([hidden])")
+    # without a limit the kiosk does not even send the number (the board channel's
+    # config.changed tells it at once)
+    admin = server.login("admin", "layso-demo")
+    assert server.api("PATCH", "/center", admin,
+                      json={"citizen_daily_limit": None}).status_code == 200
+    for _ in range(100):
+        if page.evaluate("window.laysoKiosk.state.citizenLimit") is None:
+            break
+        page.wait_for_timeout(50)
+    page.click("#error-ok")
+    scanner(page, ELDER_CARD)
+    page.click("[data-service=social]")
+    page.click("[data-priority=elderly]")
+    page.wait_for_selector("#s-ticket:not([hidden])")
+    assert "citizen_id" not in json.loads(page.sent[-1])
     assert page.errors == []
     page.context.close()
 
