@@ -559,6 +559,9 @@
         return true;
       });
     });
+    $('complete-dossier').addEventListener('input', function () {
+      $('complete-error').hidden = true;  // a new code: the last one's refusal no longer holds
+    });
     // a barcode scanner ends its code with Enter: that confirms the code, not the dialog
     $('complete-dossier').addEventListener('keydown', function (ev) {
       if (ev.key === 'Enter') {

@@ -234,6 +234,7 @@ def test_a_receipt_becomes_a_pickup_ticket_the_counter_sees_first(
     shot(officer, screenshot_dir, "counter-complete-dossier-invalid.png")
     officer.fill("#complete-dossier", "")
     officer.keyboard.type("000.00.17.H56-251203-0042")
+    expect(officer.locator("#complete-error")).to_be_hidden()
     officer.keyboard.press("Enter")
     expect(officer.locator("#complete-confirm")).to_be_focused()
     shot(officer, screenshot_dir, "counter-complete-dossier.png")
