@@ -207,7 +207,7 @@ OPERATIONS: list[tuple[str, str, str, str, Any, int, Any]] = [
 ]
 
 ERRORS = {"400": "Malformed request", "401": "No or invalid credentials", "403": "Role",
-          "404": "Unknown id", "409": "Illegal transition, closed, cap reached",
+          "404": "Unknown id", "409": "Illegal transition, closed, cap reached, citizen_limit",
           "413": "Body too large", "422": "Invalid field", "429": "Rate limited"}
 
 

@@ -251,3 +251,36 @@ def test_a_receipt_becomes_a_pickup_ticket_the_counter_sees_first(
         assert "H56" not in p.content()
     page.context.close()
     officer.context.close()
+
+
+def test_the_age_counts_on_the_center_date_not_the_kiosk_clock(browser, citizen_server) -> None:
+    """A citizen born on 3 December 1966 is 60 from midnight in Hà Nội on 3 December 2026,
+    whatever the kiosk's own clock says: the kiosk counts on the server's time and zone."""
+    server = citizen_server
+    token = server.device("Kiosk giờ", "kiosk")
+    ctx = browser.new_context(viewport={"width": 1080, "height": 1920}, locale="vi-VN",
+                              timezone_id="Europe/London")  # a kiosk set to the wrong zone
+    ctx.add_init_script(f"localStorage.setItem('layso.kiosk.token', {json.dumps(token)})")
+    page = ctx.new_page()
+    server_now = {"at": "2026-12-02T16:59:58+00:00"}  # 23:59:58 in Hà Nội
+
+    def board(route: Any) -> None:
+        data = route.fetch().json()
+        data["now"] = server_now["at"]
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(data))
+
+    page.route("**/api/v1/board", board)
+    card = "038066001234||A|03121966|Nam|X|01012021"
+    for at, today, shown in (("2026-12-02T16:59:58+00:00", [2026, 12, 2], "read"),
+                             ("2026-12-02T17:00:01+00:00", [2026, 12, 3], "elderly")):
+        server_now["at"] = at
+        page.goto(server.url + "/kiosk/")
+        page.wait_for_selector(".k-service")
+        for _ in range(100):
+            if page.evaluate("window.laysoKiosk.today().d") == today[2]:
+                break
+            page.wait_for_timeout(50)
+        assert page.evaluate("Object.values(window.laysoKiosk.today())") == today
+        scanner(page, card)
+        expect(page.locator("body")).to_have_attribute("data-card", shown)
+    ctx.close()

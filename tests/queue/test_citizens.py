@@ -3,13 +3,17 @@ codes (checked, kept on the ticket, staff only)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
 from layso import db
-from layso.queue import Center, Conflict, Invalid, citizens, ops
+from layso.cli import main
+from layso.db import Database
+from layso.queue import SYSTEM, Center, Conflict, Invalid, citizens, ops
+from tests.conftest import Clock
 from tests.queue.helpers import refused, run, set_center
 
 ID = "001089012345"
@@ -50,8 +54,6 @@ def test_the_limit_is_per_citizen_per_service_per_day(center, kiosk_actor, clock
 
 
 def test_the_day_changes_in_the_center_time_zone_not_utc(center, kiosk_actor, clock) -> None:
-    from datetime import UTC, datetime
-
     set_center(center, citizen_daily_limit=1)
     clock.now = datetime(2026, 11, 25, 16, 59, tzinfo=UTC)  # 23:59 in Hà Nội
     issue(center, kiosk_actor, citizen_id=ID)
@@ -163,3 +165,22 @@ def test_a_pickup_ticket_carries_its_dossier_to_the_officials(center, kiosk_acto
     assert done["dossier"] == "000.00.17.H56-251202-0007"
     refused(center, Invalid, "invalid_dossier", ops.issue, kiosk_actor, "certification",
             dossier="x" * 41)
+
+
+
+def test_layso_purge_forgets_an_ended_day_too(tmp_path, monkeypatch, capsys) -> None:
+    for var in ("LAYSO_DATABASE_URL", "LAYSO_PASSWORD"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("LAYSO_DATA_DIR", str(tmp_path / "data"))
+    assert main(["init", "--demo"]) == 0
+    # a ticket on a card yesterday; nobody took a number since
+    yesterday = Clock(datetime.now(UTC) - timedelta(days=1))
+    center = Center(Database(f"sqlite:///{tmp_path / 'data' / 'layso.db'}", clock=yesterday))
+    set_center(center, citizen_daily_limit=1)
+    issue(center, SYSTEM, "land", citizen_id=ID)
+    assert kept(center) == (1, 1)
+    capsys.readouterr()
+    assert main(["purge"]) == 0
+    assert "ended days' ID card hashes forgotten: 1" in capsys.readouterr().out
+    assert kept(center) == (0, 0)
+    center.db.dispose()
