@@ -114,14 +114,25 @@ class Realtime:
             if ev.type == "ticket.called" and ticket:
                 items.append((ticket_room(ticket["id"]), ev.type, shown))
             refresh = refresh or ev.type.startswith("ticket.") or ev.type in REFRESH_EVENTS
-        for ev in evs:
-            ends = ev.payload.get("ends") if ev.type == "config.changed" else None
-            if isinstance(ends, str):
-                self.close_sockets(ends)
+        self.close_ended(evs)
         if refresh:  # the phones' refresh reads the committed state alongside the board sends
             self._refresh.set()
         self.emit_rooms(items)
         self.ensure_background()
+
+    def close_ended(self, evs: list[Event]) -> None:
+        """Close the sockets of every device or user whose access one of these events ended."""
+        for ev in evs:
+            ends = ev.payload.get("ends") if ev.type == "config.changed" else None
+            if isinstance(ends, str):
+                self.close_sockets(ends)
+
+    def close_ended_since(self, position: tuple[str, int]) -> None:
+        """Close this process's sockets whose access ended in a commit of another process
+        after `position` (the event log is shared; the message queue carries only emits)."""
+        with self.center.read() as r:
+            missed = events.since(r.conn, *position)
+        self.close_ended(missed or [])
 
     def close_sockets(self, actor_key: str) -> None:
         """Close this process's open sockets of a device or user (`device:ID`, `user:ID`)."""
@@ -232,13 +243,25 @@ class Realtime:
         last_tick = time.monotonic()
         ticked: tuple[str, int] | None = None
         looked: tuple[str, int] | None = None
+        closed_upto: tuple[str, int] | None = None
         forgot = 0.0
+        if queued:
+            try:
+                closed_upto = self.position()
+            except Exception:
+                log.exception("the event log could not be read")
         while True:
             self.socketio.sleep(step)
             try:
                 now = self.position()
                 if queued and looked is not None and now != looked:
                     self._refresh.set()  # another process's commit may move this one's phones
+                if queued and closed_upto is None:
+                    closed_upto = now
+                elif closed_upto is not None and now != closed_upto:
+                    # another process's commit may end a device's or an official's access
+                    self.close_ended_since(closed_upto)
+                    closed_upto = now
                 # one look late: by then the live events have had `step` seconds to arrive,
                 # so a client that got them is not sent to resync for nothing
                 if queued and looked is not None and looked != ticked:
@@ -334,6 +357,7 @@ class Realtime:
                     due = reading.rating_due(r, c)
                     if due is not None:  # completed while the tablet was away
                         emit("ticket.completed", due)
+                    self.ensure_background()  # its tick loop closes it when it is revoked
                     return True
                 elif channel == "ticket":
                     ticket_token = data.get("ticket")
