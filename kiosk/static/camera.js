@@ -81,6 +81,18 @@
     if (canvas) canvas.width = canvas.height = 0;  // the last frame goes too
   }
 
-  global.LaysoCamera = {available: available, start: start, stop: stop,
+  /* Resolves true when the machine has a camera at all (asked once; no permission needed). */
+  var present = null;
+  function detect() {
+    if (present) return present;
+    present = !available() || !global.navigator.mediaDevices.enumerateDevices
+      ? Promise.resolve(false)
+      : global.navigator.mediaDevices.enumerateDevices().then(function (list) {
+        return list.some(function (d) { return d.kind === "videoinput"; });
+      }, function () { return false; });
+    return present;
+  }
+
+  global.LaysoCamera = {available: available, detect: detect, start: start, stop: stop,
                         running: function () { return !!stream; }};
 })(window);

@@ -16,7 +16,7 @@
     token: null, csrf: null, lang: "vi", services: [], categories: [], full: {},
     service: null, procedure: null, key: null, busy: false, ticket: null, printer: "none",
     day: null, tz: "Asia/Ho_Chi_Minh", skew: 0, resultService: null, citizenLimit: null,
-    dossier: null, back: null
+    dossier: null, back: null, hasCamera: false
   };
   // the ID card read for this citizen's flow: its number (sent as citizen_id, never shown)
   // and whether to propose the elderly priority; forgotten when the flow ends
@@ -243,9 +243,9 @@
 
   function renderServices() {
     $("pickup").hidden = !resultService();
-    var cam = !!(global.LaysoCamera && global.LaysoCamera.available());
-    $("camera-card").hidden = !cam;
-    $("camera-receipt").hidden = !cam;
+    // the camera buttons only on a kiosk that has a camera (the USB scanner needs no button)
+    $("camera-card").hidden = !state.hasCamera;
+    $("camera-receipt").hidden = !state.hasCamera;
     var box = $("services");
     box.textContent = "";
     // an empty list after a successful read: the center has no service yet (not an error)
@@ -691,6 +691,12 @@
   debug.checkEnrolled = checkEnrolled;
 
   function start() {
+    if (global.LaysoCamera) {
+      global.LaysoCamera.detect().then(function (yes) {
+        state.hasCamera = yes;
+        if (doc.body.getAttribute("data-screen") === "s-home") renderServices();
+      });
+    }
     loadCenter();
     home();
     listen();
