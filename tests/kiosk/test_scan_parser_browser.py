@@ -3,6 +3,7 @@ card QR layouts, the age rule at its boundary, and receipts' dossier codes."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,15 +14,19 @@ pytestmark = pytest.mark.browser
 SCAN_JS = Path(__file__).resolve().parents[2] / "kiosk" / "static" / "scan.js"
 
 
-@pytest.fixture
-def scan(page: Any) -> Any:
-    """`scan(fn, *args)`: call LaysoScan.fn in the browser and return its answer."""
+@pytest.fixture(scope="module")
+def scan(browser: Any) -> Iterator[Any]:
+    """`scan(fn, *args)`: call LaysoScan.fn in the browser and return its answer (one page
+    for the module: the parser keeps no state)."""
+    ctx = browser.new_context()
+    page = ctx.new_page()
     page.goto("about:blank")
     page.add_script_tag(path=str(SCAN_JS))
 
     def call(fn: str, *args: Any) -> Any:
         return page.evaluate("([fn, args]) => window.LaysoScan[fn](...args)", [fn, list(args)])
-    return call
+    yield call
+    ctx.close()
 
 
 TODAY = {"y": 2026, "m": 12, "d": 3}
