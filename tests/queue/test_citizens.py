@@ -184,3 +184,31 @@ def test_layso_purge_forgets_an_ended_day_too(tmp_path, monkeypatch, capsys) -> 
     assert "ended days' ID card hashes forgotten: 1" in capsys.readouterr().out
     assert kept(center) == (0, 0)
     center.db.dispose()
+
+
+def test_kiosks_at_the_same_instant_give_a_citizen_no_more_than_the_limit(center,
+                                                                          kiosk_actor) -> None:
+    """Group commit runs simultaneous issues in one transaction, each in its savepoint: the
+    refused ones roll back their count, the others see each other's."""
+    import threading
+
+    set_center(center, citizen_daily_limit=2)
+    results: list[str] = []
+    start = threading.Barrier(8)
+
+    def kiosk() -> None:
+        start.wait()
+        try:
+            t = center.run(lambda tx: ops.issue(tx, kiosk_actor, "land", citizen_id=ID))
+            results.append(t["label"])
+        except Conflict as exc:
+            results.append(exc.code)
+
+    threads = [threading.Thread(target=kiosk) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == ["C001", "C002"] + ["citizen_limit"] * 6
+    with center.db.read() as conn:
+        assert conn.execute(select(db.citizen_counts.c.issued)).scalar_one() == 2
