@@ -42,19 +42,16 @@ def camera_video(text: str, path: Path) -> Path:
 
 
 @pytest.fixture
-def camera_browser(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
-    """A Chromium whose camera films the code named by the test's `code` parameter."""
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.skip("browser tests need Debian's Chromium")
+def camera_browser(request: pytest.FixtureRequest, browser: Any, tmp_path: Path
+                   ) -> Iterator[Any]:
+    """A second Chromium, from the session's Playwright, whose camera films the code named by
+    the test's parameter."""
     video = camera_video(request.param, tmp_path / "camera.y4m")
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=[
-            *CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-            f"--use-file-for-fake-video-capture={video}"])
-        yield b
-        b.close()
+    b = browser.browser_type.launch(executable_path=CHROMIUM, args=[
+        *CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}"])
+    yield b
+    b.close()
 
 
 def kiosk(browser: Any, server: LiveServer) -> Any:
