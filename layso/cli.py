@@ -460,16 +460,19 @@ def new_epoch_after_restore(cfg: dict[str, Any]) -> None:
 def cmd_purge(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
     """Apply the retention settings now (the server also does so when each day opens)."""
     from layso.db import utcnow
-    from layso.queue import retention
+    from layso.queue import Center, citizens, retention
 
     database = _database(cfg)
     try:
         with database.write() as conn:
             out = retention.purge(conn, utcnow(), int(cfg["RETENTION_COMMENT_DAYS"]) or None,
                                   int(cfg["RETENTION_TOKEN_DAYS"]) or None)
+        # an ended day's keyed hashes of ID card numbers (the server forgets them by itself)
+        days = citizens.forget_if_ended(Center(database))
     finally:
         database.dispose()
-    print(f"Comments cleared: {out['comments']}; spent tokens deleted: {out['tokens']}.")
+    print(f"Comments cleared: {out['comments']}; spent tokens deleted: {out['tokens']}; "
+          f"ended days' ID card hashes forgotten: {days}.")
     return 0
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, select
 
 from layso import db, events, identity
 from layso.events import Event
-from layso.queue import Center, public, reading
+from layso.queue import Center, citizens, public, reading
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,8 @@ STREAM = "stream"
 #: the boards' room: every event, as much of it as a board shows (`layso.queue.public`)
 BOARD = "board"
 TICK_SECONDS = 20
+#: how often the tick loop looks for an ended day whose citizens' hashes are still kept
+FORGET_SECONDS = 60
 #: with a message queue (several processes), how often each process looks at the log's
 #: position: events can be lost on the way through Redis (an outage, a listener in its
 #: reconnect back-off of up to 60 s), so each process tells its own clients where the log
@@ -245,6 +247,7 @@ class Realtime:
         ticked: tuple[str, int] | None = None
         looked: tuple[str, int] | None = None
         closed_upto: tuple[str, int] | None = None
+        forgot = 0.0
         if queued:
             try:
                 closed_upto = self.position()
@@ -271,6 +274,11 @@ class Realtime:
                     self.tick(now)
                     ticked, last_tick = now, time.monotonic()
                 looked = now
+                if time.monotonic() - forgot >= FORGET_SECONDS:
+                    forgot = time.monotonic()
+                    # a day with no ticket after it opens no new day: its citizens' keyed
+                    # hashes must go all the same once it ended
+                    citizens.forget_if_ended(self.center)
             except Exception:
                 log.exception("tick failed")
 

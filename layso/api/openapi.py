@@ -51,7 +51,7 @@ CENTER_BODY = _obj({"name": NAME, "timezone": S, "priority_policy": S, "recall_l
                     "speech_mode": {"enum": ["words", "digits"]}, "speak_english": BOOL,
                     "default_service_minutes": INT, "rating_scale": {"enum": ["five", "three"]},
                     "citizen_daily_limit": NI, "alert_queue_length": NI,
-                    "alert_pause_minutes": NI})
+                    "alert_pause_minutes": NI, "result_service": NS})
 SERVICE_BODY = _obj({"code": S, "prefix": S, "name": NAME, "target_wait_minutes": INT,
                      "opens_at": NS, "closes_at": NS, "daily_cap": NI, "start_number": INT,
                      "procedures": {"type": "array", "items": PROCEDURE}, "active": BOOL,
@@ -83,7 +83,12 @@ OPERATIONS: list[tuple[str, str, str, str, Any, int, Any]] = [
     ("get", "/categories", "Priority categories", "anyone", None, 200,
      _list(_obj({"code": S, "name": NAME}))),
     ("post", "/tickets", "Issue a ticket", "kiosk device, " + STAFF,
-     _obj({"service": S, "priority": NS, "procedure": NS, "lang": {"enum": ["vi", "en"]}},
+     _obj({"service": S, "priority": NS, "procedure": NS, "lang": {"enum": ["vi", "en"]},
+           "citizen_id": {"type": ["string", "null"], "pattern": "^[0-9]{12}$",
+                          "description": "the chip ID card's number: counted against "
+                          "citizen_daily_limit (409 citizen_limit), never stored or returned"},
+           "dossier": {"type": ["string", "null"], "pattern": "^[A-Za-z0-9.-]{1,40}$",
+                       "description": "a dossier whose result the citizen collects"}},
           ["service"]), 201, TICKET),
     ("get", "/tickets/{token}", "A citizen's public ticket view", "anyone with the token", None,
      200, {"$ref": "#/components/schemas/PublicTicket"}),
@@ -106,7 +111,9 @@ OPERATIONS: list[tuple[str, str, str, str, Any, int, Any]] = [
     ("post", "/counters/{n}/complete", "Finish with an outcome", STAFF,
      _obj({"outcome": {"enum": ["done", "received", "result_returned", "advised",
                                 "needs_more_documents", "redirected", "rejected"]},
-           "procedure": NS}, ["outcome"]), 200, TICKET),
+           "procedure": NS,
+           "dossier": {"type": ["string", "null"], "pattern": "^[A-Za-z0-9.-]{1,40}$"}},
+          ["outcome"]), 200, TICKET),
     ("post", "/counters/{n}/transfer", "Move the current ticket to another service", STAFF,
      _obj({"service": S, "position": {"enum": ["front", "back"]}}, ["service", "position"]),
      200, TICKET),
@@ -204,7 +211,7 @@ OPERATIONS: list[tuple[str, str, str, str, Any, int, Any]] = [
 ]
 
 ERRORS = {"400": "Malformed request", "401": "No or invalid credentials", "403": "Role",
-          "404": "Unknown id", "409": "Illegal transition, closed, cap reached",
+          "404": "Unknown id", "409": "Illegal transition, closed, cap reached, citizen_limit",
           "413": "Body too large", "422": "Invalid field", "429": "Rate limited"}
 
 
@@ -221,7 +228,8 @@ def _ticket_schema(public: bool) -> dict[str, Any]:
                                           "failed"]}}),
     }
     if not public:
-        props = {"id": INT, **props}
+        # the dossier code is staff's: the public view never carries it
+        props = {"id": INT, **props, "dossier": NS}
     return {"type": "object", "properties": props, "required": list(props)}
 
 

@@ -21,11 +21,14 @@ bp = Blueprint("tickets", __name__)
 def issue_ticket() -> Any:
     """Issue a ticket (kiosk device or staff on a citizen's behalf)."""
     data = body()
-    only(data, "service", "priority", "procedure", "lang")
+    only(data, "service", "priority", "procedure", "lang", "citizen_id", "dossier")
     service = field(data, "service", str, required=True)
     priority = field(data, "priority", str)
     procedure = field(data, "procedure", str)
     lang = field(data, "lang", str, default="vi")
+    # the ID card's number: checked and counted in the domain, never kept (layso.queue.citizens)
+    citizen_id = field(data, "citizen_id", str)
+    dossier = field(data, "dossier", str)
     actor = identity.actor()
     assert actor is not None
     if actor.kind == "device":
@@ -38,7 +41,8 @@ def issue_ticket() -> Any:
             raise ApiError(429, "rate_limited", "Too many tickets from this kiosk; wait a minute")
     printer = str(current_app.config.get("PRINTER") or "none")
     return act(lambda tx: ops.issue(tx, actor, service, priority, procedure, lang,
-                                    printer=printer), status=201)
+                                    printer=printer, citizen_id=citizen_id,
+                                    dossier=dossier), status=201)
 
 
 @bp.get("/tickets/<token>")

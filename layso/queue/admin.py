@@ -28,8 +28,12 @@ from layso.queue.unit import Actor, Reader, Tx
 #: the center's settings as the API names them, and which of them anyone may read
 CENTER_FIELDS = ("name", "timezone", "priority_policy", "recall_limit", "speech_mode",
                  "speak_english", "default_service_minutes", "rating_scale",
-                 "citizen_daily_limit", "alert_queue_length", "alert_pause_minutes")
-PUBLIC_CENTER_FIELDS = ("name", "timezone", "speech_mode", "speak_english", "rating_scale")
+                 "citizen_daily_limit", "alert_queue_length", "alert_pause_minutes",
+                 "result_service")
+#: the kiosk reads `result_service` to offer "Nhận kết quả" (collect a result), and
+#: `citizen_daily_limit` to send an ID card's number only when a limit needs it
+PUBLIC_CENTER_FIELDS = ("name", "timezone", "speech_mode", "speak_english", "rating_scale",
+                        "result_service", "citizen_daily_limit")
 SERVICE_FIELDS = ("code", "prefix", "name", "target_wait_minutes", "opens_at", "closes_at",
                   "daily_cap", "start_number", "procedures", "active", "position",
                   "default_service_minutes")
@@ -135,6 +139,7 @@ def center_view(r: Reader, full: bool = True) -> dict[str, Any]:
         "default_service_minutes": c.default_service_minutes, "rating_scale": c.rating_scale,
         "citizen_daily_limit": c.citizen_daily_limit,
         "alert_queue_length": c.alert_queue_length, "alert_pause_minutes": c.alert_pause_minutes,
+        "result_service": c.result_service,
     }
     out["configured"] = is_configured(r)
     if not full:
@@ -162,6 +167,11 @@ def update_center(tx: Tx, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
             values["name_vi"], values["name_en"] = _name(value)
         else:
             values[key] = check_center_value(key, value)
+    if values.get("result_service") is not None and tx.conn.execute(
+            select(db.services.c.id).where(db.services.c.code == values["result_service"],
+                                           db.services.c.active.is_(True))).first() is None:
+        raise _bad("result_service", "unknown_service",
+                   f"No active service {values['result_service']!r} for results")
     assert set(values) <= set(CENTER_COLUMNS)
     changes = _diff(tx.center, values)
     if changes:
@@ -916,10 +926,12 @@ def import_config(tx: Tx, actor: Actor, data: Any) -> list[str]:
     _unknown(data, CONFIG_SECTIONS)
     a = db.audit.c
     first = tx.conn.execute(select(func.coalesce(func.max(a.id), 0))).scalar_one()
-    if data.get("center") is not None:
-        if not isinstance(data["center"], dict):
+    center = data.get("center")
+    if center is not None:
+        if not isinstance(center, dict):
             raise _bad("center", "invalid_file", "center must be a mapping")
-        update_center(tx, actor, data["center"])
+        # the service for results may be one this file creates: set it after the services
+        update_center(tx, actor, {k: v for k, v in center.items() if k != "result_service"})
     for pos, c in enumerate(_section(data, "categories")):
         code = c.get("code")
         exists = isinstance(code, str) and tx.conn.execute(select(
@@ -954,5 +966,7 @@ def import_config(tx: Tx, actor: Actor, data: Any) -> list[str]:
             update_counter(tx, actor, number, {k: v for k, v in c.items() if k != "number"})
         else:
             create_counter(tx, actor, c)
+    if isinstance(center, dict) and "result_service" in center:
+        update_center(tx, actor, {"result_service": center["result_service"]})
     return [f"{row.action} {row.target}" for row in tx.conn.execute(
         select(db.audit).where(a.id > first).order_by(a.id)).all()]

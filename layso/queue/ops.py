@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.engine import Row
 
 from layso import db
-from layso.queue import printing, reading, sql
+from layso.queue import citizens, printing, reading, sql
 from layso.queue.errors import Conflict, Forbidden, Invalid, NotFound
 from layso.queue.policy import parse_policy, pick_next
 from layso.queue.text import clean_text
@@ -147,14 +147,21 @@ _LAST_QUEUE_AT = select(func.max(db.tickets.c.queue_at)).where(
 
 
 def issue(tx: Tx, actor: Actor, service: Any, priority: Any = None, procedure: Any = None,
-          lang: Any = "vi", print_state: str = "none",
-          printer: str | None = None) -> dict[str, Any]:
+          lang: Any = "vi", print_state: str = "none", printer: str | None = None,
+          citizen_id: Any = None, dossier: Any = None) -> dict[str, Any]:
     """Issue the next number of a service: one transaction, numbers never repeat in a day.
 
     `printer` (the center's printer URI) routes the ticket: to the issuing kiosk's own
     printer when it has one, else to the center's; a print job is queued unless the route is
     `none`. Without it, `print_state="queued"` queues a job on the center's printer.
+    `citizen_id` (a chip ID card's number) only counts the ticket against the center's
+    `citizen_daily_limit` and is never kept; `dossier` is the code of a dossier whose result
+    the citizen comes to collect, shown to staff only.
     """
+    if citizen_id is not None:
+        citizen_id = citizens.check_citizen_id(citizen_id)
+    if dossier is not None:
+        dossier = citizens.check_dossier(dossier)
     route: tuple[int | None, str | None] = (None, None)
     if printer is not None:
         device_id, uri = printing.route(tx, actor, printer)
@@ -178,6 +185,8 @@ def issue(tx: Tx, actor: Actor, service: Any, priority: Any = None, procedure: A
         _NEXT_NUMBER, {"day": day.id, "service": s.id, "start": s.start_number}).scalar_one()
     if s.daily_cap is not None and number - s.start_number + 1 > s.daily_cap:
         raise Conflict("daily_cap_reached", f"No more numbers today for {s.name_en}")
+    if citizen_id is not None:
+        citizens.count_ticket(tx, s, citizen_id)
     label = f"{s.prefix}{number:03d}"
     # the queues as they stand and their back, in one read; the new ticket is added below
     waiting_by_sid, latest = reading.day_tally(tx, day.id)
@@ -187,7 +196,7 @@ def issue(tx: Tx, actor: Actor, service: Any, priority: Any = None, procedure: A
         state="waiting", queue_at=_after(tx, latest), issued_at=tx.now, recalls=0,
         issued_by_device=actor.id if actor.kind == "device" else None,
         issued_by_user=actor.id if actor.kind == "user" else None,
-        print_state=print_state,
+        print_state=print_state, dossier=dossier,
     )
     ticket_id = tx.conn.execute(_INSERT_TICKET, values).inserted_primary_key[0]
     if print_state == "queued":
@@ -540,12 +549,16 @@ def _free(tx: Tx, c: Row[Any]) -> Any:
 
 
 def complete(tx: Tx, actor: Actor, number: int, outcome: Any,
-             procedure: Any = None) -> dict[str, Any]:
-    """Finish serving with an outcome (and the procedure handled)."""
+             procedure: Any = None, dossier: Any = None) -> dict[str, Any]:
+    """Finish serving with an outcome (and the procedure handled, and the dossier's code)."""
     if outcome not in OUTCOMES:
         raise Invalid("invalid_outcome", f"outcome must be one of {', '.join(OUTCOMES)}")
+    if dossier is not None:
+        dossier = citizens.check_dossier(dossier)
     c, t = _current(tx, actor, number, ("serving",))
     values: dict[str, Any] = {"state": "done", "outcome": outcome, "finished_at": tx.now}
+    if dossier is not None:
+        values["dossier"] = dossier
     if procedure is not None:
         _check_procedure(tx, _reload(tx, db.services, t.service_id), procedure)
         values["procedure"] = procedure
