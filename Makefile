@@ -21,7 +21,7 @@ test: setup system-deps
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
-setup: tools $(VENV)/.installed $(VENDOR)/socket.io.min.js
+setup: tools $(VENV)/.installed $(VENDOR)/socket.io.min.js $(VENDOR)/zxing.min.js
 
 # npm fetches the browser packages at setup time; Debian's nodejs/npm when it is missing
 tools:
@@ -41,6 +41,10 @@ $(VENDOR)/socket.io.min.js: package.json package-lock.json
 	mkdir -p $(VENDOR)
 	cp node_modules/socket.io-client/dist/socket.io.min.js $(VENDOR)/
 	cp node_modules/socket.io-client/dist/socket.io.min.js.map $(VENDOR)/
+
+# the kiosk camera's code reader (QR and barcodes), from the same npm install
+$(VENDOR)/zxing.min.js: $(VENDOR)/socket.io.min.js
+	cp node_modules/@zxing/library/umd/index.min.js $@
 
 # Debian's Chromium for the browser tests (never a downloaded browser build)
 system-deps:

@@ -6,6 +6,9 @@ from typing import Any
 
 from flask import Blueprint, Flask, abort, current_app, render_template, request
 
+# layso.api first: layso.identity and layso.api import each other, and only this order works
+# when nothing else loaded them (the `layso printer test` and `layso print-agent` commands)
+import layso.api  # noqa: F401, I001
 from layso import identity
 from layso.queue import reading
 
@@ -15,9 +18,9 @@ bp = Blueprint("kiosk", __name__, template_folder="templates", static_folder="st
 
 
 def _start_printing() -> None:
-    worker = current_app.extensions.get("layso_print_worker")
-    if worker is not None:
-        worker.ensure_started()
+    router = current_app.extensions.get("layso_printers")
+    if router is not None:
+        router.ensure_started()
 
 
 @bp.get("/kiosk/")
@@ -79,7 +82,10 @@ def _page(template: str, **context: Any) -> Any:
 
 def init_app(app: Flask) -> None:
     """Register the pages and create the print worker (it starts on first use, after forks)."""
+    from kiosk.agents import init_agents
     from kiosk.printing import init_worker
 
     app.register_blueprint(bp)
-    init_worker(app, app.extensions["layso"])
+    router = init_worker(app, app.extensions["layso"])
+    app.extensions.setdefault("layso_realtime_hooks", []).append(
+        lambda rt: init_agents(rt, router))

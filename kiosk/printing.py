@@ -1,11 +1,14 @@
-"""The print worker: one thread and one queue own the printer; requests never print.
+"""The print workers: per printer, one thread and one queue own it; requests never print.
 
-The worker hears committed `ticket.issued` (and reprint) events from the hub, renders the
-ticket from its public view through printer_drivers, reads the printer's DLE EOT status
-before each job, and records the result with `ops.print_result` (`printed`,
-`waiting_printer`, `failed`). Status changes become `printer.changed` events. While the
-printer is in trouble it polls every few seconds; when it comes back, the waiting tickets
-of the day print in order.
+The router hears committed `ticket.issued` (and reprint) events from the hub, finds the
+ticket's print job and its route (`layso.queue.printing`: the issuing kiosk's own printer,
+else the center's) and hands the job to that printer's worker, or to the kiosk's print agent
+for `agent://` (kiosk/agents.py). A worker renders the ticket from its public view through
+printer_drivers, reads the printer's DLE EOT status before each job, and records the result
+with `ops.print_result` (`printed`, `waiting_printer`, `failed`). Status changes become
+`printer.changed` events naming the kiosk. While its printer is in trouble a worker polls
+every few seconds; when it comes back, its waiting jobs of the day print in order, unless
+they waited longer than `printing.MAX_WAIT_SECONDS` (then they are marked failed, `expired`).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from sqlalchemy import select
 
 from layso import db
 from layso.events import Event
-from layso.queue import Center, QueueError, ops, reading
+from layso.queue import Center, QueueError, ops, printing, reading
 from printer_drivers import status as st
 from printer_drivers.connection import (
     FAILED,
@@ -34,6 +37,7 @@ from printer_drivers.connection import (
     test_ticket,
 )
 from printer_drivers.ticket import TicketPrint
+from printer_drivers.uri import parse_printer_uri
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +70,87 @@ def ticket_print(r: Any, t: Any) -> TicketPrint:
     )
 
 
-class PrintWorker:
-    """The one owner of the printer in this process."""
+def ticket_print_fields(job: TicketPrint) -> dict[str, Any]:
+    """A TicketPrint as JSON (what the server sends a print agent)."""
+    return {"center_name": job.center_name, "label": job.label,
+            "service_name": job.service_name, "issued_at": job.issued_at.isoformat(),
+            "ahead": job.ahead, "eta_minutes": job.eta_minutes, "status_url": job.status_url,
+            "priority_name": job.priority_name, "lang": job.lang,
+            "instruction": job.instruction}
 
-    def __init__(self, center: Center, uri: str, printer: Printer | None = None) -> None:
+
+def ticket_print_from(fields: dict[str, Any]) -> TicketPrint:
+    """The TicketPrint an agent got as JSON; ValueError when it is malformed."""
+    try:
+        issued = datetime.fromisoformat(str(fields["issued_at"]))
+        return TicketPrint(
+            center_name=str(fields["center_name"]), label=str(fields["label"]),
+            service_name=str(fields["service_name"]), issued_at=issued,
+            ahead=fields.get("ahead"), eta_minutes=fields.get("eta_minutes"),
+            status_url=str(fields["status_url"]), priority_name=fields.get("priority_name"),
+            lang=str(fields.get("lang") or "vi"), instruction=fields.get("instruction"))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"malformed ticket: {exc}") from None
+
+
+class PrinterTending:
+    """How a job meets its printer: the status read before each job (a trouble read within
+    TRUST_TROUBLE_SECONDS is trusted), the send, the confirmation. The server's workers and
+    the kiosk's print agent both print through this, so they behave alike."""
+
+    printer: Printer
+    status: str = UNKNOWN
+    status_at: float = 0.0
+
+    def _status_changed(self, status: str, previous: str) -> None:
+        """Report a new status (a `printer.changed` event, or a message to the server)."""
+
+    def _check_status(self) -> str:
+        return self._set_status(self.printer.status())
+
+    def _set_status(self, status: str) -> str:
+        previous = self.status
+        self.status, self.status_at = status, time.monotonic()
+        self._known.set()
+        if status != previous and not (previous == UNKNOWN and status in (st.OK, st.NONE)):
+            self._status_changed(status, previous)
+        if status in TROUBLE:
+            log.warning("printer %s: %s (%s)", self.printer.uri.raw, status,
+                        self.printer.last_error)
+        return status
+
+    def _attempt(self, job: TicketPrint) -> tuple[str, str | None]:
+        fresh = time.monotonic() - self.status_at < TRUST_TROUBLE_SECONDS
+        if self.status in TROUBLE and fresh:
+            return WAITING_PRINTER, self.printer.last_error or self.status
+        status = self._check_status()
+        if status == st.NONE:
+            return SKIPPED, None
+        if status not in st.PRINTABLE:
+            return WAITING_PRINTER, self.printer.last_error or status
+        outcome = print_ticket(self.printer, job, status=status)
+        if outcome == PRINTED:
+            return PRINTED, None
+        if outcome == WAITING_PRINTER:
+            self._check_status()
+        return outcome, self.printer.last_error
+
+    _known: threading.Event
+
+
+class PrintWorker(PrinterTending):
+    """The one owner of one printer in this process: its jobs, its status, its recovery."""
+
+    def __init__(self, center: Center, uri: str, printer: Printer | None = None,
+                 device: int | None = None, routes: tuple[str | None, ...] | None = None
+                 ) -> None:
         self.center = center
         self.uri = uri
         self.printer = printer or open_printer(uri)
+        #: the kiosk whose printer this is, named in `printer.changed` (None: the center's)
+        self.device = device
+        #: the `print_jobs.printer` values this worker prints (None: the center's printer)
+        self.routes: tuple[str | None, ...] = routes or (uri,)
         self.jobs: queue.Queue[int | None] = queue.Queue()
         self.status = UNKNOWN
         self.status_at = 0.0
@@ -84,15 +162,10 @@ class PrintWorker:
 
     # -- feeding ------------------------------------------------------------------------------
 
-    def on_event(self, ev: Event) -> None:
-        """Hub subscriber: queue new tickets and reprints (called after their commit)."""
-        ticket = ev.payload.get("ticket") or {}
-        printing = ev.payload.get("print") or {}
-        wanted = ev.type == "ticket.issued" or (
-            ev.type == "ticket.printed" and printing.get("state") == "queued")
-        if wanted and isinstance(ticket.get("id"), int):
-            self.ensure_started()
-            self.jobs.put(ticket["id"])
+    def put(self, job_id: int) -> None:
+        """Queue one print job (its id) for this printer."""
+        self.ensure_started()
+        self.jobs.put(job_id)
 
     def ensure_started(self) -> None:
         """Start the thread once, on first use (never before the server forks)."""
@@ -128,114 +201,239 @@ class PrintWorker:
         while not self._stopped:
             poll = TROUBLE_POLL_SECONDS if self.status in TROUBLE else IDLE_POLL_SECONDS
             try:
-                ticket_id = self.jobs.get(timeout=poll)
+                job_id = self.jobs.get(timeout=poll)
             except queue.Empty:
                 try:
                     self._poll()
                 except Exception:  # noqa: BLE001
                     log.exception("printer status poll failed")
                 continue
-            if ticket_id is None:
+            if job_id is None:
                 break
             try:
-                self._print(ticket_id)
+                self._print(job_id)
             except Exception:  # noqa: BLE001 - one bad job must not stop printing
-                log.exception("printing ticket %s failed", ticket_id)
+                log.exception("print job %s failed", job_id)
 
     def _poll(self) -> None:
         status = self._check_status()
         if status in st.PRINTABLE and self.waiting:
-            for ticket_id in list(self.waiting):
-                self.jobs.put(ticket_id)
+            for job_id in list(self.waiting):
+                self.jobs.put(job_id)
 
-    def _check_status(self) -> str:
-        return self._set_status(self.printer.status())
-
-    def _set_status(self, status: str) -> str:
-        previous = self.status
-        self.status, self.status_at = status, time.monotonic()
-        self._known.set()
-        if status != previous and not (previous == UNKNOWN and status in (st.OK, st.NONE)):
-            try:
-                with self.center.write() as tx:
-                    ops.printer_changed(tx, status, None if previous == UNKNOWN else previous,
-                                        self.printer.last_error if status in TROUBLE else None,
-                                        len(self.waiting))
-            except QueueError:
-                log.exception("cannot record printer status %s", status)
-        if status in TROUBLE:
-            log.warning("printer %s: %s (%s)", self.printer.uri.raw, status,
-                        self.printer.last_error)
-        return status
+    def _status_changed(self, status: str, previous: str) -> None:
+        try:
+            with self.center.write() as tx:
+                ops.printer_changed(tx, status, None if previous == UNKNOWN else previous,
+                                    self.printer.last_error if status in TROUBLE else None,
+                                    len(self.waiting), device=self.device)
+        except QueueError:
+            log.exception("cannot record printer status %s", status)
 
     def _requeue_today(self) -> None:
-        """Tickets of the day still queued or waiting for the printer print when it can."""
+        """This printer's jobs of the day still queued or waiting print when it can."""
         with self.center.read() as r:
-            day = r.shown_day()
-            if day is None:
-                return
-            ids = r.conn.execute(select(db.tickets.c.id).where(
-                db.tickets.c.day_id == day.id,
-                db.tickets.c.print_state.in_(("queued", "waiting_printer")))
-                .order_by(db.tickets.c.issued_at, db.tickets.c.id)).scalars().all()
-        for ticket_id in ids:
-            self.jobs.put(int(ticket_id))
+            ids = [job.id for route in self.routes for job in printing.open_jobs(r, route)]
+        for job_id in sorted(ids):
+            self.jobs.put(int(job_id))
 
-    def _print(self, ticket_id: int) -> None:
+    def _print(self, job_id: int) -> None:
+        error = None
         with self.center.read() as r:
-            t = reading.get_ticket_row(r, ticket_id)
-            if t is None or t.print_state not in ("queued", "waiting_printer"):
-                self._forget(ticket_id)
+            job = printing.get_job(r, job_id)
+            if job is None or job.state not in printing.OPEN_STATES:
+                self._forget(job_id)
                 return
+            t = reading.get_ticket_row(r, job.ticket_id)
             day = r.shown_day()
-            if day is None or t.day_id != day.id or t.state not in ("waiting", "called"):
+            outcome: str | None = None
+            tp = None
+            if t is None or day is None or t.day_id != day.id or t.state not in (
+                    "waiting", "called"):
                 # a ticket already served (or of another day) is not worth paper any more
-                job: TicketPrint | None = None
+                outcome = FAILED
+            elif printing.too_late(job, r.now):
+                outcome, error = FAILED, printing.expired_error(job, r.now)
             else:
-                job = ticket_print(r, t)
-        outcome, error = (FAILED, None) if job is None else self._attempt(ticket_id, job)
+                tp = ticket_print(r, t)
+        if outcome is None and tp is not None:
+            outcome, error = self._attempt(tp)
         if outcome == SKIPPED:
             return
         if outcome == WAITING_PRINTER:
-            if ticket_id not in self.waiting:
-                self.waiting.append(ticket_id)
+            if job_id not in self.waiting:
+                self.waiting.append(job_id)
         else:
-            self._forget(ticket_id)
+            self._forget(job_id)
         with self.center.write() as tx:
-            ops.print_result(tx, ticket_id, outcome, error)
+            ops.print_result(tx, job.ticket_id, str(outcome), error, job_id=job_id)
 
-    def _attempt(self, ticket_id: int, job: TicketPrint) -> tuple[str, str | None]:
-        fresh = time.monotonic() - self.status_at < TRUST_TROUBLE_SECONDS
-        if self.status in TROUBLE and fresh:
-            return WAITING_PRINTER, self.printer.last_error or self.status
-        status = self._check_status()
-        if status == st.NONE:
-            return SKIPPED, None
-        if status not in st.PRINTABLE:
-            return WAITING_PRINTER, self.printer.last_error or status
-        outcome = print_ticket(self.printer, job)
-        if outcome == PRINTED:
-            return PRINTED, None
-        if outcome == WAITING_PRINTER:
-            self._check_status()
-        return outcome, self.printer.last_error
-
-    def _forget(self, ticket_id: int) -> None:
-        if ticket_id in self.waiting:
-            self.waiting.remove(ticket_id)
+    def _forget(self, job_id: int) -> None:
+        if job_id in self.waiting:
+            self.waiting.remove(job_id)
 
 
-def init_worker(app: Any, center: Center) -> PrintWorker | None:
-    """Create (not start) the app's print worker when a printer is configured."""
+class PrintRouter:
+    """Hands each print job to its printer's worker (one per printer URI) or to its kiosk's
+    print agent, and answers for every printer's status (health)."""
+
+    def __init__(self, center: Center, center_uri: str) -> None:
+        self.center = center
+        self.center_uri = center_uri
+        self.workers: dict[str, PrintWorker] = {}
+        #: the print agents' side (kiosk/agents.py), once the sockets are set up
+        self.agents: Any = None
+        self.inbox: queue.Queue[int | None] = queue.Queue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stopped = False
+        if center_uri != "none":
+            self.workers[center_uri] = PrintWorker(center, center_uri, routes=(None, center_uri))
+
+    @property
+    def center_worker(self) -> PrintWorker | None:
+        """The worker of the center's printer (LAYSO_PRINTER), if there is one."""
+        return self.workers.get(self.center_uri)
+
+    def on_event(self, ev: Event) -> None:
+        """Hub subscriber: new tickets and reprints (called after their commit)."""
+        ticket = ev.payload.get("ticket") or {}
+        printing_ = ev.payload.get("print") or {}
+        wanted = ev.type == "ticket.issued" or (
+            ev.type == "ticket.printed" and printing_.get("state") == "queued")
+        if wanted and isinstance(ticket.get("id"), int):
+            self.ensure_started()
+            self.inbox.put(ticket["id"])
+
+    def ensure_started(self) -> None:
+        """Start the router and the workers of every known printer once (after forks)."""
+        with self._lock:
+            if self._thread is not None or self._stopped:
+                return
+            self._thread = threading.Thread(target=self._run, name="layso-print-router",
+                                            daemon=True)
+            self._thread.start()
+        try:
+            with self.center.read() as r:
+                kiosks = self._kiosk_printers(r)
+        except Exception:  # noqa: BLE001 - a database not there yet: workers start on use
+            log.exception("cannot read the kiosks' printers")
+            kiosks = []
+        for device_id, uri in kiosks:
+            if uri not in (printing.AGENT, printing.NONE):
+                self.worker_for(uri, device_id)
+        for worker in list(self.workers.values()):
+            worker.ensure_started()
+
+    def worker_for(self, uri: str, device: int | None) -> PrintWorker | None:
+        """The worker of a printer URI, made (and started) on first use; None if unusable."""
+        with self._lock:
+            worker = self.workers.get(uri)
+            if worker is None and not self._stopped:
+                try:
+                    worker = PrintWorker(self.center, uri, device=device)
+                except ValueError:
+                    log.exception("kiosk %s has an unusable printer %s", device, uri)
+                    return None
+                self.workers[uri] = worker
+        if worker is not None:
+            worker.ensure_started()
+        return worker
+
+    def _run(self) -> None:
+        while True:
+            ticket_id = self.inbox.get()
+            if ticket_id is None:
+                return
+            try:
+                self._route(ticket_id)
+            except Exception:  # noqa: BLE001 - one bad job must not stop the others
+                log.exception("routing the print job of ticket %s failed", ticket_id)
+
+    def _route(self, ticket_id: int) -> None:
+        with self.center.read() as r:
+            job = printing.latest_job(r, ticket_id)
+        if job is None or job.state not in printing.OPEN_STATES:
+            return
+        uri = job.printer or self.center_uri
+        if uri == printing.NONE:
+            return
+        if uri == printing.AGENT:
+            if self.agents is not None:
+                self.agents.deliver(job.id, job.device_id)
+            return
+        worker = self.worker_for(uri, job.device_id if job.printer else None)
+        if worker is not None:
+            worker.put(job.id)
+
+    @staticmethod
+    def _kiosk_printers(r: Any, names: dict[int, str] | None = None) -> list[tuple[int, str]]:
+        rows = r.conn.execute(select(db.devices.c.id, db.devices.c.printer, db.devices.c.name)
+                              .where(db.devices.c.kind == "kiosk", db.devices.c.active.is_(True),
+                                     db.devices.c.printer.is_not(None))
+                              .order_by(db.devices.c.id)).all()
+        if names is not None:
+            names.update({int(d.id): str(d.name) for d in rows})
+        return [(int(d.id), str(d.printer)) for d in rows]
+
+    def printers(self, wait: float = 1.5) -> list[dict[str, Any]]:
+        """`[{device, name, uri, state}]`: the center's printer (device and name null) and
+        each active kiosk's own printer; an agent that is not connected is `offline`."""
+        self.ensure_started()
+        names: dict[int, str] = {}
+        with self.center.read() as r:
+            kiosks = self._kiosk_printers(r, names)
+        deadline = time.monotonic() + wait
+        out: list[dict[str, Any]] = []
+        if self.center_uri != "none":
+            out.append({"device": None, "name": None, "uri": self.center_uri,
+                        "state": self._state(self.center_uri, None, deadline)})
+        for device_id, uri in kiosks:
+            out.append({"device": device_id, "name": names[device_id], "uri": uri,
+                        "state": self._state(uri, device_id, deadline)})
+        return out
+
+    def _state(self, uri: str, device: int | None, deadline: float) -> str:
+        if uri == printing.NONE:
+            return st.NONE
+        if uri == printing.AGENT:
+            return self.agents.status(device) if self.agents is not None else st.OFFLINE
+        worker = self.worker_for(uri, device)
+        if worker is None:
+            return st.OFFLINE
+        return worker.current_status(max(0.0, deadline - time.monotonic()))
+
+    def status(self) -> str:
+        """The worst status of every printer (the health's `printer`)."""
+        return printing.worst([p["state"] for p in self.printers()])
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the router and every worker."""
+        with self._lock:
+            self._stopped = True
+            workers = list(self.workers.values())
+        if self._thread is not None:
+            self.inbox.put(None)
+            self._thread.join(timeout)
+        for worker in workers:
+            worker.stop(timeout)
+
+
+def init_worker(app: Any, center: Center) -> PrintRouter:
+    """Create (not start) the app's print router and the center printer's worker."""
     uri = str(app.config.get("PRINTER") or "none")
-    if uri == "none":
-        app.extensions["layso_printer_status"] = lambda: st.NONE
-        return None
-    worker = PrintWorker(center, uri)
-    center.hub.subscribe(worker.on_event)
-    app.extensions["layso_print_worker"] = worker
-    app.extensions["layso_printer_status"] = worker.current_status
-    return worker
+    if uri != "none":
+        if parse_printer_uri(uri).scheme == "agent":
+            raise ValueError("LAYSO_PRINTER cannot be agent://: that is a kiosk's own printer "
+                             "(set it on the kiosk in /admin/devices)")
+    router = PrintRouter(center, uri)
+    center.hub.subscribe(router.on_event)
+    app.extensions["layso_printers"] = router
+    if router.center_worker is not None:
+        app.extensions["layso_print_worker"] = router.center_worker
+    app.extensions["layso_printer_status"] = router.status
+    app.extensions["layso_printer_list"] = router.printers
+    return router
 
 
 def printer_test(uri: str, cfg: dict[str, Any]) -> int:

@@ -97,6 +97,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     center = Center(database, Hub(), public_url=cfg["PUBLIC_URL"])
     center.retention = (int(cfg["RETENTION_COMMENT_DAYS"]) or None,
                         int(cfg["RETENTION_TOKEN_DAYS"]) or None)
+    # every process serving the center shares the secret key, so they share the days' keys
+    # for citizens' ID numbers (layso.queue.citizens)
+    center.citizen_secret = hashlib.sha256(
+        b"layso citizen days\0" + str(app.config["SECRET_KEY"]).encode()).digest()
     app.extensions["layso"] = center
     app.config["BUILD"] = cfg.get("BUILD") or BUILD or code_build()
 
@@ -108,7 +112,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from layso import realtime
 
-    realtime.init_app(app, center)
+    rt = realtime.init_app(app, center)
+    # features that add socket channels (the kiosk's print agents) hook in once sockets exist
+    for hook in app.extensions.pop("layso_realtime_hooks", []):
+        hook(rt)
 
     @app.get("/")
     def index() -> Any:

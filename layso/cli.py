@@ -331,6 +331,15 @@ def cmd_device_revoke(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
                    f"Device {args.id} revoked.")
 
 
+def _device_printer(kind: str, uri: str) -> str:
+    """A kiosk's printer URI, checked as /admin/devices checks it (QueueError if invalid)."""
+    from layso.queue import Invalid, printing
+
+    if kind != "kiosk":
+        raise Invalid("invalid_printer", "only a kiosk has a printer")
+    return printing.check_printer(uri)
+
+
 def cmd_device_add(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
     from layso import auth, db
     from layso.queue import QueueError
@@ -347,6 +356,10 @@ def cmd_device_add(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
                     print(f"error: no counter number {args.counter}", file=sys.stderr)
                     return 1
             token = auth.add_device(conn, args.name, args.kind, counter_id)
+            if args.printer is not None:
+                printer = _device_printer(args.kind, args.printer)
+                conn.execute(db.devices.update().where(
+                    db.devices.c.token_hash == auth.token_digest(token)).values(printer=printer))
     except QueueError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
@@ -438,16 +451,19 @@ def new_epoch_after_restore(cfg: dict[str, Any]) -> None:
 def cmd_purge(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
     """Apply the retention settings now (the server also does so when each day opens)."""
     from layso.db import utcnow
-    from layso.queue import retention
+    from layso.queue import Center, citizens, retention
 
     database = _database(cfg)
     try:
         with database.write() as conn:
             out = retention.purge(conn, utcnow(), int(cfg["RETENTION_COMMENT_DAYS"]) or None,
                                   int(cfg["RETENTION_TOKEN_DAYS"]) or None)
+        # an ended day's keyed hashes of ID card numbers (the server forgets them by itself)
+        days = citizens.forget_if_ended(Center(database))
     finally:
         database.dispose()
-    print(f"Comments cleared: {out['comments']}; spent tokens deleted: {out['tokens']}.")
+    print(f"Comments cleared: {out['comments']}; spent tokens deleted: {out['tokens']}; "
+          f"ended days' ID card hashes forgotten: {days}.")
     return 0
 
 
@@ -491,6 +507,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("name")
     s.add_argument("--kind", required=True, choices=["kiosk", "display", "feedback"])
     s.add_argument("--counter", type=int)
+    s.add_argument("--printer", help="a kiosk's own printer URI (agent://: its print agent)")
     s.set_defaults(fn=cmd_device_add)
     s = dev.add_parser("list", help="list the devices")
     s.set_defaults(fn=cmd_device_list)
@@ -520,7 +537,28 @@ def build_parser() -> argparse.ArgumentParser:
     s = prn.add_parser("test", help="print a test ticket and report the printer status")
     s.add_argument("uri", nargs="?")
     s.set_defaults(fn=cmd_printer_test)
+    s = sub.add_parser("print-agent", help="print a kiosk's tickets on the kiosk machine's own "
+                       "printer (its printer on the server is agent://)")
+    s.add_argument("--server", required=True, help="the server's URL, e.g. http://192.168.1.10")
+    s.add_argument("--token", help="the kiosk's device token (default: LAYSO_AGENT_TOKEN)")
+    s.add_argument("--printer", required=True,
+                   help="the kiosk's printer URI, e.g. usb://04b8:0202 or file:///dev/usb/lp0")
+    s.add_argument("--state", help="where the agent keeps the jobs it printed "
+                   "(default: LAYSO_DATA_DIR/print-agent.json)")
+    s.set_defaults(fn=cmd_print_agent)
     return p
+
+
+def cmd_print_agent(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
+    """Run the kiosk's print agent until stopped."""
+    from kiosk.print_agent import main as agent_main
+
+    token = args.token or os.environ.get("LAYSO_AGENT_TOKEN") or ""
+    if not token:
+        print("error: give the kiosk's token with --token or LAYSO_AGENT_TOKEN", file=sys.stderr)
+        return 2
+    state = args.state or os.path.join(cfg["DATA_DIR"], "print-agent.json")
+    return agent_main(args.server, token, args.printer, state)
 
 
 def main(argv: list[str] | None = None) -> int:

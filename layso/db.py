@@ -91,6 +91,8 @@ center = Table(
     # supervisors' alerts: a queue longer than this, a counter paused longer than this
     Column("alert_queue_length", Integer),
     Column("alert_pause_minutes", Integer),
+    # the service whose queue a citizen joins to collect a result (kiosk "Nhận kết quả")
+    Column("result_service", String(40)),
 )
 
 # The stream row: current epoch and the last seq written in it. Every write transaction locks it
@@ -297,6 +299,26 @@ ticket_marks = Table(
     Index("ix_ticket_marks_ticket", "ticket_id"),
 )
 
+# The chip ID card's number is never stored. To apply `citizen_daily_limit` the center keeps,
+# for the current business day only, a random nonce (the day's key is HMAC(secret key, nonce))
+# and per service the keyed hashes of the numbers that took a ticket; both rows go when the
+# day ends (layso.queue.citizens.forget_ended_days), and with the nonce the key is gone too.
+citizen_days = Table(
+    "citizen_days",
+    metadata,
+    Column("day_id", ForeignKey("business_days.id"), primary_key=True),
+    Column("nonce", String(64), nullable=False),
+)
+
+citizen_counts = Table(
+    "citizen_counts",
+    metadata,
+    Column("day_id", ForeignKey("business_days.id"), primary_key=True),
+    Column("service_id", ForeignKey("services.id"), primary_key=True),
+    Column("digest", String(64), primary_key=True),
+    Column("issued", Integer, nullable=False),
+)
+
 # A past business day's report sums per grouping (`by`, or "all"), computed once: the
 # day no longer changes, and a year's report then reads 250 rows instead of 250,000 tickets.
 report_rollups = Table(
@@ -354,6 +376,12 @@ print_jobs = Table(
     Column("error", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # where the job prints: the kiosk whose own printer it is (null: the center's printer),
+    # and that printer's URI as it was when the job was made (`agent://`: the kiosk's agent)
+    Column("device_id", ForeignKey("devices.id")),
+    Column("printer", String(300)),
+    Index("ix_print_jobs_open", "state", "printer", "id"),
+    Index("ix_print_jobs_ticket", "ticket_id", "id"),
 )
 
 
@@ -417,6 +445,9 @@ def make_engine(url: str, explicit_begin: bool = False) -> Engine:
             cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
+            # a deleted row is overwritten with zeros, not left in a free page: a day's
+            # citizen hashes and key, and comments past their retention, leave the file
+            cur.execute("PRAGMA secure_delete=ON")
             cur.close()
 
         if not explicit_begin:
@@ -579,6 +610,14 @@ class Database:
         finally:
             if fd is not None:
                 fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def checkpoint(self) -> None:
+        """SQLite: copy the write-ahead log into the database file and empty it, so rows just
+        deleted (overwritten with zeros there) leave no copy in the log either."""
+        if not self.is_sqlite:
+            return
+        with self._engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def dispose(self) -> None:
         """Close every pooled connection."""

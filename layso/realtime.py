@@ -18,7 +18,7 @@ from sqlalchemy import bindparam, select
 from layso import db, events, identity
 from layso.config import center_key
 from layso.events import Event
-from layso.queue import Center, public, reading
+from layso.queue import Center, citizens, public, reading
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,8 @@ STREAM = "stream"
 #: the boards' room: every event, as much of it as a board shows (`layso.queue.public`)
 BOARD = "board"
 TICK_SECONDS = 20
+#: how often the tick loop looks for an ended day whose citizens' hashes are still kept
+FORGET_SECONDS = 60
 #: with a message queue (several processes), how often each process looks at the log's
 #: position: events can be lost on the way through Redis (an outage, a listener in its
 #: reconnect back-off of up to 60 s), so each process tells its own clients where the log
@@ -95,6 +97,9 @@ class Realtime:
         # deactivated user's open socket can be closed at once
         self._sids: dict[str, set[str]] = {}
         self._sids_lock = threading.Lock()
+        #: more channels by name (the print agents' `printer`, kiosk/agents.py):
+        #: `connect(actor, auth) -> bool` and `disconnect(sid)`
+        self.channels: dict[str, Any] = {}
         center.hub.subscribe_batch(self.on_events)
         self._handlers()
 
@@ -116,14 +121,25 @@ class Realtime:
             if ev.type == "ticket.called" and ticket:
                 items.append((ticket_room(ticket["id"]), ev.type, shown))
             refresh = refresh or ev.type.startswith("ticket.") or ev.type in REFRESH_EVENTS
-        for ev in evs:
-            ends = ev.payload.get("ends") if ev.type == "config.changed" else None
-            if isinstance(ends, str):
-                self.close_sockets(ends)
+        self.close_ended(evs)
         if refresh:  # the phones' refresh reads the committed state alongside the board sends
             self._refresh.set()
         self.emit_rooms(items)
         self.ensure_background()
+
+    def close_ended(self, evs: list[Event]) -> None:
+        """Close the sockets of every device or user whose access one of these events ended."""
+        for ev in evs:
+            ends = ev.payload.get("ends") if ev.type == "config.changed" else None
+            if isinstance(ends, str):
+                self.close_sockets(ends)
+
+    def close_ended_since(self, position: tuple[str, int]) -> None:
+        """Close this process's sockets whose access ended in a commit of another process
+        after `position` (the event log is shared; the message queue carries only emits)."""
+        with self.center.read() as r:
+            missed = events.since(r.conn, *position)
+        self.close_ended(missed or [])
 
     def close_sockets(self, actor_key: str) -> None:
         """Close this process's open sockets of a device or user (`device:ID`, `user:ID`)."""
@@ -234,12 +250,25 @@ class Realtime:
         last_tick = time.monotonic()
         ticked: tuple[str, int] | None = None
         looked: tuple[str, int] | None = None
+        closed_upto: tuple[str, int] | None = None
+        forgot = 0.0
+        if queued:
+            try:
+                closed_upto = self.position()
+            except Exception:
+                log.exception("the event log could not be read")
         while True:
             self.socketio.sleep(step)
             try:
                 now = self.position()
                 if queued and looked is not None and now != looked:
                     self._refresh.set()  # another process's commit may move this one's phones
+                if queued and closed_upto is None:
+                    closed_upto = now
+                elif closed_upto is not None and now != closed_upto:
+                    # another process's commit may end a device's or an official's access
+                    self.close_ended_since(closed_upto)
+                    closed_upto = now
                 # one look late: by then the live events have had `step` seconds to arrive,
                 # so a client that got them is not sent to resync for nothing
                 if queued and looked is not None and looked != ticked:
@@ -249,6 +278,11 @@ class Realtime:
                     self.tick(now)
                     ticked, last_tick = now, time.monotonic()
                 looked = now
+                if time.monotonic() - forgot >= FORGET_SECONDS:
+                    forgot = time.monotonic()
+                    # a day with no ticket after it opens no new day: its citizens' keyed
+                    # hashes must go all the same once it ended
+                    citizens.forget_if_ended(self.center)
             except Exception:
                 log.exception("tick failed")
 
@@ -306,6 +340,9 @@ class Realtime:
             if actor is not None and actor.id is not None:
                 with self._sids_lock:
                     self._sids.setdefault(actor.key, set()).add(request.sid)  # type: ignore[attr-defined]
+            extra = self.channels.get(channel) if isinstance(channel, str) else None
+            if extra is not None:
+                return bool(extra.connect(actor, data))
             with self.center.read() as r:
                 if channel == "board":
                     join_room(BOARD)
@@ -330,6 +367,7 @@ class Realtime:
                     due = reading.rating_due(r, c)
                     if due is not None:  # completed while the tablet was away
                         emit("ticket.completed", due)
+                    self.ensure_background()  # its tick loop closes it when it is revoked
                     return True
                 elif channel == "ticket":
                     ticket_token = data.get("ticket")
@@ -357,6 +395,8 @@ class Realtime:
         @sio.on("disconnect")
         def on_disconnect(*_args: Any) -> None:
             sid = request.sid  # type: ignore[attr-defined]
+            for extra in self.channels.values():
+                extra.disconnect(sid)
             with self._watch_lock:
                 self._watching.pop(sid, None)
             with self._sids_lock:

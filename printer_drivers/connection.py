@@ -426,6 +426,9 @@ class DirPrinter(_BasePrinter):
 def open_printer(uri: str | PrinterURI, status_timeout: float = STATUS_TIMEOUT) -> Printer:
     """Return the printer for a URI (connections open lazily); invalid URIs raise ValueError."""
     parsed = uri if isinstance(uri, PrinterURI) else parse_printer_uri(uri)
+    if parsed.scheme == "agent":
+        raise ValueError("agent:// is printed by the kiosk's own print agent "
+                         "(layso print-agent --printer URI), not by the server")
     if parsed.scheme == "tcp":
         return TcpPrinter(parsed, status_timeout=status_timeout)
     if parsed.scheme == "usb":
@@ -450,8 +453,13 @@ def print_ticket(
     width: int | None = None,
     qr: str | None = None,
     confirm_timeout: float = CONFIRM_TIMEOUT,
+    status: str | None = None,
 ) -> str:
-    """Print one ticket if the printer can take it; return its print state (module docstring)."""
+    """Print one ticket if the printer can take it; return its print state (module docstring).
+
+    `status`: the printer's status as the caller read it just now (the print workers read it
+    before each job), so it is not read twice; without it the status is read here.
+    """
     try:
         job = make_job(ticket, width or printer.uri.width, qr or printer.uri.qr)
         if job.image.info.get("layso_qr_row") is not None and isinstance(printer, DirPrinter):
@@ -460,7 +468,7 @@ def print_ticket(
     except ValueError as exc:
         printer.last_error = f"cannot render ticket: {exc}"
         return FAILED
-    state = printer.status()
+    state = status if status is not None else printer.status()
     if state == st.NONE:
         return SKIPPED
     if state not in st.PRINTABLE:

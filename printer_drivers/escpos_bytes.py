@@ -11,6 +11,8 @@ upscale (the QR, drawn at even module sizes) is sent at half resolution with GS 
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from PIL import Image, ImageChops
 
 from printer_drivers.ticket import (
@@ -30,6 +32,9 @@ MAX_BAND_ROWS = 960
 QR_EC_LEVEL_M = 49
 
 
+_INVERT = bytes(range(255, -1, -1))
+
+
 def raster(bits: Image.Image, mode: int = 0) -> bytes:
     """Return one GS v 0 command printing a 1-bit image (black = 0) with density mode 0-3."""
     img = bits.convert("1")
@@ -37,7 +42,7 @@ def raster(bits: Image.Image, mode: int = 0) -> bytes:
     padded = Image.new("1", (width_bytes * 8, img.height), 1)
     padded.paste(img, (0, 0))
     # Pillow packs "1" images with 1 = white; ESC/POS wants 1 = print dot.
-    data = bytes(b ^ 0xFF for b in padded.tobytes())
+    data = padded.tobytes().translate(_INVERT)
     header = b"\x1dv0" + bytes([mode, width_bytes & 0xFF, width_bytes >> 8])
     return header + bytes([img.height & 0xFF, img.height >> 8]) + data
 
@@ -89,9 +94,17 @@ def _is_double(img: Image.Image) -> bool:
 def _band(img: Image.Image, top: int, bottom: int) -> bytes:
     """Encode rows [top, bottom) cropped symmetrically by whole bytes, halved when exact."""
     strip = img.crop((0, top, img.width, bottom))
+    return _strip_bytes(strip.width, strip.height, strip.tobytes())
+
+
+@lru_cache(maxsize=512)
+def _strip_bytes(width: int, height: int, raw: bytes) -> bytes:
+    """One band's commands, remembered by its dots: most bands (the center's name, the
+    instructions) are the same on every ticket of the day."""
+    img = strip = Image.frombytes("1", (width, height), raw)
     bbox = ImageChops.invert(strip.convert("L")).getbbox()
     if bbox is None:
-        return blank_rows(bottom - top)
+        return blank_rows(height)
     left, right = bbox[0], img.width - bbox[2]
     side = min(left, right) // 8
     if (img.width // 8 - 2 * side) % 2:

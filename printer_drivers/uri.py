@@ -1,4 +1,7 @@
-"""Parse printer URIs (LAYSO_PRINTER): tcp, usb, serial, file, cups, dir and none."""
+"""Parse printer URIs (LAYSO_PRINTER): tcp, usb, serial, file, cups, dir, agent and none.
+
+`agent://` is only a kiosk's printer: the kiosk machine prints through `layso print-agent`.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from printer_drivers.ticket import QR_MODES, WIDTHS
 
-SCHEMES = ("tcp", "usb", "serial", "file", "cups", "dir", "none")
+SCHEMES = ("tcp", "usb", "serial", "file", "cups", "dir", "agent", "none")
+AGENT = "agent://"
 DEFAULT_TCP_PORT = 9100
 DEFAULT_BAUDRATE = 9600
 BAUDRATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400)
@@ -63,6 +67,11 @@ def parse_printer_uri(uri: str) -> PrinterURI:
             + ", ".join(f"{s}://" for s in SCHEMES[:-1])
             + " or none"
         )
+    if uri.lower().startswith("agent:"):
+        if uri.lower() != AGENT:
+            raise ValueError(f"printer URI {uri!r}: the kiosk's print agent is written agent:// "
+                             "(its printer is given to layso print-agent --printer)")
+        return PrinterURI(scheme="agent", raw=AGENT)
     parts = urlsplit(uri)
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES or scheme == "none":

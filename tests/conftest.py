@@ -361,3 +361,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return 1 if item.get_closest_marker("browser") is not None else 2
 
     items.sort(key=rank)  # stable: each worker collects the same order, as xdist requires
+
+
+# -- citizens' ID cards and dossiers (tests/kiosk/test_citizens_browser.py, test_camera_browser.py)
+
+@pytest.fixture
+def citizen_server(tmp_path: Path) -> Iterator[Any]:
+    """A live server printing to a folder, with one number per citizen per service and day,
+    and the certification service taking result pickups."""
+    from tests.live import LiveServer
+
+    s = LiveServer(tmp_path / "live", env={"LAYSO_PRINTER": f"dir://{tmp_path}/tickets"})
+    s.init()
+    s.start()
+    admin = s.login("admin", "layso-demo")
+    r = s.api("PATCH", "/center", admin,
+              json={"citizen_daily_limit": 1, "result_service": "certification"})
+    assert r.status_code == 200, r.text
+    yield s
+    s.kill()

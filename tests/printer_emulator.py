@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from collections.abc import Callable
 from typing import Self
 
 MODES = ("ok", "near_end", "paper_out", "cover_open", "silent", "down")
@@ -79,6 +80,8 @@ class PrinterEmulator:
         self.status_requests: list[int] = []
         self.connections = 0
         self._mode = "ok"
+        #: called when a cut (GS V) has been received: a whole ticket (benchmarks time on it)
+        self.on_cut: Callable[[], None] | None = None
         self._stop = threading.Event()
         self._listener: socket.socket | None = None
         self._clients: list[socket.socket] = []
@@ -184,6 +187,8 @@ class PrinterEmulator:
                     break
                 if pending[i] == 0x10 and pending[i + 1] == 0x04:
                     self._answer(client, pending[i + 2])
+                elif pending[i] == 0x1D and pending[i + 1] == 0x56 and self.on_cut is not None:
+                    self.on_cut()
                 i += length
             del pending[:i]
 

@@ -167,3 +167,33 @@ def test_boards_on_the_other_process_learn_of_calls_through_a_redis_outage(tmp_p
             board.client.disconnect()
         a.kill()
         b.kill()
+
+
+@pytest.mark.slow
+def test_revoking_a_device_closes_its_socket_on_the_other_process(tmp_path, own_redis):
+    env = {"LAYSO_MESSAGE_QUEUE": own_redis.url, "LAYSO_SECRET_KEY": "redis-revoke-test"}
+    data = tmp_path / "shared"
+    a, b = LiveServer(data, env=env), LiveServer(data, env=env)
+    a.init()
+    token = a.device("Tablet on the other process", "feedback", counter=3)
+    a.start()
+    b.start()
+    closed = threading.Event()
+    tablet = socketio.Client(reconnection=False)
+    tablet.on("disconnect", lambda *_: closed.set())
+    try:
+        tablet.connect(b.url, auth={"channel": "feedback", "token": token},
+                       transports=["websocket"], wait_timeout=10)
+        assert tablet.connected
+        adm = a.login("admin", "layso-demo")
+        rows = a.api("GET", "/devices", adm).json()["items"]
+        device_id = next(d["id"] for d in rows if d["name"] == "Tablet on the other process")
+        at = time.monotonic()
+        assert a.api("POST", f"/devices/{device_id}/revoke", adm).status_code == 200
+        assert closed.wait(WITHIN_SECONDS), "the revoked tablet's socket on process b stayed open"
+        print(f"closed on the other process {time.monotonic() - at:.2f} s after the revoke")
+    finally:
+        if tablet.connected:
+            tablet.disconnect()
+        a.kill()
+        b.kill()

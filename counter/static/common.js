@@ -75,7 +75,9 @@
     not_completed: 'Lượt phục vụ này chưa hoàn thành.',
     other_counter: 'Số này được phục vụ ở quầy khác.',
     rate_limited: 'Thao tác quá nhanh. Vui lòng chờ một phút.',
-    idempotency_key_reused: 'Thao tác bị trùng. Vui lòng thử lại.'
+    idempotency_key_reused: 'Thao tác bị trùng. Vui lòng thử lại.',
+    invalid_dossier: 'Mã hồ sơ không hợp lệ.',
+    citizen_limit: 'Công dân đã lấy đủ số thứ tự hôm nay cho lĩnh vực này.'
   };
 
   /* `{vi, en}` for an error: our Vietnamese words, the server's English message second. */

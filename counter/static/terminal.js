@@ -240,6 +240,7 @@
       ['cur-procedure', 'cur-waited', 'cur-recalls'].forEach(function (id) {
         $(id).textContent = '—';
       });
+      $('cur-dossier-box').hidden = true;
       var services = c.services.map(function (code) { return serviceName(code).vi; }).join(', ');
       if (c.state === 'closed') {
         bi(stateNode, 'Quầy đang đóng', 'The counter is closed');
@@ -281,6 +282,9 @@
     }
     $('cur-procedure').textContent = proc;
     $('cur-recalls').textContent = t.recalls + ' / ' + S.recallLimit;
+    // a citizen collecting a result: which dossier to fetch, before they reach the counter
+    $('cur-dossier-box').hidden = !t.dossier;
+    $('cur-dossier').textContent = t.dossier || '—';
     renderTimes();
   }
 
@@ -329,6 +333,11 @@
         var b = el('span', 'badge badge-prio', 'Ưu tiên');
         b.title = cat.vi;
         lab.appendChild(b);
+      }
+      if (t.dossier) {
+        var d = el('span', 'q-dossier', t.dossier);
+        d.title = 'Nhận kết quả hồ sơ ' + t.dossier + ' / collects the result of this dossier';
+        lab.appendChild(d);
       }
       tr.appendChild(lab);
       tr.appendChild(el('td', 'svc', t.service.name.vi));
@@ -381,7 +390,7 @@
   // -- actions --------------------------------------------------------------------------------
 
   /* One user intent = one Idempotency-Key; retries inside L.call reuse it. */
-  async function run(btn, method, path, body, onOk) {
+  async function run(btn, method, path, body, onOk, onError) {
     if (S.inFlight) return;
     S.inFlight = true;
     if (btn) btn.classList.add('busy');
@@ -393,7 +402,9 @@
       S.inFlight = false;
       if (btn) btn.classList.remove('busy');
     }
-    if (res.error) failed(res); else if (onOk) onOk(res);
+    if (res.error) {
+      if (!(onError && onError(res))) failed(res);
+    } else if (onOk) onOk(res);
     await refresh(true);
     return res;
   }
@@ -480,7 +491,11 @@
       sel.appendChild(o);
     });
     sel.parentElement.hidden = !(svc && svc.procedures.length);
-    document.querySelector('#outcomes input[value=done]').checked = true;
+    // a citizen who came for a result most likely leaves with it
+    document.querySelector('#outcomes input[value=' + (t.dossier ? 'result_returned' : 'done') +
+                           ']').checked = true;
+    $('complete-dossier').value = t.dossier || '';
+    $('complete-error').hidden = true;
     $('dlg-complete').showModal();
     $('complete-confirm').focus();
   }
@@ -524,17 +539,40 @@
       ev.preventDefault();
       var outcome = document.querySelector('#outcomes input:checked').value;
       var proc = $('complete-procedure').value || null;
+      var dossier = $('complete-dossier').value.trim();
       $('dlg-complete').close();
       var body = {outcome: outcome};
       if (proc) body.procedure = proc;
+      if (dossier) body.dossier = dossier;
       run($('btn-complete'), 'POST', base() + '/complete', body, function (res) {
         message('ok', 'Đã hoàn thành số ' + res.body.label + '. Mời công dân đánh giá trên máy tính bảng.',
                 res.body.label + ' completed; the citizen can now rate the service.');
+      }, function (res) {
+        // the server checks the code (layso.queue.citizens): ask again, with what was typed
+        if (!res.error || res.error.code !== 'invalid_dossier') return false;
+        $('dlg-complete').showModal();
+        $('complete-dossier').value = dossier;
+        bi($('complete-error'), 'Mã hồ sơ không hợp lệ: chỉ gồm chữ, số, dấu chấm và gạch nối (tối đa 40 ký tự).',
+           'Not a dossier code: letters, digits, dots and dashes, at most 40.');
+        $('complete-error').hidden = false;
+        $('complete-dossier').focus();
+        return true;
       });
+    });
+    $('complete-dossier').addEventListener('input', function () {
+      $('complete-error').hidden = true;  // a new code: the last one's refusal no longer holds
+    });
+    // a barcode scanner ends its code with Enter: that confirms the code, not the dialog
+    $('complete-dossier').addEventListener('keydown', function (ev) {
+      if (ev.key === 'Enter') {
+        ev.preventDefault();
+        $('complete-confirm').focus();
+      }
     });
     $('dlg-complete').addEventListener('keydown', function (ev) {
       var n = parseInt(ev.key, 10);
-      if (n >= 1 && n <= OUTCOMES.length && ev.target.tagName !== 'SELECT') {
+      if (n >= 1 && n <= OUTCOMES.length && ev.target.tagName !== 'SELECT' &&
+          ev.target.tagName !== 'INPUT') {
         document.querySelectorAll('#outcomes input')[n - 1].checked = true;
         ev.preventDefault();
       }

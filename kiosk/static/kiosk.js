@@ -14,9 +14,13 @@
 
   var state = {
     token: null, csrf: null, lang: "vi", services: [], categories: [], full: {},
-    service: null, procedure: null, key: null, busy: false, ticket: null, printer: "none",
-    day: null
+    service: null, procedure: null, key: null, busy: false, ticket: null, printer: "none", deviceId: null,
+    day: null, tz: "Asia/Ho_Chi_Minh", skew: 0, resultService: null, citizenLimit: null,
+    dossier: null, back: null, hasCamera: false
   };
+  // the ID card read for this citizen's flow: its number (sent as citizen_id, never shown)
+  // and whether to propose the elderly priority; forgotten when the flow ends
+  var citizen = null;
   var idleTimer = null, countTimer = null;
   var debug = global.laysoKiosk = {state: state};
 
@@ -103,6 +107,9 @@
     // keyboard users (the reception desk) land on the screen's first choice
     var first = {"s-procedure": "#procedures .k-choice", "s-priority": "#no-priority",
                  "s-ticket": "#done", "s-error": "#error-ok"}[id];
+    if (id === "s-priority" && doc.querySelector(".k-choice-prio.is-suggested")) {
+      first = ".k-choice-prio.is-suggested";
+    }
     var target = first && doc.querySelector(first);
     if (target) target.focus({preventScroll: true});
   }
@@ -112,6 +119,7 @@
     $("done-count").textContent = "";
     if (MODE !== "kiosk" && id !== "s-ticket") return;
     var ms = {"s-procedure": IDLE_FLOW_MS, "s-priority": IDLE_FLOW_MS, "s-error": IDLE_FLOW_MS,
+              "s-pickup": IDLE_FLOW_MS, "s-camera": IDLE_FLOW_MS,
               "s-ticket": state.trouble ? IDLE_TROUBLE_MS : IDLE_TICKET_MS}[id];
     if (!ms) return;
     var until = Date.now() + ms;
@@ -137,7 +145,9 @@
 
   function home() {
     state.service = null; state.procedure = null; state.key = null; state.busy = false;
-    state.ticket = null; state.trouble = false;
+    state.ticket = null; state.trouble = false; state.dossier = null;
+    forgetCard();
+    if (global.LaysoCamera) global.LaysoCamera.stop();
     setLang("vi");
     renderServices();
     show("s-home");
@@ -166,6 +176,7 @@
     state.token = token;
     return api("GET", "/auth/me").then(function (r) {
       if (r.status === 200 && r.data.role === "kiosk") {
+        state.deviceId = r.data.id;
         global.localStorage.setItem(TOKEN_KEY, token);
         $("enrol-token").value = "";
         $("enrol-error").hidden = true;
@@ -211,17 +222,64 @@
         if (doc.body.getAttribute("data-screen") === "s-home") renderServices();
       }
       if (rs[1].status === 200 || rs[1].status === 503) {
-        state.printer = rs[1].data.printer;
+        state.printer = ownPrinter(rs[1].data);
+        if (MODE === "reception") printerChoices(rs[1].data.printers || []);
         $("printer-warn").hidden = !isTrouble(state.printer);
       }
     }, function () { /* the next refresh tries again */ });
+  }
+  // This kiosk's printer: its own (health lists it under its device id), else the center's;
+  // another kiosk's trouble is not this kiosk's to show.
+  function ownPrinter(health) {
+    var list = health.printers;
+    if (!list) return health.printer;
+    var mine = null, center = null;
+    list.forEach(function (p) {
+      if (state.deviceId != null && p.device === state.deviceId) mine = p;
+      if (p.device === null) center = p;
+    });
+    return (mine || center || {state: "none"}).state;
+  }
+  debug.ownPrinter = ownPrinter;
+  // The reception desk reprints on any printer: the ticket's own (first option), the center's,
+  // or any kiosk's.
+  function printerChoices(list) {
+    state.printers = list;
+    var sel = $("reprint-on"), was = sel.value;
+    sel.textContent = "";
+    var first = doc.createElement("option");
+    first.value = ""; first.textContent = "Máy in của vé / The ticket's printer";
+    sel.appendChild(first);
+    list.forEach(function (p) {
+      if (p.device === null) return;
+      var o = doc.createElement("option");
+      o.value = String(p.device);
+      o.textContent = (p.name || ("#" + p.device)) + (isTrouble(p.state) ? " ⚠" : "");
+      sel.appendChild(o);
+    });
+    sel.value = was;
+    if (sel.value !== was) sel.value = "";
   }
   function isTrouble(p) { return p === "paper_out" || p === "cover_open" || p === "offline"; }
   function hours(s) {
     return (s.opens_at || "00:00") + "–" + (s.closes_at || "24:00");
   }
 
+  function resultService() {
+    if (!state.resultService) return null;
+    for (var i = 0; i < state.services.length; i++) {
+      if (state.services[i].code === state.resultService && state.services[i].open) {
+        return state.services[i];
+      }
+    }
+    return null;
+  }
+
   function renderServices() {
+    $("pickup").hidden = !resultService();
+    // the camera buttons only on a kiosk that has a camera (the USB scanner needs no button)
+    $("camera-card").hidden = !state.hasCamera;
+    $("camera-receipt").hidden = !state.hasCamera;
     var box = $("services");
     box.textContent = "";
     // an empty list after a successful read: the center has no service yet (not an error)
@@ -294,6 +352,10 @@
 
   function priorityStep() {
     crumb($("prio-service"), state.service);
+    if (state.dossier) {
+      $("prio-service").insertBefore(pair("Nhận kết quả ·", "Collect a result ·"),
+                                     $("prio-service").firstChild);
+    }
     var box = $("categories");
     box.textContent = "";
     state.categories.forEach(function (c) {
@@ -301,6 +363,12 @@
       b.type = "button";
       b.setAttribute("data-priority", c.code);
       b.appendChild(pair(c.name.vi, c.name.en));
+      if (c.code === "elderly" && citizen && citizen.elderly) {
+        // a proposal from the card's date of birth; the citizen still chooses (or not)
+        b.classList.add("is-suggested");
+        b.appendChild(el("span", "k-suggest-tag")).appendChild(
+          pair("Đề xuất cho bạn", "Suggested for you"));
+      }
       b.addEventListener("click", function () { issue(c.code, c); });
       box.appendChild(b);
     });
@@ -310,7 +378,10 @@
   Array.prototype.forEach.call(doc.querySelectorAll("[data-back]"), function (b) {
     b.addEventListener("click", function () {
       var id = doc.body.getAttribute("data-screen");
-      if (id === "s-priority" && state.service && state.service.procedures.length) {
+      if (id === "s-priority" && state.dossier) {
+        state.dossier = null;
+        openPickup();
+      } else if (id === "s-priority" && state.service && state.service.procedures.length) {
         show("s-procedure");
       } else {
         home();
@@ -333,6 +404,9 @@
     var body = {service: state.service.code, lang: state.lang};
     if (priority) body.priority = priority;
     if (state.procedure) body.procedure = state.procedure;
+    // the card's number goes only where a limit needs it: counted, never kept
+    if (citizen && state.citizenLimit) body.citizen_id = citizen.id;
+    if (state.dossier) body.dossier = state.dossier;
     var tries = 0;
     var shown = global.setTimeout(function () { show("s-issuing"); }, 400);
     function attempt() {
@@ -352,6 +426,18 @@
           state.full[state.service.code] = true;
           return failure("Đã hết số thứ tự trong ngày cho lĩnh vực này.",
                          "No more numbers today for this service.");
+        }
+        if (code === "citizen_limit") {
+          var n = r.data.error.details && r.data.error.details.limit;
+          return failure("Hôm nay bạn đã lấy đủ " + (n || "") + " số thứ tự cho lĩnh vực này. " +
+                         "Vui lòng chờ đến lượt với số đã lấy, hoặc liên hệ bàn hướng dẫn.",
+                         "You already have today's " + (n || "") + " number" + (n > 1 ? "s" : "") +
+                         " for this service. Please wait for your turn with the number you have, " +
+                         "or ask at the help desk.");
+        }
+        if (code === "invalid_dossier") {
+          return failure("Mã hồ sơ không hợp lệ. Vui lòng liên hệ bàn hướng dẫn.",
+                         "The dossier code is not valid. Please ask at the help desk.");
         }
         if (code === "service_closed") {
           refresh();
@@ -393,6 +479,8 @@
   $("error-ok").addEventListener("click", home);
 
   function confirmTicket(t, category) {
+    forgetCard();  // the card's number served this ticket; the next citizen starts afresh
+    state.dossier = null;
     state.ticket = t;
     state.trouble = false;
     $("t-label").textContent = t.label;
@@ -414,7 +502,9 @@
     }
     var token = t.status_url.split("/").pop();
     $("t-qr").src = "/t/" + encodeURIComponent(token) + "/qr.svg";
-    $("reprint").hidden = MODE !== "reception" || t.print.state === "none";
+    var printers = (state.printers || []).length > 0;
+    $("reprint").hidden = MODE !== "reception" || !printers;
+    $("reprint-on-label").hidden = MODE !== "reception" || !printers;
     printState(t.print.state);
     show("s-ticket");
     if (t.print.state === "queued") {
@@ -458,11 +548,138 @@
     var t = state.ticket;
     if (!t) return;
     $("reprint").disabled = true;
-    api("POST", "/tickets/" + t.id + "/reprint", {}).then(function (r) {
+    var on = $("reprint-on").value;
+    api("POST", "/tickets/" + t.id + "/reprint", on ? {device: Number(on)} : {}).then(function (r) {
       $("reprint").disabled = false;
       if (r.status === 200) { printState("queued"); followPrint(t.status_url.split("/").pop(), t); }
     });
   });
+
+  // -- scans: a chip ID card's QR, a result receipt's code ------------------------------------
+  // A USB scanner is a keyboard: it types the code's text and Enter faster than any hand, into
+  // whatever has focus. Keys that come this close together are a scan; the page's buttons
+  // never see them. A human's Tab, Space or Enter (the reception desk) passes through.
+  var SCAN_GAP_MS = 120;
+  var scanBuf = "", scanAt = 0;
+  doc.addEventListener("keydown", function (e) {
+    var tag = e.target && e.target.tagName;
+    if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT") return;
+    if (e.ctrlKey || e.altKey || e.metaKey) return;
+    var now = Date.now();
+    if (now - scanAt > SCAN_GAP_MS) scanBuf = "";
+    if (e.key === "Enter") {
+      if (scanBuf.length >= 4) {
+        e.preventDefault();
+        e.stopPropagation();
+        var text = scanBuf;
+        scanBuf = "";
+        onScan(text);
+      }
+      scanBuf = "";
+      return;
+    }
+    if (e.key.length !== 1 || (!scanBuf && e.key === " ")) return;
+    scanBuf += e.key;
+    scanAt = now;
+    e.preventDefault();  // no character of a scan presses a focused button
+  }, true);
+  doc.addEventListener("keyup", function (e) {
+    if (scanBuf && e.key === " ") e.preventDefault();
+  }, true);
+
+  function today() {
+    var now = new Date(Date.now() + state.skew);
+    try {
+      var parts = {};
+      new Intl.DateTimeFormat("en-GB", {timeZone: state.tz, year: "numeric", month: "numeric",
+                                        day: "numeric"}).formatToParts(now)
+        .forEach(function (p) { parts[p.type] = p.value; });
+      return {y: +parts.year, m: +parts.month, d: +parts.day};
+    } catch (err) {
+      return {y: now.getFullYear(), m: now.getMonth() + 1, d: now.getDate()};
+    }
+  }
+
+  var cardTimer = null;
+  function forgetCard() {
+    global.clearTimeout(cardTimer);
+    citizen = null;
+    $("card-read").hidden = true;
+    $("scan-hint").hidden = false;
+    doc.body.removeAttribute("data-card");
+  }
+
+  function onScan(text) {
+    var screen = doc.body.getAttribute("data-screen");
+    if (state.busy || !screen || screen === "s-enrol" || screen === "s-issuing") return;
+    var card = global.LaysoScan.parseCard(text, today());
+    var code = card ? null : global.LaysoScan.dossierFromScan(text);
+    text = null;
+    if (screen === "s-ticket" || screen === "s-error" || screen === "s-camera") home();
+    if (card) return cardRead(card);
+    if (code && resultService()) return pickupScanned(code);
+    if (doc.body.getAttribute("data-screen") === "s-pickup") {
+      $("pickup-error").hidden = false;
+      return;
+    }
+    failure("Không đọc được mã vừa quét. Vui lòng thử lại hoặc liên hệ bàn hướng dẫn.",
+            "The code could not be read. Please try again or ask at the help desk.");
+  }
+
+  function cardRead(card) {
+    // only the number (for the limit) and the proposal are kept; nothing is shown
+    citizen = {id: card.id, elderly: global.LaysoScan.isElderly(card, today())};
+    card = null;
+    $("card-read").hidden = false;
+    $("scan-hint").hidden = true;
+    doc.body.setAttribute("data-card", citizen.elderly ? "elderly" : "read");
+    // a citizen who scans and walks away: the next one must not take a number on that card
+    global.clearTimeout(cardTimer);
+    cardTimer = global.setTimeout(function () {
+      if (doc.body.getAttribute("data-screen") === "s-home") forgetCard();
+    }, IDLE_FLOW_MS);
+    var screen = doc.body.getAttribute("data-screen");
+    if (screen === "s-priority") priorityStep();
+    else if (screen !== "s-home" && screen !== "s-procedure" && screen !== "s-pickup") {
+      show("s-home");
+    }
+  }
+
+  function openPickup() {
+    if (state.busy || !resultService()) return;
+    state.dossier = null;
+    $("pickup-error").hidden = true;
+    show("s-pickup");
+  }
+  $("pickup").addEventListener("click", openPickup);
+
+  function pickupScanned(code) {
+    state.service = resultService();
+    state.procedure = null;
+    state.dossier = code;
+    state.key = newKey();
+    priorityStep();
+  }
+
+  function openCamera() {
+    var from = doc.body.getAttribute("data-screen");
+    state.back = from;
+    show("s-camera");
+    global.LaysoCamera.start($("camera-video"), onScan).catch(function () {
+      failure("Không mở được camera. Vui lòng dùng đầu đọc mã hoặc liên hệ bàn hướng dẫn.",
+              "The camera could not be opened. Please use the code reader or ask at the help desk.");
+    });
+  }
+  Array.prototype.forEach.call(doc.querySelectorAll("[data-camera]"), function (b) {
+    b.addEventListener("click", openCamera);
+  });
+  $("camera-cancel").addEventListener("click", function () {
+    global.LaysoCamera.stop();
+    if (state.back === "s-pickup") openPickup(); else show("s-home");
+  });
+  debug.onScan = onScan;
+  debug.card = function () { return citizen ? {read: true, elderly: citizen.elderly} : null; };
+  debug.today = today;
 
   // -- start ----------------------------------------------------------------------------------
   function loadCenter() {
@@ -471,6 +688,15 @@
       $("center-vi").textContent = r.data.center.name.vi;
       $("center-en").textContent = r.data.center.name.en;
       state.day = r.data.day;
+      state.tz = r.data.center.timezone || state.tz;
+      // the age rule counts on the server's date, not a kiosk clock that may be off
+      state.skew = Date.parse(r.data.now) - Date.now();
+    });
+    api("GET", "/center").then(function (r) {
+      if (r.status !== 200) return;
+      state.resultService = r.data.result_service || null;
+      state.citizenLimit = r.data.citizen_daily_limit || null;
+      if (doc.body.getAttribute("data-screen") === "s-home") renderServices();
     });
     api("GET", "/categories").then(function (r) {
       if (r.status === 200) state.categories = r.data.items;
@@ -486,6 +712,11 @@
                         reconnectionDelayMax: 10000,
                         auth: function (cb) { cb({channel: "board", token: state.token || undefined}); }});
     socket.on("config.changed", function () { loadCenter(); refresh(); });
+    // a printer's status changed: read this kiosk's own again (another kiosk's is not shown)
+    socket.on("printer.changed", function (ev) {
+      var d = ev && ev.device ? ev.device.id : null;
+      if (d === null || d === state.deviceId) refresh();
+    });
     socket.on("disconnect", checkEnrolled);
     socket.on("connect_error", checkEnrolled);
   }
@@ -502,6 +733,12 @@
   debug.checkEnrolled = checkEnrolled;
 
   function start() {
+    if (global.LaysoCamera) {
+      global.LaysoCamera.detect().then(function (yes) {
+        state.hasCamera = yes;
+        if (doc.body.getAttribute("data-screen") === "s-home") renderServices();
+      });
+    }
     loadCenter();
     home();
     listen();
@@ -524,7 +761,7 @@
     state.token = global.localStorage.getItem(TOKEN_KEY);
     if (!state.token) return enrol();
     api("GET", "/auth/me").then(function (r) {
-      if (r.status === 200 && r.data.role === "kiosk") return start();
+      if (r.status === 200 && r.data.role === "kiosk") { state.deviceId = r.data.id; return start(); }
       if (r.status === 401) {
         global.localStorage.removeItem(TOKEN_KEY);
         state.token = null;

@@ -12,7 +12,7 @@ from layso import db, identity
 from layso.api.bodies import body, field, only
 from layso.api.idempotency import act
 from layso.identity import SUPERVISORS, require
-from layso.queue import Tx, catalog, public, reading
+from layso.queue import Tx, catalog, printing, public, reading
 
 bp = Blueprint("board", __name__)
 
@@ -43,7 +43,8 @@ def set_notice() -> Any:
 
 @bp.get("/health")
 def health() -> Any:
-    """`{ok, db, printer, disk, fault}`: what is wrong, so a supervisor knows whom to call."""
+    """`{ok, db, printer, printers, disk, fault}`: what is wrong, so a supervisor knows whom
+    to call; `printers` lists each printer `{device, uri, state}`, `printer` is the worst."""
     center = identity.center()
     db_ok = True
     try:
@@ -57,12 +58,15 @@ def health() -> Any:
     disk = db.disk_state(current_app.config["DATA_DIR"])
     if fault is not None and fault[0] == "disk_full":
         disk = "full"  # the database said so, whatever the free space (a quota, a size cap)
-    printer = current_app.extensions.get("layso_printer_status", lambda: "none")()
+    listed = current_app.extensions.get("layso_printer_list")
+    printers: list[dict[str, Any]] = listed() if listed is not None else []
+    printer = printing.worst([p["state"] for p in printers])
     ok = db_ok and disk != "full" and fault is None
     state = "down" if not db_ok else ("read_only" if fault is not None else "ok")
     guard = center.clock_guard
     drift = guard.drift(center.clock()) if guard is not None else 0.0
-    body: dict[str, Any] = {"ok": ok, "db": state, "printer": printer, "disk": disk,
+    body: dict[str, Any] = {"ok": ok, "db": state, "printer": printer, "printers": printers,
+                            "disk": disk,
                             "clock": "jumped" if drift else "ok",
                             "build": current_app.config["BUILD"]}
     if drift:

@@ -140,9 +140,10 @@ def counter_no_show(n: int) -> Any:
 @bp.post("/counters/<int:n>/complete")
 @require(*STAFF)
 def counter_complete(n: int) -> Any:
-    """Finish the current ticket with an outcome."""
-    return ticket_action(lambda tx, a, o, p: ops.complete(tx, a, n, o, p),
-                         ("outcome", str, True), ("procedure", str, False))
+    """Finish the current ticket with an outcome (and the procedure, and the dossier code)."""
+    return ticket_action(lambda tx, a, o, p, d: ops.complete(tx, a, n, o, p, d),
+                         ("outcome", str, True), ("procedure", str, False),
+                         ("dossier", str, False))
 
 
 @bp.post("/counters/<int:n>/transfer")

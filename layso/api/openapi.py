@@ -51,7 +51,7 @@ CENTER_BODY = _obj({"name": NAME, "timezone": S, "priority_policy": S, "recall_l
                     "speech_mode": {"enum": ["words", "digits"]}, "speak_english": BOOL,
                     "default_service_minutes": INT, "rating_scale": {"enum": ["five", "three"]},
                     "citizen_daily_limit": NI, "alert_queue_length": NI,
-                    "alert_pause_minutes": NI})
+                    "alert_pause_minutes": NI, "result_service": NS})
 SERVICE_BODY = _obj({"code": S, "prefix": S, "name": NAME, "target_wait_minutes": INT,
                      "opens_at": NS, "closes_at": NS, "daily_cap": NI, "start_number": INT,
                      "procedures": {"type": "array", "items": PROCEDURE}, "active": BOOL,
@@ -65,6 +65,7 @@ USER_BODY = _obj({"username": S, "name": S, "role": {"enum": ["admin", "supervis
                                                                "officer"]},
                   "active": BOOL, "password": S})
 USER = _obj({"username": S, "name": S, "role": S, "active": BOOL})
+PRINTER_STATES = ["none", "ok", "paper_near_end", "paper_out", "cover_open", "offline"]
 DEVICE_BODY = _obj({"name": S, "kind": {"enum": ["kiosk", "display", "feedback"]},
                     "counter": NI, "printer": NS})
 DEVICE = _obj({"id": INT, "name": S, "kind": S, "counter": NI, "printer": NS, "active": BOOL,
@@ -82,7 +83,12 @@ OPERATIONS: list[tuple[str, str, str, str, Any, int, Any]] = [
     ("get", "/categories", "Priority categories", "anyone", None, 200,
      _list(_obj({"code": S, "name": NAME}))),
     ("post", "/tickets", "Issue a ticket", "kiosk device, " + STAFF,
-     _obj({"service": S, "priority": NS, "procedure": NS, "lang": {"enum": ["vi", "en"]}},
+     _obj({"service": S, "priority": NS, "procedure": NS, "lang": {"enum": ["vi", "en"]},
+           "citizen_id": {"type": ["string", "null"], "pattern": "^[0-9]{12}$",
+                          "description": "the chip ID card's number: counted against "
+                          "citizen_daily_limit (409 citizen_limit), never stored or returned"},
+           "dossier": {"type": ["string", "null"], "pattern": "^[A-Za-z0-9.-]{1,40}$",
+                       "description": "a dossier whose result the citizen collects"}},
           ["service"]), 201, TICKET),
     ("get", "/tickets/{token}", "A citizen's public ticket view", "anyone with the token", None,
      200, {"$ref": "#/components/schemas/PublicTicket"}),
@@ -105,7 +111,9 @@ OPERATIONS: list[tuple[str, str, str, str, Any, int, Any]] = [
     ("post", "/counters/{n}/complete", "Finish with an outcome", STAFF,
      _obj({"outcome": {"enum": ["done", "received", "result_returned", "advised",
                                 "needs_more_documents", "redirected", "rejected"]},
-           "procedure": NS}, ["outcome"]), 200, TICKET),
+           "procedure": NS,
+           "dossier": {"type": ["string", "null"], "pattern": "^[A-Za-z0-9.-]{1,40}$"}},
+          ["outcome"]), 200, TICKET),
     ("post", "/counters/{n}/transfer", "Move the current ticket to another service", STAFF,
      _obj({"service": S, "position": {"enum": ["front", "back"]}}, ["service", "position"]),
      200, TICKET),
@@ -114,8 +122,9 @@ OPERATIONS: list[tuple[str, str, str, str, Any, int, Any]] = [
     ("post", "/tickets/{id}/cancel", "Waiting → cancelled", STAFF, None, 200, TICKET),
     ("post", "/tickets/{id}/priority", "Correct a waiting ticket's priority category", STAFF,
      _obj({"priority": NS}), 200, TICKET),
-    ("post", "/tickets/{id}/reprint", "Print a ticket again (409 no_printer without one)", STAFF,
-     None, 200, TICKET),
+    ("post", "/tickets/{id}/reprint", "Print a ticket again, where it printed first or on "
+     "kiosk `device`'s printer (409 no_printer when that route has none)", STAFF,
+     _obj({"device": NI}), 200, TICKET),
     ("post", "/ratings", "Rate a completed ticket (once)", "feedback device",
      _obj({"ticket": INT, "score": {"type": "integer", "minimum": 1, "maximum": 5},
            "reason": {"enum": ["long_wait", "attitude", "unclear_guidance",
@@ -151,10 +160,12 @@ OPERATIONS: list[tuple[str, str, str, str, Any, int, Any]] = [
     ("post", "/notice", "Set the board's scrolling notice line", "supervisor or admin",
      _obj({"vi": {"type": "string"}, "en": {"type": "string"}}), 200,
      _obj({"vi": {"type": "string"}, "en": {"type": "string"}})),
-    ("get", "/health", "Health: database and printer", "anyone", None, 200,
+    ("get", "/health", "Health: database and printers (`printer`: the worst of them)",
+     "anyone", None, 200,
      _obj({"ok": {"type": "boolean"}, "db": S,
-           "printer": {"enum": ["none", "ok", "paper_near_end", "paper_out", "cover_open",
-                                "offline"]}, "build": S})),
+           "printer": {"enum": PRINTER_STATES}, "build": S,
+           "printers": {"type": "array", "items": _obj({
+               "device": NI, "name": NS, "uri": S, "state": {"enum": PRINTER_STATES}})}})),
     ("get", "/openapi.json", "This OpenAPI document", "anyone", None, 200, {"type": "object"}),
     # -- administration ---------------------------------------------------------------------
     ("get", "/center", "The center's settings (the public part; all of them to an admin)",
@@ -200,7 +211,7 @@ OPERATIONS: list[tuple[str, str, str, str, Any, int, Any]] = [
 ]
 
 ERRORS = {"400": "Malformed request", "401": "No or invalid credentials", "403": "Role",
-          "404": "Unknown id", "409": "Illegal transition, closed, cap reached",
+          "404": "Unknown id", "409": "Illegal transition, closed, cap reached, citizen_limit",
           "413": "Body too large", "422": "Invalid field", "429": "Rate limited"}
 
 
@@ -217,7 +228,8 @@ def _ticket_schema(public: bool) -> dict[str, Any]:
                                           "failed"]}}),
     }
     if not public:
-        props = {"id": INT, **props}
+        # the dossier code is staff's: the public view never carries it
+        props = {"id": INT, **props, "dossier": NS}
     return {"type": "object", "properties": props, "required": list(props)}
 
 

@@ -21,11 +21,14 @@ def issue_ticket() -> Any:
     """Issue a ticket (kiosk device or staff on a citizen's behalf)."""
     actor = identity.demand("kiosk", *STAFF)
     data = body()
-    only(data, "service", "priority", "procedure", "lang")
+    only(data, "service", "priority", "procedure", "lang", "citizen_id", "dossier")
     service = field(data, "service", str, required=True)
     priority = field(data, "priority", str)
     procedure = field(data, "procedure", str)
     lang = field(data, "lang", str, default="vi")
+    # the ID card's number: checked and counted in the domain, never kept (layso.queue.citizens)
+    citizen_id = field(data, "citizen_id", str)
+    dossier = field(data, "dossier", str)
     if actor.kind == "device":
         limiter: auth.Limiter = current_app.extensions["layso_issue_limiter"]
         if not limiter.allow(actor.key):
@@ -34,9 +37,10 @@ def issue_ticket() -> Any:
             if first is not None:
                 return first
             raise ApiError(429, "rate_limited", "Too many tickets from this kiosk; wait a minute")
-    print_state = "queued" if current_app.config.get("PRINTER", "none") != "none" else "none"
+    printer = str(current_app.config.get("PRINTER") or "none")
     return act(lambda tx: ops.issue(tx, actor, service, priority, procedure, lang,
-                                    print_state=print_state), status=201)
+                                    printer=printer, citizen_id=citizen_id,
+                                    dossier=dossier), status=201)
 
 
 @bp.get("/tickets/<token>")
@@ -105,11 +109,11 @@ def ticket_priority(ticket_id: int) -> Any:
 @bp.post("/tickets/<int:ticket_id>/reprint")
 @require(*STAFF)
 def ticket_reprint(ticket_id: int) -> Any:
-    """Print a ticket again (the print worker takes it); 409 when there is no printer."""
-    only(body())
-    if current_app.config.get("PRINTER", "none") == "none":
-        raise ApiError(409, "no_printer", "No printer is configured (LAYSO_PRINTER=none)")
-    return ticket_action(lambda tx, a: ops.reprint(tx, a, ticket_id))
+    """Print a ticket again, where it printed first or on the printer of kiosk `device`
+    (the reception desk reprints on any printer); 409 `no_printer` when that route has none."""
+    printer = str(current_app.config.get("PRINTER") or "none")
+    return ticket_action(lambda tx, a, device: ops.reprint(tx, a, ticket_id, printer, device),
+                         ("device", int, False))
 
 
 @bp.post("/ratings")

@@ -20,7 +20,7 @@ from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.engine import Row
 
 from layso import auth, db
-from layso.queue import reading
+from layso.queue import printing, reading
 from layso.queue.catalog import CENTER_COLUMNS, CODE, check_center_value, check_service_value
 from layso.queue.errors import Conflict, Forbidden, Invalid, NotFound
 from layso.queue.unit import Actor, Reader, Tx
@@ -28,8 +28,12 @@ from layso.queue.unit import Actor, Reader, Tx
 #: the center's settings as the API names them, and which of them anyone may read
 CENTER_FIELDS = ("name", "timezone", "priority_policy", "recall_limit", "speech_mode",
                  "speak_english", "default_service_minutes", "rating_scale",
-                 "citizen_daily_limit", "alert_queue_length", "alert_pause_minutes")
-PUBLIC_CENTER_FIELDS = ("name", "timezone", "speech_mode", "speak_english", "rating_scale")
+                 "citizen_daily_limit", "alert_queue_length", "alert_pause_minutes",
+                 "result_service")
+#: the kiosk reads `result_service` to offer "Nhận kết quả" (collect a result), and
+#: `citizen_daily_limit` to send an ID card's number only when a limit needs it
+PUBLIC_CENTER_FIELDS = ("name", "timezone", "speech_mode", "speak_english", "rating_scale",
+                        "result_service", "citizen_daily_limit")
 SERVICE_FIELDS = ("code", "prefix", "name", "target_wait_minutes", "opens_at", "closes_at",
                   "daily_cap", "start_number", "procedures", "active", "position",
                   "default_service_minutes")
@@ -135,6 +139,7 @@ def center_view(r: Reader, full: bool = True) -> dict[str, Any]:
         "default_service_minutes": c.default_service_minutes, "rating_scale": c.rating_scale,
         "citizen_daily_limit": c.citizen_daily_limit,
         "alert_queue_length": c.alert_queue_length, "alert_pause_minutes": c.alert_pause_minutes,
+        "result_service": c.result_service,
     }
     out["configured"] = is_configured(r)
     if not full:
@@ -162,6 +167,11 @@ def update_center(tx: Tx, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
             values["name_vi"], values["name_en"] = _name(value)
         else:
             values[key] = check_center_value(key, value)
+    if values.get("result_service") is not None and tx.conn.execute(
+            select(db.services.c.id).where(db.services.c.code == values["result_service"],
+                                           db.services.c.active.is_(True))).first() is None:
+        raise _bad("result_service", "unknown_service",
+                   f"No active service {values['result_service']!r} for results")
     assert set(values) <= set(CENTER_COLUMNS)
     changes = _diff(tx.center, values)
     if changes:
@@ -711,9 +721,12 @@ def _device_values(tx: Reader, data: dict[str, Any], kind: str) -> dict[str, Any
             values["counter_id"] = int(c.id)
     if "printer" in data:
         p = data["printer"]
-        if p is not None and (not isinstance(p, str) or len(p) > 300 or BAD_TEXT.search(p)
-                              or ("://" not in p and p != "none")):
+        if isinstance(p, str) and not p.strip():
+            p = None  # an emptied field: the center's printer
+        if p is not None and (not isinstance(p, str) or len(p) > 300 or BAD_TEXT.search(p)):
             raise _bad("printer", "invalid_printer", "printer must be a printer URI or null")
+        if p is not None:
+            p = printing.check_printer(p)
         if kind != "kiosk" and p is not None:
             raise _bad("printer", "invalid_printer", "only a kiosk has a printer")
         values["printer"] = p
@@ -903,10 +916,12 @@ def import_config(tx: Tx, actor: Actor, data: Any) -> list[str]:
     _unknown(data, CONFIG_SECTIONS)
     a = db.audit.c
     first = tx.conn.execute(select(func.coalesce(func.max(a.id), 0))).scalar_one()
-    if data.get("center") is not None:
-        if not isinstance(data["center"], dict):
+    center = data.get("center")
+    if center is not None:
+        if not isinstance(center, dict):
             raise _bad("center", "invalid_file", "center must be a mapping")
-        update_center(tx, actor, data["center"])
+        # the service for results may be one this file creates: set it after the services
+        update_center(tx, actor, {k: v for k, v in center.items() if k != "result_service"})
     for pos, c in enumerate(_section(data, "categories")):
         code = c.get("code")
         exists = isinstance(code, str) and tx.conn.execute(select(
@@ -941,5 +956,7 @@ def import_config(tx: Tx, actor: Actor, data: Any) -> list[str]:
             update_counter(tx, actor, number, {k: v for k, v in c.items() if k != "number"})
         else:
             create_counter(tx, actor, c)
+    if isinstance(center, dict) and "result_service" in center:
+        update_center(tx, actor, {"result_service": center["result_service"]})
     return [f"{row.action} {row.target}" for row in tx.conn.execute(
         select(db.audit).where(a.id > first).order_by(a.id)).all()]

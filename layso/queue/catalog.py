@@ -68,7 +68,7 @@ def ensure_center(conn: Connection, name_vi: str = "Trung tâm Phục vụ hành
 CENTER_COLUMNS = ("name_vi", "name_en", "timezone", "priority_policy", "recall_limit",
                   "default_service_minutes", "notice_vi", "notice_en", "speech_mode",
                   "speak_english", "rating_scale", "citizen_daily_limit", "alert_queue_length",
-                  "alert_pause_minutes")
+                  "alert_pause_minutes", "result_service")
 #: the API's name of a column, for error details
 _FIELD_OF = {"name_vi": "name", "name_en": "name", "notice_vi": "notice", "notice_en": "notice"}
 
@@ -113,6 +113,11 @@ def check_center_value(column: str, value: Any) -> Any:
     if column == "rating_scale":
         if value not in ("five", "three"):
             raise bad("invalid_rating_scale", "rating_scale must be five or three")
+        return value
+    if column == "result_service":
+        # a service's code (that it exists is checked where the transaction can look)
+        if value is not None and (not isinstance(value, str) or not CODE.match(value)):
+            raise bad("invalid_result_service", "result_service must be a service code, or null")
         return value
     if column == "timezone":
         from zoneinfo import ZoneInfo

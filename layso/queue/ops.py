@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.engine import Row
 
 from layso import db
-from layso.queue import reading, sql
+from layso.queue import citizens, printing, reading, sql
 from layso.queue.errors import Conflict, Forbidden, Invalid, NotFound
 from layso.queue.policy import parse_policy, pick_next
 from layso.queue.text import clean_text
@@ -147,8 +147,26 @@ _LAST_QUEUE_AT = select(func.max(db.tickets.c.queue_at)).where(
 
 
 def issue(tx: Tx, actor: Actor, service: Any, priority: Any = None, procedure: Any = None,
-          lang: Any = "vi", print_state: str = "none") -> dict[str, Any]:
-    """Issue the next number of a service: one transaction, numbers never repeat in a day."""
+          lang: Any = "vi", print_state: str = "none", printer: str | None = None,
+          citizen_id: Any = None, dossier: Any = None) -> dict[str, Any]:
+    """Issue the next number of a service: one transaction, numbers never repeat in a day.
+
+    `printer` (the center's printer URI) routes the ticket: to the issuing kiosk's own
+    printer when it has one, else to the center's; a print job is queued unless the route is
+    `none`. Without it, `print_state="queued"` queues a job on the center's printer.
+    `citizen_id` (a chip ID card's number) only counts the ticket against the center's
+    `citizen_daily_limit` and is never kept; `dossier` is the code of a dossier whose result
+    the citizen comes to collect, shown to staff only.
+    """
+    if citizen_id is not None:
+        citizen_id = citizens.check_citizen_id(citizen_id)
+    if dossier is not None:
+        dossier = citizens.check_dossier(dossier)
+    route: tuple[int | None, str | None] = (None, None)
+    if printer is not None:
+        device_id, uri = printing.route(tx, actor, printer)
+        print_state = "none" if uri == printing.NONE else "queued"
+        route = (device_id, uri if device_id is not None else None)
     s = _service(tx, service)
     if priority is not None:
         if not isinstance(priority, str) or tx.conn.execute(
@@ -167,6 +185,8 @@ def issue(tx: Tx, actor: Actor, service: Any, priority: Any = None, procedure: A
         _NEXT_NUMBER, {"day": day.id, "service": s.id, "start": s.start_number}).scalar_one()
     if s.daily_cap is not None and number - s.start_number + 1 > s.daily_cap:
         raise Conflict("daily_cap_reached", f"No more numbers today for {s.name_en}")
+    if citizen_id is not None:
+        citizens.count_ticket(tx, s, citizen_id)
     label = f"{s.prefix}{number:03d}"
     # the queues as they stand and their back, in one read; the new ticket is added below
     waiting_by_sid, latest = reading.day_tally(tx, day.id)
@@ -176,9 +196,11 @@ def issue(tx: Tx, actor: Actor, service: Any, priority: Any = None, procedure: A
         state="waiting", queue_at=_after(tx, latest), issued_at=tx.now, recalls=0,
         issued_by_device=actor.id if actor.kind == "device" else None,
         issued_by_user=actor.id if actor.kind == "user" else None,
-        print_state=print_state,
+        print_state=print_state, dossier=dossier,
     )
     ticket_id = db.inserted_id(tx.conn.execute(_INSERT_TICKET, values))
+    if print_state == "queued":
+        printing.new_job(tx, ticket_id, *route)
     # the row as it was written (times as the database gives them back: UTC), not re-read
     t = TicketRow(**{**dict.fromkeys(TicketRow._fields), **values, "id": ticket_id,
                      "queue_at": values["queue_at"].astimezone(UTC),
@@ -219,26 +241,38 @@ PRINT_RESULTS = ("queued", "printed", "waiting_printer", "failed")
 PRINTER_STATUSES = ("none", "ok", "paper_near_end", "paper_out", "cover_open", "offline")
 
 
-def print_result(tx: Tx, ticket_id: int, state: str,
-                 error: str | None = None) -> dict[str, Any] | None:
+def print_result(tx: Tx, ticket_id: int, state: str, error: str | None = None,
+                 job_id: int | None = None) -> dict[str, Any] | None:
     """Record one print attempt (print_jobs) and emit `ticket.printed` when the state changed.
 
-    `queued` starts a new job (first print or a reprint); other states close the latest
-    attempt. Returns the ticket view, or None when the ticket's print state did not change.
+    `queued` starts a new job on the center's printer; other states close the job `job_id`
+    (else the latest). A job already printed or failed stays so (a repeated result changes
+    nothing). Returns the ticket view, or None when the ticket's print state did not change.
     """
     if state not in PRINT_RESULTS:
         raise Invalid("invalid_print_state", f"print state must be one of {PRINT_RESULTS}")
     t = _ticket(tx, ticket_id)
     error = error[:500] if error else None
-    job = tx.conn.execute(select(db.print_jobs).where(db.print_jobs.c.ticket_id == t.id)
-                          .order_by(db.print_jobs.c.id.desc()).limit(1)).first()
-    if state == "queued" or job is None or job.state in ("printed", "failed"):
+    if job_id is not None:
+        job = printing.get_job(tx, job_id)
+        if job is None or job.ticket_id != t.id:
+            raise NotFound("unknown_job", f"No print job {job_id} for {t.label}")
+        if job.state in printing.DONE_STATES:
+            return None  # an agent's repeated acknowledgement, or a job a reprint replaced
+    else:
+        job = printing.latest_job(tx, t.id)
+    if state == "queued":
+        printing.new_job(tx, t.id, None, None)
+    elif job is None or job.state in printing.DONE_STATES:
         tx.conn.execute(insert(db.print_jobs).values(
-            ticket_id=t.id, state=state, attempts=0 if state == "queued" else 1, error=error,
+            ticket_id=t.id, state=state, attempts=1, error=error,
             created_at=tx.now, updated_at=tx.now))
     else:
         tx.conn.execute(update(db.print_jobs).where(db.print_jobs.c.id == job.id).values(
             state=state, attempts=job.attempts + 1, error=error, updated_at=tx.now))
+        newest = printing.latest_job(tx, t.id)
+        if newest is not None and newest.id != job.id:
+            return None  # an older job's result: the ticket follows its newest job
     if t.print_state == state:
         return None
     tx.conn.execute(update(db.tickets).where(db.tickets.c.id == t.id).values(print_state=state))
@@ -247,28 +281,68 @@ def print_result(tx: Tx, ticket_id: int, state: str,
                         print={"state": state})
 
 
-def reprint(tx: Tx, actor: Actor, ticket_id: int) -> dict[str, Any]:
-    """Staff ask for a ticket to be printed again (the print worker picks it up)."""
+def reprint(tx: Tx, actor: Actor, ticket_id: int, printer: str | None = None,
+            device_id: int | None = None) -> dict[str, Any]:
+    """Staff ask for a ticket to be printed again (its printer's worker picks it up).
+
+    With `printer` (the center's printer URI) the copy goes where the ticket printed first,
+    or, with `device_id`, on that kiosk's printer (the center's when it has none of its own);
+    a route to no printer is 409 `no_printer`.
+    """
     if not actor.is_staff:
         raise Forbidden("forbidden", "Only officials reprint tickets")
     t = _ticket(tx, ticket_id)
     _today(tx, t)
     if t.state in ("done", "cancelled", "no_show"):
         raise Conflict("illegal_transition", f"{t.label} is {t.state}: nothing to reprint")
-    if t.print_state != "queued":
-        print_result(tx, t.id, "queued")
-    return reading.ticket_view(tx, _reload(tx, db.tickets, t.id))
+    if printer is None and device_id is None:
+        if t.print_state != "queued":
+            print_result(tx, t.id, "queued")
+        return reading.ticket_view(tx, _reload(tx, db.tickets, t.id))
+    if device_id is None:
+        first = tx.conn.execute(select(db.print_jobs).where(
+            db.print_jobs.c.ticket_id == t.id).order_by(db.print_jobs.c.id).limit(1)).first()
+        kiosk, uri = (None, None) if first is None or first.device_id is None else (
+            first.device_id, first.printer)
+        if kiosk is not None:
+            kiosk, uri = printing.route(tx, None, printer, kiosk) if _active_kiosk(
+                tx, kiosk) else (None, None)
+        if kiosk is None:
+            kiosk, uri = printing.route(tx, None, printer)
+    else:
+        kiosk, uri = printing.route(tx, None, printer, device_id)
+    if uri == printing.NONE:
+        raise Conflict("no_printer", "That kiosk has no printer, and the center has none")
+    printing.new_job(tx, t.id, kiosk, uri if kiosk is not None else None)
+    tx.conn.execute(update(db.tickets).where(db.tickets.c.id == t.id).values(
+        print_state="queued"))
+    t = _reload(tx, db.tickets, t.id)
+    _emit_ticket(tx, "ticket.printed", t, print={"state": "queued"})
+    return reading.ticket_view(tx, t)
+
+
+def _active_kiosk(tx: Tx, device_id: int) -> bool:
+    d = tx.conn.execute(select(db.devices.c.active).where(
+        db.devices.c.id == device_id)).first()
+    return d is not None and bool(d.active)
 
 
 def printer_changed(tx: Tx, status: str, previous: str | None = None,
-                    error: str | None = None, waiting: int = 0) -> None:
-    """Tell the board, counters and supervisors that the printer's status changed."""
+                    error: str | None = None, waiting: int = 0,
+                    device: int | None = None) -> None:
+    """Tell the board, counters and supervisors that a printer's status changed; `device`
+    names the kiosk whose printer it is (null: the center's printer)."""
     if status not in PRINTER_STATUSES:
         raise Invalid("invalid_printer_status", f"printer status must be one of {PRINTER_STATUSES}")
+    name = None
+    if device is not None:
+        d = tx.conn.execute(select(db.devices.c.name).where(db.devices.c.id == device)).first()
+        name = d.name if d is not None else None
     tx.emit("printer.changed", {
         "printer": status, "previous": previous,
         "alert": status in ("paper_out", "cover_open", "offline"),
-        "error": error[:200] if error else None, "waiting": waiting})
+        "error": error[:200] if error else None, "waiting": waiting,
+        "device": {"id": device, "name": name} if device is not None else None})
 
 
 # -- counter state ---------------------------------------------------------------------------
@@ -475,12 +549,16 @@ def _free(tx: Tx, c: Row[Any]) -> Any:
 
 
 def complete(tx: Tx, actor: Actor, number: int, outcome: Any,
-             procedure: Any = None) -> dict[str, Any]:
-    """Finish serving with an outcome (and the procedure handled)."""
+             procedure: Any = None, dossier: Any = None) -> dict[str, Any]:
+    """Finish serving with an outcome (and the procedure handled, and the dossier's code)."""
     if outcome not in OUTCOMES:
         raise Invalid("invalid_outcome", f"outcome must be one of {', '.join(OUTCOMES)}")
+    if dossier is not None:
+        dossier = citizens.check_dossier(dossier)
     c, t = _current(tx, actor, number, ("serving",))
     values: dict[str, Any] = {"state": "done", "outcome": outcome, "finished_at": tx.now}
+    if dossier is not None:
+        values["dossier"] = dossier
     if procedure is not None:
         _check_procedure(tx, _reload(tx, db.services, t.service_id), procedure)
         values["procedure"] = procedure

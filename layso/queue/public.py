@@ -27,7 +27,7 @@ EVENT_KEYS: dict[str, tuple[str, ...]] = {
     "ticket.printed": ("ticket",),
     "counter.changed": ("counter",),
     "queue.changed": ("waiting",),
-    "printer.changed": ("printer", "alert"),
+    "printer.changed": ("printer", "alert", "device"),  # the kiosk whose printer it is
     "notice.changed": ("notice",),
     "day.opened": ("day",),
     "config.changed": ("what", "action", "ref"),  # which part of the setup changed (a user: no ref)

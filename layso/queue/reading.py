@@ -222,9 +222,11 @@ def ticket_view(r: Reader, t: Row[Any], *, public: bool = False,
         "eta_minutes": eta,
         "status_url": f"{r.public_url}/t/{t.token}",
         "print": {"state": t.print_state},
+        "dossier": t.dossier,
     }
     if public:
-        del out["id"]
+        # the citizen's page and the printed ticket: no id, and no dossier code (staff only)
+        del out["id"], out["dossier"]
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -148,6 +149,8 @@ class Tx(Reader):
     _day_hint: Row[Any] | None = None
     #: (comment_days, token_days): what opening a day purges (None: nothing)
     _retention: tuple[int | None, int | None] | None = None
+    #: the server's secret the days' keys for citizens' ID numbers derive from
+    citizen_secret: bytes = b""
 
     def emit(self, type_: str, payload: dict[str, Any]) -> None:
         """Add an event to this transaction's log; it is published after commit."""
@@ -213,6 +216,9 @@ class Tx(Reader):
                 normal_streak=0, changed_at=self.now,
             )
         )
+        from layso.queue import citizens  # the ended days' keys and hashes of ID numbers
+
+        citizens.forget_ended_days(self, day_id)
         if self._retention is not None:
             from layso.queue import retention  # once a day: personal free text, spent tokens
 
@@ -287,6 +293,9 @@ class Center:
             monotonic = time.monotonic
         self.clock_guard = ClockGuard(monotonic) if monotonic is not None else None
         self.retention: tuple[int | None, int | None] | None = None
+        #: what the days' keys for citizens' ID numbers derive from: every process serving
+        #: the center must share it (create_app derives it from the secret key)
+        self.citizen_secret = secrets.token_bytes(32)
         if self.clock_guard is not None:
             self.clock_guard.drift(self.clock())  # the reference: the clock as it is at start
         # writers in this process queue here first, so events publish in commit order
@@ -311,7 +320,8 @@ class Center:
 
     def _tx(self, conn: Connection, day_hint: Row[Any] | None) -> Tx:
         return Tx(conn=conn, now=self.clock(), public_url=self.public_url, _day_hint=day_hint,
-                  _clock_guard=self.clock_guard, _retention=self.retention)
+                  _clock_guard=self.clock_guard, _retention=self.retention,
+                  citizen_secret=self.citizen_secret)
 
     def run(self, fn: Callable[[Tx], T]) -> T:
         """Run `fn` in a write transaction shared with the callers waiting at the same moment.

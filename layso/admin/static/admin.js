@@ -140,8 +140,16 @@
        'citizen_daily_limit', 'alert_queue_length', 'alert_pause_minutes'].forEach(function (k) { setVal(form, k, c[k]); });
       var p = String(c.priority_policy || 'strict').split(':');
       setVal(form, 'policy_kind', p[0]); setVal(form, 'policy_n', p[1] || '');
+      setVal(form, 'result_service', c.result_service || '');
     }
-    api('GET', '/center').then(fill);
+    // the services a citizen may join to collect a result, then the settings
+    api('GET', '/services').then(function (r) {
+      var sel = form.elements.result_service;
+      (r.items || []).forEach(function (s) {
+        var o = el('option', null, s.prefix + ' · ' + s.name.vi + ' / ' + s.name.en); o.value = s.code;
+        sel.appendChild(o);
+      });
+    }, function () {}).then(function () { return api('GET', '/center'); }).then(fill);
     form.addEventListener('submit', function (ev) {
       ev.preventDefault(); clearErrors(form);
       var kind = getVal(form, 'policy_kind'), n = getVal(form, 'policy_n');
@@ -150,7 +158,8 @@
         recall_limit: getVal(form, 'recall_limit'), speech_mode: getVal(form, 'speech_mode'),
         speak_english: getVal(form, 'speak_english'), default_service_minutes: getVal(form, 'default_service_minutes'),
         rating_scale: getVal(form, 'rating_scale'), citizen_daily_limit: getVal(form, 'citizen_daily_limit'),
-        alert_queue_length: getVal(form, 'alert_queue_length'), alert_pause_minutes: getVal(form, 'alert_pause_minutes')};
+        alert_queue_length: getVal(form, 'alert_queue_length'), alert_pause_minutes: getVal(form, 'alert_pause_minutes'),
+        result_service: getVal(form, 'result_service') || null};
       api('PATCH', '/center', body).then(function (c) {
         fill(c); $('head-center').textContent = c.name.vi; status(form, 'Đã lưu / Saved');
       }, function (e) { showError(form, e); });

@@ -10,6 +10,7 @@
   var dayInput = document.getElementById('day');
   var counters = {};
   var printer = 'none';
+  var printerNames = '';  // the kiosks whose printer is in that state (health's printers)
 
   function $(id) { return document.getElementById(id); }
   function fmt(v) { return v === null || v === undefined ? '–' : String(v); }
@@ -72,7 +73,7 @@
     var box = $('alerts'); box.innerHTML = '';
     if (PRINTER[printer]) {
       var a = document.createElement('div'); a.className = 'alert' + (printer === 'paper_near_end' ? '' : ' bad');
-      a.id = 'printer-alert'; a.textContent = PRINTER[printer]; box.appendChild(a);
+      a.id = 'printer-alert'; a.textContent = PRINTER[printer] + printerNames; box.appendChild(a);
     }
   }
 
@@ -87,6 +88,9 @@
         counters = {};
         res[1].items.forEach(function (c) { counters[c.number] = c; });
         printer = res[2].printer;
+        var names = (res[2].printers || []).filter(function (p) { return p.state === printer; })
+          .map(function (p) { return p.name || 'Máy in chung / Center printer'; });
+        printerNames = names.length ? ' — ' + names.join(', ') : '';
         renderReport(res[0]);
       }).catch(function () {});
     }, 300);
@@ -109,7 +113,8 @@
   if (window.io) {
     var sock = window.io({auth: {channel: 'supervisor'}, transports: ['websocket', 'polling']});
     sock.onAny(function (type, ev) {
-      if (type === 'printer.changed' && ev && ev.printer) { printer = ev.printer; renderAlerts(); }
+      // one printer's news; the refresh below reads the worst of them all from health
+      if (type === 'printer.changed' && ev && ev.printer && !ev.device) { printer = ev.printer; renderAlerts(); }
       refresh();
     });
   }

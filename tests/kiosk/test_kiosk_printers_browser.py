@@ -1,0 +1,80 @@
+"""Two kiosks, each with its own printer, in Debian's Chromium: only the kiosk whose printer is
+in trouble warns its citizens; the other goes on as usual."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.kiosk.test_kiosk_browser import close_contexts, enrol, kiosk_page
+from tests.live import LiveServer
+from tests.printer_emulator import PrinterEmulator
+
+pytestmark = pytest.mark.browser
+
+
+def test_only_the_kiosk_with_printer_trouble_shows_it(browser, tmp_path: Path,
+                                                      screenshot_dir: Path) -> None:
+    with PrinterEmulator("paper_out") as bad, PrinterEmulator() as good:
+        server = LiveServer(tmp_path / "live")
+        server.init()
+        t_bad = server.cli("device", "add", "Kiosk 1", "--kind", "kiosk", "--printer",
+                           bad.uri + "?qr=native").strip().splitlines()[-1]
+        t_good = server.cli("device", "add", "Kiosk 2", "--kind", "kiosk", "--printer",
+                            good.uri + "?qr=native").strip().splitlines()[-1]
+        server.start()
+        try:
+            one = kiosk_page(browser, server, 1920, 1080)
+            enrol(one, t_bad)
+            two = kiosk_page(browser, server, 1920, 1080)
+            enrol(two, t_good)
+            started = time.monotonic()
+            one.click("[data-service=social]")
+            one.click("#no-priority")
+            one.wait_for_selector("#print-status[data-state=trouble]", timeout=3000)
+            assert time.monotonic() - started < 3
+            one.click("#done")
+            one.wait_for_selector("#printer-warn:not([hidden])")
+            one.screenshot(path=str(screenshot_dir / "kiosk-own-printer-trouble.png"))
+
+            two.click("[data-service=land]")
+            two.click("#no-priority")
+            two.wait_for_selector("#print-status[data-state=printed]", timeout=5000)
+            two.click("#done")
+            two.wait_for_selector(".k-service")
+            time.sleep(0.5)
+            assert two.locator("#printer-warn").is_hidden()
+            assert b"\x1dv0" in good.received and b"\x1dv0" not in bad.received
+            assert one.errors == [] and two.errors == []
+
+            # the reception desk issues (the center has no printer) and prints on Kiosk 2's
+            server.cli("user", "add", "letan", "--role", "officer",
+                       env={"LAYSO_PASSWORD": "password-123"})
+            desk = kiosk_page(browser, server, 1920, 1080, "reception")
+            desk.evaluate("""async () => { await fetch('/api/v1/auth/login', {method: 'POST',
+                headers: {'Content-Type': 'application/json'},
+                body: JSON.stringify({username: 'letan', password: 'password-123'})}); }""")
+            desk.goto(server.url + "/kiosk/reception")
+            desk.wait_for_selector(".k-service")
+            desk.click("[data-service=business]")
+            desk.click("#no-priority")
+            desk.wait_for_selector("#s-ticket:not([hidden])")
+            label = desk.inner_text("#t-label")
+            assert desk.is_visible("#reprint") and desk.is_visible("#reprint-on")
+            options = desk.locator("#reprint-on option").all_inner_texts()
+            assert options[1:] == ["Kiosk 1 ⚠", "Kiosk 2"]
+            before = good.received.count(b"\x1dv0")
+            desk.select_option("#reprint-on", label="Kiosk 2")
+            desk.screenshot(path=str(screenshot_dir / "kiosk-reception-reprint-on.png"))
+            desk.click("#reprint")
+            deadline = time.monotonic() + 10
+            while good.received.count(b"\x1dv0") == before and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert good.received.count(b"\x1dv0") > before
+            desk.wait_for_selector("#print-status[data-state=printed]", timeout=5000)
+            assert label.startswith("E") and desk.errors == []
+        finally:
+            close_contexts()
+            server.kill()
