@@ -91,6 +91,8 @@ center = Table(
     # supervisors' alerts: a queue longer than this, a counter paused longer than this
     Column("alert_queue_length", Integer),
     Column("alert_pause_minutes", Integer),
+    # ... and a kiosk or board not seen for longer than this (minutes; null: no such alert)
+    Column("alert_silent_minutes", Integer),
 )
 
 # The stream row: current epoch and the last seq written in it. Every write transaction locks it

@@ -32,6 +32,9 @@ TICK_SECONDS = 20
 #: stands one look after it moved, and a client that missed something resyncs within seconds
 QUEUE_LOOK_SECONDS = 2.0
 ASYNC_MODE = "threading"
+#: how often a process notes the devices whose sockets it holds as seen (seconds): a kiosk or
+#: board that only listens is alive too, and the supervisors' silence alert reads last_seen_at
+SEEN_SECONDS = 60.0
 #: events a counter's feedback tablet follows
 FEEDBACK_EVENTS = ("ticket.called", "ticket.started", "ticket.completed", "ticket.no_show",
                    "ticket.transferred", "counter.changed")
@@ -131,6 +134,16 @@ class Realtime:
             except Exception:  # noqa: BLE001 - a socket that went away is closed already
                 log.debug("socket %s was gone", sid)
 
+    def note_connected_devices(self) -> None:
+        """Mark the devices with a socket open to this process as seen now."""
+        with self._sids_lock:
+            ids = sorted(int(k.split(":", 1)[1]) for k in self._sids
+                         if k.startswith("device:") and k.split(":", 1)[1].isdigit())
+        if ids:
+            from layso.queue import admin
+
+            self.center.run(lambda tx: admin.touch_devices(tx, ids))
+
     def emit_rooms(self, items: list[tuple[str, str, dict[str, Any]]],
                    local: bool = False) -> None:
         """Emit `(room, event, message)` items in order through Flask-SocketIO; `local`: to
@@ -227,7 +240,7 @@ class Realtime:
     def _tick_loop(self) -> None:
         queued = bool(self.app.config.get("MESSAGE_QUEUE"))
         step = QUEUE_LOOK_SECONDS if queued else TICK_SECONDS
-        last_tick = time.monotonic()
+        last_tick = last_seen = time.monotonic()
         ticked: tuple[str, int] | None = None
         looked: tuple[str, int] | None = None
         while True:
@@ -245,6 +258,9 @@ class Realtime:
                     self.tick(now)
                     ticked, last_tick = now, time.monotonic()
                 looked = now
+                if time.monotonic() - last_seen >= SEEN_SECONDS:
+                    last_seen = time.monotonic()
+                    self.note_connected_devices()
             except Exception:
                 log.exception("tick failed")
 

@@ -28,7 +28,8 @@ from layso.queue.unit import Actor, Reader, Tx
 #: the center's settings as the API names them, and which of them anyone may read
 CENTER_FIELDS = ("name", "timezone", "priority_policy", "recall_limit", "speech_mode",
                  "speak_english", "default_service_minutes", "rating_scale",
-                 "citizen_daily_limit", "alert_queue_length", "alert_pause_minutes")
+                 "citizen_daily_limit", "alert_queue_length", "alert_pause_minutes",
+                 "alert_silent_minutes")
 PUBLIC_CENTER_FIELDS = ("name", "timezone", "speech_mode", "speak_english", "rating_scale")
 SERVICE_FIELDS = ("code", "prefix", "name", "target_wait_minutes", "opens_at", "closes_at",
                   "daily_cap", "start_number", "procedures", "active", "position",
@@ -135,6 +136,7 @@ def center_view(r: Reader, full: bool = True) -> dict[str, Any]:
         "default_service_minutes": c.default_service_minutes, "rating_scale": c.rating_scale,
         "citizen_daily_limit": c.citizen_daily_limit,
         "alert_queue_length": c.alert_queue_length, "alert_pause_minutes": c.alert_pause_minutes,
+        "alert_silent_minutes": c.alert_silent_minutes,
     }
     out["configured"] = is_configured(r)
     if not full:
@@ -847,8 +849,14 @@ def enrol(tx: Tx, code: Any) -> dict[str, Any]:
 
 def touch_device(tx: Tx, device_id: int) -> None:
     """Note that a device was seen now (no audit: it is not a change of configuration)."""
-    tx.conn.execute(update(db.devices).where(db.devices.c.id == device_id)
-                    .values(last_seen_at=tx.now))
+    touch_devices(tx, [device_id])
+
+
+def touch_devices(tx: Tx, device_ids: list[int]) -> None:
+    """Note that these devices were seen now (their sockets are open)."""
+    if device_ids:
+        tx.conn.execute(update(db.devices).where(db.devices.c.id.in_(device_ids))
+                        .values(last_seen_at=tx.now))
 
 
 # -- the audit trail ---------------------------------------------------------------------------

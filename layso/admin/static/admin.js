@@ -137,7 +137,8 @@
     function fill(c) {
       setVal(form, 'name.vi', c.name.vi); setVal(form, 'name.en', c.name.en);
       ['timezone', 'recall_limit', 'speech_mode', 'speak_english', 'default_service_minutes', 'rating_scale',
-       'citizen_daily_limit', 'alert_queue_length', 'alert_pause_minutes'].forEach(function (k) { setVal(form, k, c[k]); });
+       'citizen_daily_limit', 'alert_queue_length', 'alert_pause_minutes',
+       'alert_silent_minutes'].forEach(function (k) { setVal(form, k, c[k]); });
       var p = String(c.priority_policy || 'strict').split(':');
       setVal(form, 'policy_kind', p[0]); setVal(form, 'policy_n', p[1] || '');
     }
@@ -150,7 +151,8 @@
         recall_limit: getVal(form, 'recall_limit'), speech_mode: getVal(form, 'speech_mode'),
         speak_english: getVal(form, 'speak_english'), default_service_minutes: getVal(form, 'default_service_minutes'),
         rating_scale: getVal(form, 'rating_scale'), citizen_daily_limit: getVal(form, 'citizen_daily_limit'),
-        alert_queue_length: getVal(form, 'alert_queue_length'), alert_pause_minutes: getVal(form, 'alert_pause_minutes')};
+        alert_queue_length: getVal(form, 'alert_queue_length'), alert_pause_minutes: getVal(form, 'alert_pause_minutes'),
+        alert_silent_minutes: getVal(form, 'alert_silent_minutes')};
       api('PATCH', '/center', body).then(function (c) {
         fill(c); $('head-center').textContent = c.name.vi; status(form, 'Đã lưu / Saved');
       }, function (e) { showError(form, e); });
