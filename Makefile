@@ -16,7 +16,7 @@ test: setup system-deps
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
-setup: tools $(VENV)/.installed $(VENDOR)/socket.io.min.js
+setup: tools $(VENV)/.installed $(VENDOR)/socket.io.min.js $(VENDOR)/chart.umd.min.js
 
 # npm fetches the browser packages at setup time; Debian's nodejs/npm when it is missing
 tools:
@@ -36,6 +36,11 @@ $(VENDOR)/socket.io.min.js: package.json package-lock.json
 	mkdir -p $(VENDOR)
 	cp node_modules/socket.io-client/dist/socket.io.min.js $(VENDOR)/
 	cp node_modules/socket.io-client/dist/socket.io.min.js.map $(VENDOR)/
+
+# Chart.js draws the reports page's charts (its UMD build: one file, window.Chart)
+$(VENDOR)/chart.umd.min.js: package.json package-lock.json $(VENDOR)/socket.io.min.js
+	mkdir -p $(VENDOR)
+	cp node_modules/chart.js/dist/chart.umd.min.js node_modules/chart.js/dist/chart.umd.min.js.map $(VENDOR)/
 
 # Debian's Chromium for the browser tests (never a downloaded browser build)
 system-deps:
