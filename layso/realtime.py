@@ -64,6 +64,10 @@ def ticket_room(ticket_id: int) -> str:
     return f"ticket:{ticket_id}"
 
 
+#: every feedback tablet: they follow the center's settings (the rating scale) without reload
+FEEDBACK_ALL = "feedback"
+
+
 def feedback_room(counter_number: int) -> str:
     """The room of a counter's feedback tablet."""
     return f"feedback:{counter_number}"
@@ -111,6 +115,8 @@ class Realtime:
             counter = ev.payload.get("counter")
             if counter and ev.type in FEEDBACK_EVENTS:
                 items.append((feedback_room(counter["number"]), ev.type, msg))
+            if ev.type == "config.changed":
+                items.append((FEEDBACK_ALL, ev.type, shown))
             ticket = ev.payload.get("ticket")
             if ev.type == "ticket.called" and ticket:
                 items.append((ticket_room(ticket["id"]), ev.type, shown))
@@ -337,6 +343,7 @@ class Realtime:
                     if c is None:
                         return False
                     join_room(feedback_room(c.number))
+                    join_room(FEEDBACK_ALL)
                     view = reading.counter_view(r, c, brief_ticket=True)
                     emit("counter.changed", {"type": "counter.changed", "counter": view})
                     due = reading.rating_due(r, c)
