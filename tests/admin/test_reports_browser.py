@@ -62,6 +62,9 @@ def test_the_reports_page_draws_its_charts_and_prints_on_a4(
     assert all(c == "–" or re.fullmatch(r"\d{1,3}(\.\d{3})*(,\d{1,2})?", c) for c in cells), cells
     assert [a.get_attribute("data-period") for a in
             page.locator("#quick-periods a").all()] == ["today", "week", "month", "last_month"]
+    # a supervisor (read-only elsewhere) can choose the period
+    assert page.is_enabled(".report-form input[name=from]")
+    assert page.is_enabled(".report-form select[name=by]")
     comments = page.inner_text("#report-comments")
     assert "Ý kiến của công dân" in comments
     page.set_viewport_size({"width": 1366, "height": 900})
@@ -74,8 +77,8 @@ def test_the_reports_page_draws_its_charts_and_prints_on_a4(
     page.wait_for_timeout(300)
     assert not page.is_visible(".admin-nav") and not page.is_visible(".report-form")
     assert page.is_visible(".print-title")
-    widths = page.evaluate("""() => [...document.querySelectorAll('.chart')].map(
-        f => f.getBoundingClientRect().right)""")
+    widths = page.evaluate("""() => [...document.querySelectorAll('.chart, .chart canvas, table')]
+        .map(f => f.getBoundingClientRect().right)""")
     assert widths and max(widths) <= 794, widths
     pdf = page.pdf(format="A4", print_background=True)
     assert pdf[:4] == b"%PDF" and len(pdf) > 10000

@@ -96,7 +96,8 @@
   function lockReadOnly() {
     if (CAN_EDIT) return;
     Array.prototype.forEach.call(document.querySelectorAll('[data-edit]'), function (b) { b.hidden = true; });
-    Array.prototype.forEach.call(document.querySelectorAll('form input, form select, form textarea'), function (f) { f.disabled = true; });
+    // a form that only asks (the reports' period) is a supervisor's to use
+    Array.prototype.forEach.call(document.querySelectorAll('form:not([data-query]) input, form:not([data-query]) select, form:not([data-query]) textarea'), function (f) { f.disabled = true; });
   }
   function actionButton(tr, vi, en, fn) {
     var td = tr.lastChild && tr.lastChild.classList.contains('actions') ? tr.lastChild : tr.appendChild(el('td', 'actions'));

@@ -75,7 +75,7 @@
       {label: 'Chờ trung bình', backgroundColor: '#2f7fc1', data: items.map(function (i) { return i.mean_wait_minutes; })},
       {label: 'Chờ P90', backgroundColor: '#1f4e9a', data: items.map(function (i) { return i.p90_wait_minutes; })},
       {label: 'Mục tiêu', type: 'line', borderColor: '#b5121b', backgroundColor: '#b5121b', borderDash: [6, 4],
-       pointStyle: 'line', data: items.map(function (i) { return targets[i.key]; })}
+       pointRadius: 0, borderWidth: 2, data: items.map(function (i) { return targets[i.key]; })}
     ]}, options: {scales: {y: {beginAtZero: true, title: {display: true, text: 'phút / min'}}}}});
   }
 
