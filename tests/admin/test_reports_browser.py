@@ -101,6 +101,8 @@ def test_an_alert_appears_with_a_beep_and_clears_by_itself(
     alert = page.wait_for_selector("#alerts .alert[data-key='queue_long:land']", timeout=8000)
     assert "Đất đai: 3 công dân đang chờ (ngưỡng 2)" in alert.inner_text()
     page.wait_for_function("document.body.dataset.beeps === '1'", timeout=3000)
+    page.wait_for_function("document.getElementById('t-issued').textContent === '3'",
+                           timeout=5000)
     page.set_viewport_size({"width": 1366, "height": 900})
     page.screenshot(path=str(screenshot_dir / "admin-dashboard-alert.png"), full_page=True)
     live_server.api("POST", "/counters/3/open", officer)
@@ -109,3 +111,12 @@ def test_an_alert_appears_with_a_beep_and_clears_by_itself(
                            timeout=8000)
     assert page.get_attribute("#alerts", "data-count") == "0"
     assert page.evaluate("document.body.dataset.beeps") == "1"  # one tone per new alert
+
+    # a past day: its own figures, never today's live counters
+    assert page.locator("#counters tbody tr").count() == 5
+    yesterday = (datetime.now(TZ).date() - timedelta(days=1)).isoformat()
+    page.fill("#day", yesterday)
+    page.dispatch_event("#day", "change")
+    page.wait_for_selector("#counters-note", state="visible", timeout=5000)
+    assert page.locator("#counters tbody tr").count() == 0
+    assert page.text_content("#t-issued") == "0"
