@@ -95,7 +95,10 @@ def test_an_alert_appears_with_a_beep_and_clears_by_itself(
     officer = live_server.login("canbo1", "layso-demo")
     log_in(page, live_server.url, "/admin/")
     page.wait_for_selector("#alerts[data-count='0']", state="attached")
-    page.click("h1")  # a click lets the page make sound (browsers want a gesture first)
+    assert page.is_visible("#sound-on")  # no sound before a click: the page says so
+    page.click("#sound-on")  # a click lets the page make sound (browsers want a gesture first)
+    page.wait_for_selector("body[data-sound='on']")
+    assert not page.is_visible("#sound-on")
     for _ in range(3):
         assert live_server.api("POST", "/tickets", kiosk, json={"service": "land"}).ok
     alert = page.wait_for_selector("#alerts .alert[data-key='queue_long:land']", timeout=8000)

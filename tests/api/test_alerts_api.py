@@ -63,3 +63,16 @@ def test_arrivals_per_hour_for_each_weekday(api, clock):
                                  "days": 1, "hours": {"08": {"issued": 2, "mean": 2.0},
                                                       "09": {"issued": 1, "mean": 1.0}}}]
     assert api["sup"].get("/reports/arrivals?from=2026-11-29&to=2026-11-23").status_code == 422
+
+
+def test_the_printer_as_the_print_worker_knows_it(app, api):
+    app.extensions["layso_printer_status"] = lambda: "paper_out"
+    [a] = api["sup"].get("/alerts").get_json()["items"]
+    assert (a["key"], a["severity"], a["printer"]) == (
+        "printer:center", "bad", {"name": "", "state": "paper_out"})
+    # several printers (a kiosk's own): the worker pool may name each one
+    app.extensions["layso_printer_states"] = lambda: {"": "ok", "Kiosk sảnh": "cover_open"}
+    [a] = api["sup"].get("/alerts").get_json()["items"]
+    assert a["message"]["vi"] == "Máy in đang mở nắp (Kiosk sảnh)"
+    app.extensions["layso_printer_states"] = lambda: {"": "ok"}
+    assert api["sup"].get("/alerts").get_json()["items"] == []

@@ -83,15 +83,12 @@
   // -- the live supervision's alerts ----------------------------------------------------------
 
   var audio = null;
-  /* A short two-tone beep through WebAudio (nothing to download). A browser that has not had
-     a click yet keeps the context suspended: the beep is then skipped quietly, and the first
-     click anywhere on the page lets the next ones sound. */
+  /* A short two-tone beep through WebAudio (nothing to download). Browsers let a page make
+     sound only after a click: the context is made on the first click anywhere (never before,
+     so no autoplay warning), and until then the "turn the sound on" button shows. */
   function beep() {
-    var Ctx = window.AudioContext || window.webkitAudioContext;
-    if (!Ctx) return;
     try {
-      if (!audio) audio = new Ctx();
-      if (audio.state !== 'running') return;
+      if (!audio || audio.state !== 'running') return;
       [[880, 0], [660, 0.18]].forEach(function (tone) {
         var osc = audio.createOscillator(), gain = audio.createGain();
         var at = audio.currentTime + tone[1];
@@ -105,14 +102,21 @@
       document.body.dataset.beeps = String((parseInt(document.body.dataset.beeps, 10) || 0) + 1);
     } catch (e) { /* no sound is no reason to lose the alerts */ }
   }
+  function soundShown() {
+    var on = !!audio && audio.state === 'running';
+    $('sound-on').hidden = on || !(window.AudioContext || window.webkitAudioContext);
+    document.body.dataset.sound = on ? 'on' : 'off';
+  }
   function unlockSound() {
     var Ctx = window.AudioContext || window.webkitAudioContext;
     if (!Ctx) return;
     try {
-      if (!audio) audio = new Ctx();
-      if (audio.state === 'suspended' && audio.resume) audio.resume().catch(function () {});
+      if (!audio) { audio = new Ctx(); audio.onstatechange = soundShown; }
+      if (audio.state === 'suspended' && audio.resume) audio.resume().then(soundShown, function () {});
     } catch (e) { /* ignored: see beep */ }
+    soundShown();
   }
+  soundShown();
   ['pointerdown', 'keydown'].forEach(function (t) { document.addEventListener(t, unlockSound); });
 
   function renderAlerts(items) {
