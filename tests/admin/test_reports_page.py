@@ -45,3 +45,12 @@ def test_a_login_comes_back_to_the_report_asked_for(app: Any) -> None:
     assert r.status_code == 302
     assert "next=/admin/reports?from%3D2026-11-01" in r.headers["Location"] or \
         "next=%2Fadmin%2Freports%3Ffrom%3D2026-11-01" in r.headers["Location"]
+
+
+def test_the_settings_page_sets_every_alert_threshold(app: Any, api: dict[str, Any]) -> None:
+    c = app.test_client()
+    assert c.post("/api/v1/auth/login", json={"username": "adm", "password": "password-adm"}
+                  ).status_code == 200
+    html = c.get("/admin/settings").get_data(as_text=True)
+    for name in ("alert_queue_length", "alert_pause_minutes", "alert_silent_minutes"):
+        assert f'name="{name}"' in html and f'data-field="{name}"' in html
