@@ -1,5 +1,7 @@
-/* The feedback tablet facing the citizen: idle → rating (1–5) → reason at 3 or below →
-   thank-you → idle. One rating per completed ticket, sent with the device token. */
+/* The feedback tablet facing the citizen: idle → rating (1–5, or the three official levels
+   when the center's rating_scale is `three`, stored as 5, 4, 1) → reason at 3 or below →
+   thank-you → idle. One rating per completed ticket, sent with the device token; the scale
+   follows the center's settings (`config.changed`) without a reload. */
 (function () {
   'use strict';
   var L = window.Layso, el = L.el, bi = L.bi;
@@ -13,6 +15,12 @@
     [3, 'Bình thường', 'Neutral', '#d6a500', 'M32 66 L68 66'],
     [2, 'Không hài lòng', 'Dissatisfied', '#e07a1f', 'M32 72 Q50 60 68 72'],
     [1, 'Rất không hài lòng', 'Very dissatisfied', '#c62828', 'M30 76 Q50 54 70 76']
+  ];
+  // the official three levels (Rất hài lòng / Hài lòng / Không hài lòng), stored as 5, 4, 1
+  var LEVELS = [
+    [5, 'Rất hài lòng', 'Very satisfied', '#1f8a4c', 'M30 58 Q50 82 70 58'],
+    [4, 'Hài lòng', 'Satisfied', '#62a83a', 'M32 62 Q50 74 68 62'],
+    [1, 'Không hài lòng', 'Unsatisfied', '#c62828', 'M30 76 Q50 54 70 76']
   ];
   var REASONS = [
     ['long_wait', 'Thời gian chờ lâu', 'Long wait'],
@@ -135,9 +143,14 @@
 
   // -- rating ---------------------------------------------------------------------------------
 
-  function buildFaces() {
+  function buildFaces(scale) {
     var box = $('faces');
-    SCORES.forEach(function (s) {
+    if (box.dataset.built === scale) return;
+    box.textContent = '';
+    box.dataset.scale = scale;
+    box.dataset.built = scale;
+    document.body.dataset.scale = scale;
+    (scale === 'three' ? LEVELS : SCORES).forEach(function (s) {
       var b = el('button', 'face');
       b.type = 'button';
       b.dataset.score = s[0];
@@ -151,6 +164,17 @@
       b.addEventListener('click', function () { choose(s[0], b); });
       box.appendChild(b);
     });
+  }
+
+  /* The center's scale (its public settings); five faces until it answers. */
+  async function loadScale() {
+    var r = await L.call('GET', '/center', null, {token: S.token});
+    if (r.status === 200 && r.body && (r.body.rating_scale === 'three' || r.body.rating_scale === 'five')) {
+      buildFaces(r.body.rating_scale);
+    }
+  }
+
+  function buildReasons() {
     var rbox = $('reasons');
     REASONS.forEach(function (r) {
       var b = el('button', 'reason');
@@ -249,6 +273,10 @@
       reloadMe();  // the official at the counter may have changed
       renderIdle();
     });
+    socket.on('config.changed', function (msg) {
+      if (!msg || msg.what === 'center') loadScale();
+    });
+    socket.on('connect', loadScale);  // a settings change missed while away
     socket.on('ticket.called', function (msg) {
       if (document.body.dataset.screen === 'thanks') backToIdle();
     });
@@ -283,6 +311,7 @@
     S.me = me;
     renderIdle();
     show('idle');
+    loadScale();
     connect();
   }
 
@@ -303,7 +332,8 @@
     start(me);
   }
 
-  buildFaces();
+  buildFaces('five');
+  buildReasons();
   ['pointerdown', 'keydown'].forEach(function (t) { document.addEventListener(t, touched); });
   boot();
 })();

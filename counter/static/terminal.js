@@ -44,9 +44,7 @@
     if (!iso) return null;
     return Math.max(0, Math.floor((serverNow() - Date.parse(iso)) / 60000));
   }
-  function fmtNumber(x, digits) {
-    return x === null || x === undefined ? '–' : x.toFixed(digits).replace('.', ',');
-  }
+  function fmtNumber(x, digits) { return window.LaysoFormat.fixed(x, digits); }
   function serviceName(code) {
     var s = S.services[code];
     return s ? s.name : {vi: code, en: code};

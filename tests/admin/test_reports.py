@@ -30,7 +30,7 @@ def test_day_report_counts_waits_services_and_ratings(api: dict[str, Any], clock
 
     rep = api["sup"].get("/reports/day").get_json()
     assert rep["totals"] == {"issued": 4, "served": 2, "waiting": 1, "no_show": 1,
-                             "cancelled": 0, "expired": 0}
+                             "cancelled": 0, "expired": 0, "transferred": 0}
     assert rep["service_minutes"]["mean"] == 5.0
     civil = next(s for s in rep["services"] if s["code"] == "civil-status")
     assert (civil["issued"], civil["served"], civil["no_show"]) == (3, 2, 1)
