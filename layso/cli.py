@@ -119,7 +119,20 @@ def cmd_run(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
               file=sys.stderr)
         return 1
     init_db(cfg, demo=False)
+    config = config_mod
+    if not config.public_url_set():
+        # the QR links must reach this server: the app (built in the worker) reads it from here
+        os.environ["LAYSO_PUBLIC_URL"] = config.derived_public_url(args.host, args.port)
+        cfg["PUBLIC_URL"] = os.environ["LAYSO_PUBLIC_URL"]
+        origin = "from --host/--port; set LAYSO_PUBLIC_URL to change it"
+    else:
+        origin = "LAYSO_PUBLIC_URL"
     base = f"http://{args.host}:{args.port}"
+    print(f"Public address (QR links on tickets): {cfg['PUBLIC_URL']}  ({origin})")
+    if cfg["PUBLIC_URL"].startswith(("http://127.", "http://localhost", "http://[::1]")):
+        print("  note: phones cannot open a 127.0.0.1 address; run with --host 0.0.0.0 or set "
+              "LAYSO_PUBLIC_URL to this box's LAN address")
+    print(f"Printer: {cfg['PRINTER']}  (kiosks with their own printer: /admin/devices)")
     print("Lấy Số is running:")
     for label, path in (("Kiosk", "/kiosk/"), ("Board", "/display/"), ("Counter", "/counter/"),
                         ("Feedback", "/counter/feedback"), ("Admin", "/admin/"),

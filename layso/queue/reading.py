@@ -222,6 +222,8 @@ def ticket_view(r: Reader, t: Row[Any], *, public: bool = False,
         "eta_minutes": eta,
         "status_url": f"{r.public_url}/t/{t.token}",
         "print": {"state": t.print_state},
+        # the language the citizen chose at the kiosk: their phone page and the tablet lead in it
+        "lang": t.lang if t.lang in ("vi", "en") else "vi",
     }
     if public:
         del out["id"]
@@ -233,7 +235,7 @@ def ticket_brief(r: Reader, t: Row[Any], services: dict[int, Row[Any]] | None = 
     """What events say of a ticket: nothing that opens its public page."""
     s = (services or services_by_id(r))[t.service_id]
     return {"id": t.id, "label": t.label, "service": service_brief(s), "priority": t.priority,
-            "state": t.state}
+            "state": t.state, "lang": t.lang if t.lang in ("vi", "en") else "vi"}
 
 
 def get_ticket_row(r: Reader, ticket_id: int) -> Row[Any] | None:
