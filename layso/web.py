@@ -45,6 +45,13 @@ def font_dir() -> Path:
     return Path(fontpkg_be_vietnam_pro.__file__).parent / "files"
 
 
+@bp.get("/favicon.ico")
+def favicon() -> Any:
+    """The icon, for browsers and tools that ask for it before reading a page's <link>."""
+    return send_from_directory(Path(__file__).parent / "static", "favicon.svg",
+                               mimetype="image/svg+xml", max_age=7 * 24 * 3600)
+
+
 @bp.get("/login")
 def login_page() -> Any:
     """The login page for officials, supervisors and admins."""

@@ -144,6 +144,7 @@
     if (!list) return;
     var items = list.children, panel = list.parentNode;
     panel.hidden = false;
+    doc.body.classList.remove("no-recent");
     for (var i = 0; i < items.length; i++) items[i].hidden = false;
     var bottom = panel.getBoundingClientRect().bottom -
       parseFloat(global.getComputedStyle(panel).paddingBottom || "0");
@@ -154,6 +155,7 @@
     }
     // not one call fits (a portrait board with many counters): the counters show the calls
     if (items.length && !fit) panel.hidden = true;
+    doc.body.classList.toggle("no-recent", panel.hidden);
   }
 
   function drawWaiting() {
