@@ -52,7 +52,9 @@
     if (lang === lead) return;
     lead = lang;
     document.body.classList.toggle('lang-en', lang === 'en');
-    ['screen-rate', 'screen-reason', 'screen-thanks'].forEach(function (id) { swapLines($(id)); });
+    ['screen-rate', 'screen-reason', 'screen-thanks', 'fb-head'].forEach(function (id) {
+      swapLines($(id));
+    });
   }
   /* bi() for lines the tablet writes while a citizen reads: in the citizen's language first */
   function say(node, vi, en) {
@@ -343,7 +345,9 @@
   }
 
   buildFaces();
-  ['screen-rate', 'screen-reason', 'screen-thanks'].forEach(function (id) { swapLines($(id)); });
+  ['screen-rate', 'screen-reason', 'screen-thanks', 'fb-head'].forEach(function (id) {
+    swapLines($(id));
+  });
   ['pointerdown', 'keydown'].forEach(function (t) { document.addEventListener(t, touched); });
   boot();
 })();
