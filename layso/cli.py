@@ -108,8 +108,17 @@ def _safe_url(url: str) -> str:
 
 
 def cmd_run(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
+    from layso import web
     from layso.db import DataDirBusy, hold_data_dir
     from layso.server import serve
+
+    missing = web.missing_browser_files()
+    if missing:
+        # a plain `pip install .` of a fresh checkout has no socket client: every page would
+        # load and never update, silently
+        print(f"error: the browser files are missing ({', '.join(missing)} in "
+              f"{web.VENDOR_DIR}); {web.BUILD_HINT}", file=sys.stderr)
+        return 1
 
     try:
         # held for the server's life (the worker inherits it): `layso restore` refuses meanwhile
@@ -119,11 +128,10 @@ def cmd_run(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
               file=sys.stderr)
         return 1
     init_db(cfg, demo=False)
-    config = config_mod
-    if not config.public_url_set():
-        # the QR links must reach this server: the app (built in the worker) reads it from here
-        os.environ["LAYSO_PUBLIC_URL"] = config.derived_public_url(args.host, args.port)
-        cfg["PUBLIC_URL"] = os.environ["LAYSO_PUBLIC_URL"]
+    derived = None
+    if not config_mod.public_url_set():
+        # the QR links must reach the server that printed them, whatever --host/--port say
+        derived = cfg["PUBLIC_URL"] = config_mod.derived_public_url(args.host, args.port)
         origin = "from --host/--port; set LAYSO_PUBLIC_URL to change it"
     else:
         origin = "LAYSO_PUBLIC_URL"
@@ -139,7 +147,7 @@ def cmd_run(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
                         ("API", "/api/v1/openapi.json")):
         print(f"  {label:9} {base}{path}")
     sys.stdout.flush()
-    serve(args.host, args.port, threads=cfg["THREADS"])
+    serve(args.host, args.port, threads=cfg["THREADS"], public_url=derived)
     return 0
 
 
