@@ -34,6 +34,45 @@
   var S = {token: localStorage.getItem(TOKEN_KEY), me: null, counter: null, pending: null,
            score: null, reason: null, sending: false, timer: null, socket: null};
 
+  /* The chosen language leads: while a citizen who pressed English at the kiosk rates, every
+     bilingual line reads English first and Vietnamese second; the idle screen is the center's. */
+  var lead = 'vi';
+  function swapLines(root) {
+    root.querySelectorAll('span.en').forEach(function (span) {
+      var host = span.parentNode, own = null;
+      host.childNodes.forEach(function (n) {
+        if (n.nodeType === 3 && n.textContent.trim() && !own) own = n;
+      });
+      if (!own) return;
+      if (!host.dataset.vi) { host.dataset.vi = own.textContent; host.dataset.en = span.textContent; }
+      var english = lead === 'en';
+      own.textContent = english ? host.dataset.en + ' ' : host.dataset.vi;
+      span.textContent = english ? host.dataset.vi : host.dataset.en;
+      host.lang = lead;
+      span.lang = english ? 'vi' : 'en';
+    });
+    var ta = $('reason-comment');
+    ta.placeholder = lead === 'en' ? 'More comments (optional) · Góp ý thêm (không bắt buộc)'
+                                   : 'Góp ý thêm (không bắt buộc) · More comments (optional)';
+  }
+  function setLead(lang) {
+    lang = lang === 'en' ? 'en' : 'vi';
+    if (lang === lead) return;
+    lead = lang;
+    document.body.classList.toggle('lang-en', lang === 'en');
+    ['screen-rate', 'screen-reason', 'screen-thanks', 'fb-head'].forEach(function (id) {
+      swapLines($(id));
+    });
+  }
+  /* bi() for lines the tablet writes while a citizen reads: in the citizen's language first */
+  function say(node, vi, en) {
+    bi(node, vi, en);
+    delete node.dataset.vi;
+    if (en) swapLines(node);
+    return node;
+  }
+  window.laysoFeedback = {lead: function () { return lead; }};
+
   function show(name) {
     ['enrol', 'idle', 'rate', 'reason', 'thanks'].forEach(function (s) {
       $('screen-' + s).hidden = s !== name;
@@ -50,7 +89,7 @@
       S.timer = setTimeout(backToIdle, IDLE_MS);
     }
   }
-  function backToIdle() { S.pending = null; renderIdle(); show('idle'); }
+  function backToIdle() { S.pending = null; setLead('vi'); renderIdle(); show('idle'); }
 
   function api(method, path, body, key) {
     return L.call(method, path, body, {token: S.token, key: key});
@@ -164,6 +203,7 @@
       b.addEventListener('click', function () { choose(s[0], b); });
       box.appendChild(b);
     });
+    swapLines(box);  // a scale changed while a citizen rates keeps their language first
   }
 
   /* The center's scale (its public settings); five faces until it answers. */
@@ -195,13 +235,15 @@
 
   function askRating(ticket, officer) {
     S.pending = {id: ticket.id, label: ticket.label, officer: officer, key: L.newKey()};
+    setLead(ticket.lang);
     S.score = null; S.reason = null;
     $('rate-error').hidden = true;
     document.querySelectorAll('.face').forEach(function (b) {
       b.disabled = false; b.classList.remove('chosen');
     });
-    bi($('rate-about'), 'Số ' + ticket.label + (officer ? ' · Cán bộ tiếp nhận: ' + officer.name : ''),
-       '');
+    $('rate-about').textContent = lead === 'en'
+      ? 'Number ' + ticket.label + (officer ? ' · Official: ' + officer.name : '')
+      : 'Số ' + ticket.label + (officer ? ' · Cán bộ tiếp nhận: ' + officer.name : '');
     show('rate');
   }
 
@@ -248,7 +290,7 @@
     }
     var d = L.describe(r.error);
     var e = $(errorId);
-    bi(e, d.vi, d.en);
+    say(e, d.vi, d.en);
     e.hidden = false;
   }
 
@@ -334,6 +376,9 @@
 
   buildFaces('five');
   buildReasons();
+  ['screen-rate', 'screen-reason', 'screen-thanks', 'fb-head'].forEach(function (id) {
+    swapLines($(id));
+  });
   ['pointerdown', 'keydown'].forEach(function (t) { document.addEventListener(t, touched); });
   boot();
 })();

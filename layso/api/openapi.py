@@ -109,6 +109,10 @@ OPERATIONS: list[tuple[str, str, str, str, Any, int, Any]] = [
      TICKET),
     ("post", "/counters/{n}/start", "Start serving", STAFF, None, 200, TICKET),
     ("post", "/counters/{n}/no-show", "Mark the called citizen absent", STAFF, None, 200, TICKET),
+    ("post", "/counters/{n}/release",
+     "The official leaves: the current citizen goes back to the front of the queue (waiting) "
+     "and the counter closes; answers the ticket, or the counter when it held nobody", STAFF,
+     None, 200, {"oneOf": [TICKET, COUNTER]}),
     ("post", "/counters/{n}/complete", "Finish with an outcome", STAFF,
      _obj({"outcome": {"enum": ["done", "received", "result_returned", "advised",
                                 "needs_more_documents", "redirected", "rejected"]},
@@ -238,6 +242,7 @@ def _ticket_schema(public: bool) -> dict[str, Any]:
         "status_url": S,
         "print": _obj({"state": {"enum": ["none", "queued", "printed", "waiting_printer",
                                           "failed"]}}),
+        "lang": {"enum": ["vi", "en"]},  # chosen at the kiosk: the citizen's pages lead in it
     }
     if not public:
         # the dossier code is staff's: the public view never carries it
