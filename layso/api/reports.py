@@ -84,6 +84,9 @@ def live_alerts() -> Any:
     """What a supervisor should look at now: waits past target, long queues, long pauses,
     printers in trouble, silent kiosks and boards (they clear when the condition ends)."""
     states = printer_states()
-    with identity.center().read() as r:
+    center = identity.center()
+    guard = center.clock_guard
+    drift = guard.drift(center.clock()) if guard is not None else 0.0
+    with center.read() as r:
         return jsonify({"at": r.now.astimezone(r.tz).isoformat(),
-                        "items": alerts.alerts(r, states)})
+                        "items": alerts.alerts(r, states, clock_drift=drift)})

@@ -18,7 +18,7 @@ from layso import db
 from layso.queue import reading
 from layso.queue.unit import Reader
 
-KINDS = ("wait_over_target", "queue_long", "counter_paused", "printer", "device_silent")
+KINDS = ("wait_over_target", "queue_long", "counter_paused", "printer", "device_silent", "clock")
 #: printer states that stop tickets from printing (bad), and the one that soon will (warn)
 PRINTER_BAD = {"paper_out": ("Máy in hết giấy", "out of paper"),
                "cover_open": ("Máy in đang mở nắp", "cover open"),
@@ -37,11 +37,13 @@ def _alert(kind: str, key: str, severity: str, vi: str, en: str, since: datetime
             "message": {"vi": vi, "en": en}, "since": reading.iso(r, since), **extra}
 
 
-def alerts(r: Reader, printers: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+def alerts(r: Reader, printers: Mapping[str, str] | None = None,
+           clock_drift: float = 0.0) -> list[dict[str, Any]]:
     """The alerts of this moment, the most serious first.
 
     `printers` maps a printer's name (a kiosk's, or "" for the center's) to its status; the
-    print workers know it, the database does not. Thresholds are the center's settings; a
+    print workers know it, the database does not. `clock_drift` is how far the wall clock
+    jumped against the monotonic clock (the center's clock guard; 0: it agrees). Thresholds are the center's settings; a
     null threshold turns its alert off (the wait's target is each service's own).
     """
     now, c = r.now, r.center
@@ -106,5 +108,16 @@ def alerts(r: Reader, printers: Mapping[str, str] | None = None) -> list[dict[st
                     f"{en} “{dev.name}” silent for {silent} min", dev.last_seen_at, r,
                     device={"id": dev.id, "name": dev.name, "kind": dev.kind},
                     minutes=silent, threshold=c.alert_silent_minutes))
+    if clock_drift:
+        # no business day opens from a jumped clock; someone must set the server's time right
+        minutes = max(round(abs(clock_drift) / 60), 1)
+        vi_way, en_way = ("nhanh", "ahead") if clock_drift > 0 else ("chậm", "behind")
+        out.append(_alert(
+            "clock", "server", "bad",
+            f"Đồng hồ máy chủ nhảy {vi_way} {minutes} phút: số mới vẫn thuộc ngày đang làm; "
+            "hãy kiểm tra giờ của máy chủ",
+            f"The server's clock jumped {minutes} min {en_way}: new numbers stay in the day "
+            "being worked; check the server's time", None, r,
+            drift_seconds=round(clock_drift)))
     out.sort(key=lambda a: 0 if a["severity"] == "bad" else 1)  # stable: kinds keep order
     return out

@@ -81,3 +81,18 @@ def test_the_printer_as_the_print_workers_know_it(app, api):
     assert a["message"]["vi"] == "Máy in đang mở nắp (Kiosk sảnh)"
     printers((None, "ok"))
     assert api["sup"].get("/alerts").get_json()["items"] == []
+
+
+def test_a_jumped_clock_alerts_the_supervisors_until_it_is_right(app, api, clock):
+    from layso.queue.unit import ClockGuard
+
+    steady = [1000.0]  # the monotonic clock: it moves with real time, never with a jump
+    app.extensions["layso"].clock_guard = ClockGuard(lambda: steady[0])
+    assert api["sup"].get("/alerts").get_json()["items"] == []
+    clock.advance(days=1)  # only the wall clock leaps
+    [a] = api["sup"].get("/alerts").get_json()["items"]
+    assert (a["kind"], a["severity"], a["drift_seconds"]) == ("clock", "bad", 86400)
+    assert "1440 min ahead" in a["message"]["en"] and "nhanh" in a["message"]["vi"]
+    assert api["o1"].get("/alerts").status_code == 403  # for supervisors, not the counters
+    clock.advance(days=-1)  # someone set the time right
+    assert api["sup"].get("/alerts").get_json()["items"] == []
