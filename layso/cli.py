@@ -138,8 +138,14 @@ def cmd_run(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
     base = f"http://{args.host}:{args.port}"
     print(f"Public address (QR links on tickets): {cfg['PUBLIC_URL']}  ({origin})")
     if cfg["PUBLIC_URL"].startswith(("http://127.", "http://localhost", "http://[::1]")):
-        print("  note: phones cannot open a 127.0.0.1 address; run with --host 0.0.0.0 or set "
-              "LAYSO_PUBLIC_URL to this box's LAN address")
+        print("  note: phones cannot open a 127.0.0.1 address; serve the LAN through nginx "
+              "(docs/operations.md, \"Behind nginx\") and set LAYSO_PUBLIC_URL to its address")
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        # gunicorn reads a request's header with no time limit: on the center's open Wi-Fi a
+        # few phones sending one byte each can hold every request thread (docs/benchmarks.md)
+        print(f"  warning: listening on {args.host} directly; any phone on the Wi-Fi can hold "
+              "the server's threads with slow connections. Put nginx in front (docs/"
+              "operations.md, \"Behind nginx\") and keep --host 127.0.0.1", file=sys.stderr)
     print(f"Printer: {cfg['PRINTER']}  (kiosks with their own printer: /admin/devices)")
     print("Lấy Số is running:")
     for label, path in (("Kiosk", "/kiosk/"), ("Board", "/display/"), ("Counter", "/counter/"),

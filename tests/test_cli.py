@@ -172,9 +172,12 @@ def test_run_serves_on_the_documented_defaults_and_takes_host_and_port(
     for path in ("/kiosk/", "/display/", "/counter/", "/counter/feedback", "/admin/",
                  "/api/v1/openapi.json"):
         assert f"http://127.0.0.1:8000{path}" in out
-    code, out, _ = layso(capsys, "run", "--host", "0.0.0.0", "--port", "8080")
+    code, out, err = layso(capsys, "run", "--host", "0.0.0.0", "--port", "8080")
     assert code == 0 and served[-1] == ("0.0.0.0", 8080)
     assert "http://0.0.0.0:8080/kiosk/" in out
+    assert "listening on 0.0.0.0 directly" in err and "nginx" in err  # the Wi-Fi's phones
+    _code, _out, err = layso(capsys, "run", "--port", "8080")
+    assert "directly" not in err  # behind nginx on the loopback address: nothing to warn of
 
 
 def test_run_serves_pages_api_and_sockets(live_server: Any) -> None:

@@ -43,8 +43,9 @@ def alerts(r: Reader, printers: Mapping[str, str] | None = None,
 
     `printers` maps a printer's name (a kiosk's, or "" for the center's) to its status; the
     print workers know it, the database does not. `clock_drift` is how far the wall clock
-    jumped against the monotonic clock (the center's clock guard; 0: it agrees). Thresholds are the center's settings; a
-    null threshold turns its alert off (the wait's target is each service's own).
+    jumped against the monotonic clock (the center's clock guard; 0: it agrees). Thresholds
+    are the center's settings; a null threshold turns its alert off (the wait's target is
+    each service's own).
     """
     now, c = r.now, r.center
     out: list[dict[str, Any]] = []
