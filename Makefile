@@ -21,7 +21,7 @@ test: setup system-deps
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
-setup: tools $(VENV)/.installed $(VENDOR)/socket.io.min.js $(VENDOR)/zxing.min.js
+setup: tools $(VENV)/.installed $(VENDOR)/socket.io.min.js $(VENDOR)/zxing.min.js $(VENDOR)/chart.umd.min.js
 
 # npm fetches the browser packages at setup time; Debian's nodejs/npm when it is missing
 tools:
@@ -45,6 +45,11 @@ $(VENDOR)/socket.io.min.js: package.json package-lock.json
 # the kiosk camera's code reader (QR and barcodes), from the same npm install
 $(VENDOR)/zxing.min.js: $(VENDOR)/socket.io.min.js
 	cp node_modules/@zxing/library/umd/index.min.js $@
+
+# Chart.js draws the reports page's charts (its UMD build: one file, window.Chart)
+$(VENDOR)/chart.umd.min.js: package.json package-lock.json $(VENDOR)/socket.io.min.js
+	mkdir -p $(VENDOR)
+	cp node_modules/chart.js/dist/chart.umd.min.js node_modules/chart.js/dist/chart.umd.min.js.map $(VENDOR)/
 
 # Debian's Chromium for the browser tests (never a downloaded browser build)
 system-deps:

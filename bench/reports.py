@@ -184,14 +184,29 @@ def main() -> None:
     month = [d for d in days if (d.year, d.month) == (days[-1].year, days[-1].month)]
     periods = {"day": (days[-1], days[-1]), "month": (month[0], month[-1]),
                "year": (days[0], days[-1])}
-    print(f"{'by':10} {'period':6} {'p50 ms':>8} {'p95 ms':>8}")
+    # the same reports through the HTTP API (routing, auth, JSON), as a leader's page asks
+    app = create_app({"DATA_DIR": str(tmp), "DATABASE_URL": url, "SECRET_KEY": "bench"})
+    with app.extensions["layso"].db.write() as conn:
+        auth.add_user(conn, "bench-supervisor", "bench-password", "supervisor", "")
+    client = app.test_client()
+    # the session cookie of a logged-in leader: the API and the file both take it
+    login = client.post("/api/v1/auth/login", json={"username": "bench-supervisor",
+                                                      "password": "bench-password"})
+    assert login.status_code == 200, login.get_data(as_text=True)
+    print(f"{'by':10} {'period':6} {'p50 ms':>8} {'p95 ms':>8} {'API p50':>8} {'API p95':>8}")
     for by in reports.BYS:
         for name, (first, last) in periods.items():
             def run(first: date = first, last: date = last, by: str = by) -> None:
                 with center.read() as r:
                     reports.period_report(r, first, last, by)
+
+            def call(first: date = first, last: date = last, by: str = by) -> None:
+                got = client.get(f"/api/v1/reports?from={first}&to={last}&by={by}")
+                assert got.status_code == 200, got.get_data(as_text=True)
             ms = timed(run, args.runs)
-            print(f"{by:10} {name:6} {statistics.median(ms):8.0f} {pct(ms, 95):8.0f}")
+            api_ms = timed(call, args.runs)
+            print(f"{by:10} {name:6} {statistics.median(ms):8.0f} {pct(ms, 95):8.0f} "
+                  f"{statistics.median(api_ms):8.0f} {pct(api_ms, 95):8.0f}")
     from layso.admin.reporting import workbook
 
     first, last = periods["year"]
@@ -207,7 +222,12 @@ def main() -> None:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     print(f"year XLSX: {secs:.2f} s, {size / 1024:.0f} KiB, Python peak {peak / 2**20:.1f} MiB")
+    t0 = time.perf_counter()
+    got = client.get(f"/admin/reports.xlsx?from={first}&to={last}")
+    print(f"year XLSX through /admin/reports.xlsx: {got.status_code}, "
+          f"{time.perf_counter() - t0:.2f} s, {len(got.data) / 1024:.0f} KiB")
     print(f"load after: {uptime()}")
+    app.extensions["layso"].db.dispose()
     center.db.dispose()
 
 

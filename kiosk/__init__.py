@@ -44,8 +44,12 @@ def phone(token: str) -> Any:
     if not identity.TOKEN_RE.match(token):
         abort(404)
     with identity.center().read() as r:
-        center_name = r.center.name_vi
-    return _page("kiosk/phone.html", token=token, center_name=center_name)
+        center_name = {"vi": r.center.name_vi, "en": r.center.name_en}
+        t = reading.ticket_by_token(r, token)
+        # the page leads in the language the citizen chose at the kiosk
+        lang = t.lang if t is not None and t.lang in ("vi", "en") else current_app.config.get(
+            "LANG", "vi")
+    return _page("kiosk/phone.html", token=token, center_name=center_name, lang=lang)
 
 
 @bp.get("/t/<token>/qr.svg")
@@ -71,9 +75,9 @@ def qr(token: str) -> Any:
 
 
 def _page(template: str, **context: Any) -> Any:
+    context.setdefault("lang", current_app.config.get("LANG", "vi"))
     resp = current_app.make_response(render_template(
-        template, build=current_app.config.get("BUILD", "dev"),
-        lang=current_app.config.get("LANG", "vi"), **context))
+        template, build=current_app.config.get("BUILD", "dev"), **context))
     resp.headers["Cache-Control"] = "no-store"
     resp.headers["Referrer-Policy"] = "no-referrer"  # the token never leaks to another host
     resp.headers["X-Frame-Options"] = "DENY"

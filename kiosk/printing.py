@@ -19,6 +19,7 @@ import threading
 import time
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -52,11 +53,12 @@ UNKNOWN = "unknown"
 def ticket_print(r: Any, t: Any) -> TicketPrint:
     """What the paper shows for one ticket row, from its public view."""
     view = reading.ticket_view(r, t, public=True)
-    priority_name = None
+    priority_name = priority_en = None
     if t.priority:
         cat = r.conn.execute(select(db.priority_categories).where(
             db.priority_categories.c.code == t.priority)).first()
         priority_name = cat.name_vi if cat is not None else t.priority
+        priority_en = cat.name_en if cat is not None else t.priority
     return TicketPrint(
         center_name=r.center.name_vi,
         label=view["label"],
@@ -67,6 +69,9 @@ def ticket_print(r: Any, t: Any) -> TicketPrint:
         status_url=view["status_url"],
         priority_name=priority_name,
         lang=t.lang if t.lang in ("vi", "en") else "vi",
+        center_name_en=r.center.name_en,
+        service_name_en=view["service"]["name"]["en"],
+        priority_name_en=priority_en,
     )
 
 
@@ -456,7 +461,9 @@ def printer_test(uri: str, cfg: dict[str, Any]) -> int:
         print(f"Trạng thái / Status: {before}")
         url = f"{str(cfg.get('PUBLIC_URL') or '').rstrip('/')}/t/TEST"
         center = "Trung tâm Phục vụ hành chính công"
-        outcome = print_ticket(printer, test_ticket(center, url))
+        # the center's local time, as real tickets print it (the box's clock may run on UTC)
+        zone = ZoneInfo(str(cfg.get("TIMEZONE") or "Asia/Ho_Chi_Minh"))
+        outcome = print_ticket(printer, test_ticket(center, url, datetime.now(zone)))
         print(f"Kết quả / Result: {outcome}")
         if printer.last_error:
             print(f"Chi tiết / Detail: {printer.last_error}")

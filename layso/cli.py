@@ -109,8 +109,17 @@ def _safe_url(url: str) -> str:
 
 
 def cmd_run(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
+    from layso import web
     from layso.db import DataDirBusy, hold_data_dir
     from layso.server import serve
+
+    missing = web.missing_browser_files()
+    if missing:
+        # a plain `pip install .` of a fresh checkout has no socket client: every page would
+        # load and never update, silently
+        print(f"error: the browser files are missing ({', '.join(missing)} in "
+              f"{web.VENDOR_DIR}); {web.BUILD_HINT}", file=sys.stderr)
+        return 1
 
     try:
         # held for the server's life (the worker inherits it): `layso restore` refuses meanwhile
@@ -120,14 +129,32 @@ def cmd_run(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
               file=sys.stderr)
         return 1
     init_db(cfg, demo=False)
+    derived = None
+    if not config_mod.public_url_set():
+        # the QR links must reach the server that printed them, whatever --host/--port say
+        derived = cfg["PUBLIC_URL"] = config_mod.derived_public_url(args.host, args.port)
+        origin = "from --host/--port; set LAYSO_PUBLIC_URL to change it"
+    else:
+        origin = "LAYSO_PUBLIC_URL"
     base = f"http://{args.host}:{args.port}"
+    print(f"Public address (QR links on tickets): {cfg['PUBLIC_URL']}  ({origin})")
+    if cfg["PUBLIC_URL"].startswith(("http://127.", "http://localhost", "http://[::1]")):
+        print("  note: phones cannot open a 127.0.0.1 address; serve the LAN through nginx "
+              "(docs/operations.md, \"Behind nginx\") and set LAYSO_PUBLIC_URL to its address")
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        # gunicorn reads a request's header with no time limit: on the center's open Wi-Fi a
+        # few phones sending one byte each can hold every request thread (docs/benchmarks.md)
+        print(f"  warning: listening on {args.host} directly; any phone on the Wi-Fi can hold "
+              "the server's threads with slow connections. Put nginx in front (docs/"
+              "operations.md, \"Behind nginx\") and keep --host 127.0.0.1", file=sys.stderr)
+    print(f"Printer: {cfg['PRINTER']}  (kiosks with their own printer: /admin/devices)")
     print("Lấy Số is running:")
     for label, path in (("Kiosk", "/kiosk/"), ("Board", "/display/"), ("Counter", "/counter/"),
                         ("Feedback", "/counter/feedback"), ("Admin", "/admin/"),
                         ("API", "/api/v1/openapi.json")):
         print(f"  {label:9} {base}{path}")
     sys.stdout.flush()
-    serve(args.host, args.port, threads=cfg["THREADS"])
+    serve(args.host, args.port, threads=cfg["THREADS"], public_url=derived)
     return 0
 
 

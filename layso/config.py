@@ -88,6 +88,42 @@ def load(
     return cfg
 
 
+def public_url_set(environ: dict[str, str] | None = None) -> bool:
+    """Whether a center set its public address (environment or instance config file)."""
+    env = os.environ if environ is None else environ
+    if env.get("LAYSO_PUBLIC_URL"):
+        return True
+    data_path = Path(env.get("LAYSO_DATA_DIR") or DEFAULTS["DATA_DIR"]).resolve()
+    cfg_file = data_path / CONFIG_FILE_NAME
+    return cfg_file.is_file() and bool(read_file(cfg_file).get("PUBLIC_URL"))
+
+
+def lan_address() -> str | None:
+    """This box's address on the LAN (the source address of its default route), or None.
+
+    Connecting a UDP socket sends nothing; it only asks the kernel which address it would use.
+    """
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.1", 9))  # TEST-NET-1: never routed anywhere real
+            address = str(s.getsockname()[0])
+        except OSError:
+            return None
+    return None if address.startswith(("0.", "127.")) else address
+
+
+def derived_public_url(host: str, port: int) -> str:
+    """The base of the QR links when LAYSO_PUBLIC_URL is unset: the address and port this
+    server listens on, so a ticket's link reaches the server that issued it."""
+    if host in ("0.0.0.0", "", "::", "[::]"):
+        host = lan_address() or "127.0.0.1"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 literal in a URL
+    return f"http://{host}:{port}"
+
+
 def ensure_secret_key(cfg: dict[str, Any]) -> str:
     """Return the secret key, generating and keeping one in the data dir when none is set."""
     if cfg.get("SECRET_KEY"):

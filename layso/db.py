@@ -93,6 +93,8 @@ center = Table(
     Column("alert_pause_minutes", Integer),
     # the service whose queue a citizen joins to collect a result (kiosk "Nhận kết quả")
     Column("result_service", String(40)),
+    # ... and a kiosk or board not seen for longer than this (minutes; null: no such alert)
+    Column("alert_silent_minutes", Integer),
 )
 
 # The stream row: current epoch and the last seq written in it. Every write transaction locks it

@@ -35,6 +35,9 @@ FORGET_SECONDS = 60
 #: stands one look after it moved, and a client that missed something resyncs within seconds
 QUEUE_LOOK_SECONDS = 2.0
 ASYNC_MODE = "threading"
+#: how often a process notes the devices whose sockets it holds as seen (seconds): a kiosk or
+#: board that only listens is alive too, and the supervisors' silence alert reads last_seen_at
+SEEN_SECONDS = 60.0
 #: events a counter's feedback tablet follows
 FEEDBACK_EVENTS = ("ticket.called", "ticket.started", "ticket.completed", "ticket.no_show",
                    "ticket.transferred", "counter.changed")
@@ -62,6 +65,10 @@ REFRESH_GAP = 0.05
 def ticket_room(ticket_id: int) -> str:
     """The room of one citizen's phone page."""
     return f"ticket:{ticket_id}"
+
+
+#: every feedback tablet: they follow the center's settings (the rating scale) without reload
+FEEDBACK_ALL = "feedback"
 
 
 def feedback_room(counter_number: int) -> str:
@@ -117,6 +124,8 @@ class Realtime:
             counter = ev.payload.get("counter")
             if counter and ev.type in FEEDBACK_EVENTS:
                 items.append((feedback_room(counter["number"]), ev.type, msg))
+            if ev.type == "config.changed":
+                items.append((FEEDBACK_ALL, ev.type, shown))
             ticket = ev.payload.get("ticket")
             if ev.type == "ticket.called" and ticket:
                 items.append((ticket_room(ticket["id"]), ev.type, shown))
@@ -150,6 +159,16 @@ class Realtime:
                 self.socketio.server.disconnect(sid, namespace="/")
             except Exception:  # noqa: BLE001 - a socket that went away is closed already
                 log.debug("socket %s was gone", sid)
+
+    def note_connected_devices(self) -> None:
+        """Mark the devices with a socket open to this process as seen now."""
+        with self._sids_lock:
+            ids = sorted(int(k.split(":", 1)[1]) for k in self._sids
+                         if k.startswith("device:") and k.split(":", 1)[1].isdigit())
+        if ids:
+            from layso.queue import admin
+
+            self.center.run(lambda tx: admin.touch_devices(tx, ids))
 
     def emit_rooms(self, items: list[tuple[str, str, dict[str, Any]]],
                    local: bool = False) -> None:
@@ -247,7 +266,7 @@ class Realtime:
     def _tick_loop(self) -> None:
         queued = bool(self.app.config.get("MESSAGE_QUEUE"))
         step = QUEUE_LOOK_SECONDS if queued else TICK_SECONDS
-        last_tick = time.monotonic()
+        last_tick = last_seen = time.monotonic()
         ticked: tuple[str, int] | None = None
         looked: tuple[str, int] | None = None
         closed_upto: tuple[str, int] | None = None
@@ -283,6 +302,9 @@ class Realtime:
                     # a day with no ticket after it opens no new day: its citizens' keyed
                     # hashes must go all the same once it ended
                     citizens.forget_if_ended(self.center)
+                if time.monotonic() - last_seen >= SEEN_SECONDS:
+                    last_seen = time.monotonic()
+                    self.note_connected_devices()
             except Exception:
                 log.exception("tick failed")
 
@@ -362,6 +384,7 @@ class Realtime:
                     if c is None:
                         return False
                     join_room(feedback_room(c.number))
+                    join_room(FEEDBACK_ALL)
                     view = reading.counter_view(r, c, brief_ticket=True)
                     emit("counter.changed", {"type": "counter.changed", "counter": view})
                     due = reading.rating_due(r, c)

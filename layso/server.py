@@ -9,8 +9,9 @@ from gunicorn.app.base import BaseApplication
 
 
 class _Server(BaseApplication):
-    def __init__(self, options: dict[str, Any]) -> None:
+    def __init__(self, options: dict[str, Any], app_config: dict[str, Any] | None = None) -> None:
         self.options = options
+        self.app_config = app_config or {}
         super().__init__()
 
     def load_config(self) -> None:
@@ -21,7 +22,7 @@ class _Server(BaseApplication):
         # built in the worker, after the fork: no connection or thread crosses it
         from layso import create_app
 
-        app = create_app()
+        app = create_app(self.app_config or None)
         tune_gc()
         return app
 
@@ -40,8 +41,9 @@ def tune_gc() -> None:
     gc.set_threshold(10_000, 20, 50)
 
 
-def serve(host: str, port: int, threads: int = 600) -> None:
-    """Serve the app with gunicorn's threaded worker (Flask-SocketIO threading mode)."""
+def serve(host: str, port: int, threads: int = 600, public_url: str | None = None) -> None:
+    """Serve the app with gunicorn's threaded worker (Flask-SocketIO threading mode);
+    `public_url` overrides the configured base of the QR links."""
     _Server({
         "bind": f"{host}:{port}",
         "workers": 1,  # one process; scale out with more processes and the Redis queue
@@ -54,4 +56,4 @@ def serve(host: str, port: int, threads: int = 600) -> None:
         "accesslog": None,
         "errorlog": "-",
         "loglevel": "warning",
-    }).run()
+    }, {"PUBLIC_URL": public_url} if public_url else None).run()

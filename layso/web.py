@@ -24,6 +24,12 @@ from layso import auth, db
 log = logging.getLogger(__name__)
 
 FONT_NAME = re.compile(r"^BeVietnamPro-[A-Za-z]+\.ttf$")
+#: the browser files built from npm by `make setup` (never committed), which every live page
+#: needs: without the socket client, boards, counters and phones never update
+VENDOR_DIR = Path(__file__).parent / "static" / "vendor"
+VENDOR_FILES = ("socket.io.min.js", "chart.umd.min.js", "zxing.min.js")
+BUILD_HINT = ("build them in the source tree with `make setup` (npm copies socket.io-client, "
+              "Chart.js and ZXing into layso/static/vendor), then install the package again")
 FEATURES = ("kiosk", "display", "counter", "layso.admin")
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
@@ -43,6 +49,13 @@ def font_dir() -> Path:
     import fontpkg_be_vietnam_pro
 
     return Path(fontpkg_be_vietnam_pro.__file__).parent / "files"
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Any:
+    """The icon, for browsers and tools that ask for it before reading a page's <link>."""
+    return send_from_directory(Path(__file__).parent / "static", "favicon.svg",
+                               mimetype="image/svg+xml", max_age=7 * 24 * 3600)
 
 
 @bp.get("/login")
@@ -77,8 +90,29 @@ def unavailable(kind: str) -> Any:
     return resp
 
 
+def vn_number(value: Any, digits: int = 1) -> str:
+    """A number as Vietnamese writes it (4,8 · 1.250), '–' for nothing: the pages' rule,
+    the same as static/format.js."""
+    if value is None or isinstance(value, bool):
+        return "–" if value is None else str(value)
+    if not isinstance(value, int | float):
+        return str(value)
+    text = f"{value:,.{digits}f}" if isinstance(value, float) else f"{value:,}"
+    if isinstance(value, float) and "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text.replace(",", "\u00a0").replace(".", ",").replace("\u00a0", ".")
+def missing_browser_files(vendor_dir: Path | None = None) -> list[str]:
+    """The browser files this installation lacks (empty when the pages can run live)."""
+    where = vendor_dir or VENDOR_DIR
+    return [name for name in VENDOR_FILES if not (where / name).is_file()]
+
+
 def init_app(app: Flask) -> None:
     """Register the shared pages, every feature blueprint present, and the limiters."""
+    missing = missing_browser_files()
+    if missing:
+        log.error("browser files missing in %s: %s; pages will not update live: %s",
+                  VENDOR_DIR, ", ".join(missing), BUILD_HINT)
     queue, url = app.config.get("MESSAGE_QUEUE"), app.config["DATABASE_URL"]
     app.extensions["layso_issue_limiter"] = auth.rate_limiter(
         queue, url, "issue", app.config["KIOSK_RATE_PER_MINUTE"])
@@ -89,6 +123,7 @@ def init_app(app: Flask) -> None:
     app.extensions["layso_hash_slots"] = auth.HashSlots(
         app.config["LOGIN_CONCURRENT_HASHES"], float(app.config["LOGIN_HASH_WAIT_SECONDS"]))
     app.register_blueprint(bp)
+    app.add_template_filter(vn_number, "vn_number")
     for name in FEATURES:
         try:
             module = importlib.import_module(name)

@@ -484,13 +484,14 @@ def print_ticket(
     return PRINTED
 
 
-def test_ticket(center_name: str, status_url: str) -> TicketPrint:
-    """Return the ticket `layso printer test` prints."""
+def test_ticket(center_name: str, status_url: str,
+                issued_at: datetime | None = None) -> TicketPrint:
+    """Return the ticket `layso printer test` prints (at `issued_at`, the center's local time)."""
     return TicketPrint(
         center_name=center_name,
         label="TEST",
         service_name="In thử máy in",
-        issued_at=datetime.now().astimezone(),
+        issued_at=issued_at or datetime.now().astimezone(),
         ahead=0,
         eta_minutes=None,
         status_url=status_url,

@@ -35,6 +35,10 @@ class TicketPrint:
     priority_name: str | None = None
     lang: str = "vi"
     instruction: str | None = None
+    #: English names, printed first on the ticket of a citizen who chose English
+    center_name_en: str | None = None
+    service_name_en: str | None = None
+    priority_name_en: str | None = None
 
 
 def nfc(text: str) -> str:
@@ -285,7 +289,8 @@ def render_ticket(t: TicketPrint, width: int = 576, qr: str = "image") -> Image.
     check_qr_mode(qr)
     if t.issued_at.tzinfo is None or t.issued_at.utcoffset() is None:
         raise ValueError("issued_at must be timezone-aware")
-    english = t.lang == "en"
+    if t.lang == "en":
+        return _render_english(t, width, qr)
     c = _Canvas(width)
     c.text(t.center_name, "Bold", 24)
     c.gap(6)
@@ -305,35 +310,73 @@ def render_ticket(t: TicketPrint, width: int = 576, qr: str = "image") -> Image.
     c.gap(8)
     c.rule()
     c.gap(10)
-    english_wait: list[str] = []
     if t.ahead is not None:
         c.pair("Số người đang chờ trước bạn: ", str(t.ahead), 23)
-        english_wait.append(f"People ahead of you: {t.ahead}")
     if t.eta_minutes is not None:
         if t.eta_minutes <= 0:
             # nobody ahead: "about 1 minute" would be a guess dressed as a promise
             c.text("Sắp đến lượt của bạn", "Bold", 23)
-            english_wait.append("Your turn is next")
         else:
             c.pair("Thời gian chờ dự kiến: ", f"khoảng {t.eta_minutes} phút", 23)
-            english_wait.append(f"Estimated wait: about {t.eta_minutes} min")
-    if english and english_wait:
-        # one English line for both figures keeps the 80 mm English ticket under 16 KiB
-        c.text(" · ".join(english_wait), "Regular", EN_SIZE, EN_SPACING)
     c.gap(14)
-    qr_row = None
-    if qr == "image":
-        c.paste_qr(t.status_url)
-    else:
-        qr_row = c.y
+    qr_row = _qr(c, t, qr)
     c.gap(10)
     c.text("Quét mã QR để theo dõi lượt của bạn", "Regular", 21)
-    if english:
-        c.text("Scan the QR code to follow your turn", "Regular", EN_SIZE, EN_SPACING)
     c.gap(8)
     c.text(t.instruction or "Vui lòng chờ đến lượt được gọi", "SemiBold", 23)
-    if english and not t.instruction:
-        c.text("Please wait until your number is called", "Regular", EN_SIZE, EN_SPACING)
+    return _finish(c, qr_row)
+
+
+def _render_english(t: TicketPrint, width: int, qr: str) -> Image.Image:
+    """The ticket of a citizen who chose English: English leads, Vietnamese follows small
+    (the officials and the reception desk still read it)."""
+    c = _Canvas(width)
+    c.text(t.center_name_en or t.center_name, "Bold", 24)
+    c.gap(6)
+    c.rule()
+    c.gap(12)
+    c.text("Your number", "Medium", 26)
+    c.gap(10)
+    c.label(t.label)
+    c.gap(18)
+    c.text(t.service_name_en or t.service_name, "Bold", 30)
+    if t.service_name_en and t.service_name_en != t.service_name:
+        c.text(t.service_name, "Regular", EN_SIZE, EN_SPACING)
+    if t.priority_name:
+        c.gap(6)
+        c.badge(f"Priority: {t.priority_name_en or t.priority_name}", 22)
+    c.gap(6)
+    c.text(t.issued_at.strftime("%d/%m/%Y  %H:%M"), "Regular", 22)
+    c.gap(8)
+    c.rule()
+    c.gap(10)
+    if t.ahead is not None:
+        c.pair("People ahead of you: ", str(t.ahead), 23)
+    if t.eta_minutes is not None:
+        if t.eta_minutes <= 0:
+            c.text("Your turn is next", "Bold", 23)
+        else:
+            c.pair("Estimated wait: ", f"about {t.eta_minutes} min", 23)
+    c.gap(14)
+    qr_row = _qr(c, t, qr)
+    c.gap(10)
+    c.text("Scan the QR code to follow your turn", "Regular", 21)
+    c.gap(8)
+    c.text(t.instruction or "Please wait until your number is called", "SemiBold", 23)
+    if not t.instruction:
+        c.text("Vui lòng chờ đến lượt được gọi", "Regular", EN_SIZE, EN_SPACING)
+    return _finish(c, qr_row)
+
+
+def _qr(c: _Canvas, t: TicketPrint, qr: str) -> int | None:
+    """Draw the QR (image mode) or leave its row for the printer's own QR (native)."""
+    if qr == "image":
+        c.paste_qr(t.status_url)
+        return None
+    return c.y
+
+
+def _finish(c: _Canvas, qr_row: int | None) -> Image.Image:
     img = c.finish()
     if qr_row is not None:
         img.info[QR_ROW_KEY] = qr_row

@@ -88,6 +88,8 @@ _MEASURE = r"""
     if (r.right > W + 1 || r.bottom > H + 1 || r.left < -1) out.offscreen.push(label(e));
     const fg = rgb(s.color);
     if (!fg) continue;
+    // WCAG 1.4.3 exempts inactive controls: a disabled button may be faint
+    if (e.closest(':disabled, [aria-disabled=true]')) continue;
     const bg = background(e);
     const f = blend([fg[0], fg[1], fg[2], fg[3] * (+s.opacity || 1)], bg);
     let op = 1;

@@ -163,17 +163,21 @@ def test_run_serves_on_the_documented_defaults_and_takes_host_and_port(
     from layso import server
 
     served: list[tuple[str, int]] = []
+    monkeypatch.delenv("LAYSO_PUBLIC_URL", raising=False)
     monkeypatch.setattr(server, "serve",
-                        lambda host, port, threads=0: served.append((host, port)))
+                        lambda host, port, threads=0, **kw: served.append((host, port)))
     code, out, _ = layso(capsys, "run")
     assert code == 0 and served == [("127.0.0.1", 8000)]
     assert (data_dir / "layso.db").is_file()  # it creates or upgrades the database first
     for path in ("/kiosk/", "/display/", "/counter/", "/counter/feedback", "/admin/",
                  "/api/v1/openapi.json"):
         assert f"http://127.0.0.1:8000{path}" in out
-    code, out, _ = layso(capsys, "run", "--host", "0.0.0.0", "--port", "8080")
+    code, out, err = layso(capsys, "run", "--host", "0.0.0.0", "--port", "8080")
     assert code == 0 and served[-1] == ("0.0.0.0", 8080)
     assert "http://0.0.0.0:8080/kiosk/" in out
+    assert "listening on 0.0.0.0 directly" in err and "nginx" in err  # the Wi-Fi's phones
+    _code, _out, err = layso(capsys, "run", "--port", "8080")
+    assert "directly" not in err  # behind nginx on the loopback address: nothing to warn of
 
 
 def test_run_serves_pages_api_and_sockets(live_server: Any) -> None:
@@ -394,3 +398,121 @@ def test_the_demo_center_is_a_config_file_that_imports_as_init_demo_seeds(
     code, out, _ = layso(capsys, "config", "import", str(catalog.DEMO_FILE))
     assert code == 0 and "service.created civil-status" in out
     assert layso(capsys, "config", "export")[1] == demo
+
+
+def test_run_says_which_public_address_and_printer_it_uses(
+        data_dir: Path, capsys: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With LAYSO_PUBLIC_URL unset the QR links follow --host/--port (`make demo PORT=8411`
+    printed links to port 8000); `layso run` says which address and which printer."""
+    from layso import config, server
+
+    monkeypatch.delenv("LAYSO_PUBLIC_URL", raising=False)
+    monkeypatch.setenv("LAYSO_PRINTER", "dir:///tmp/layso-tickets")
+    given: list[str | None] = []
+    monkeypatch.setattr(server, "serve", lambda host, port, threads=0, public_url=None:
+                        given.append(public_url))
+    code, out, _ = layso(capsys, "run", "--port", "8411")
+    assert code == 0 and given == ["http://127.0.0.1:8411"]
+    assert "Public address (QR links on tickets): http://127.0.0.1:8411" in out
+    assert "phones cannot open a 127.0.0.1 address" in out
+    assert "Printer: dir:///tmp/layso-tickets" in out
+    code, out, _ = layso(capsys, "run", "--host", "0.0.0.0", "--port", "8411")
+    assert given[-1] == config.derived_public_url("0.0.0.0", 8411)
+    assert "0.0.0.0" not in str(given[-1]) and str(given[-1]).endswith(":8411")
+    # a center that set its address keeps it
+    monkeypatch.setenv("LAYSO_PUBLIC_URL", "http://192.168.1.10:8000")
+    code, out, _ = layso(capsys, "run", "--port", "8411")
+    assert given[-1] is None and "http://192.168.1.10:8000  (LAYSO_PUBLIC_URL)" in out
+    monkeypatch.delenv("LAYSO_PUBLIC_URL")
+    (data_dir / "layso.cfg").write_text('PUBLIC_URL = "http://layso.lan"\n')
+    assert config.public_url_set()
+    code, out, _ = layso(capsys, "run", "--port", "8411")
+    assert given[-1] is None and "http://layso.lan" in out
+
+
+def test_run_refuses_to_start_without_the_browser_files(
+        data_dir: Path, capsys: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Installed from a fresh checkout with a plain `pip install .`, the package has no socket
+    client: the server would serve pages that never update. It refuses and says how to build."""
+    from layso import server, web
+
+    assert web.missing_browser_files() == []  # this checkout ran `make setup`
+    assert web.missing_browser_files(tmp_path) == list(web.VENDOR_FILES)
+    monkeypatch.setattr(web, "VENDOR_DIR", tmp_path / "vendor")
+    monkeypatch.setattr(server, "serve", lambda *a, **kw: pytest.fail("it started"))
+    code, _out, err = layso(capsys, "run")
+    assert code == 1
+    assert "socket.io.min.js" in err and "make setup" in err
+
+
+def _wheel_builder() -> str | None:
+    """A Python with setuptools and wheel to build the package with (no network)."""
+    import shutil
+    import subprocess
+    import sys
+
+    for python in (sys.executable, shutil.which("python3") or "", "/usr/bin/python3"):
+        if python and subprocess.run([python, "-c", "import setuptools, wheel"],
+                                     capture_output=True, timeout=30).returncode == 0:
+            return python
+    return None
+
+
+@pytest.mark.slow
+def test_a_wheel_carries_the_browser_files_only_when_they_were_built(tmp_path: Path) -> None:
+    """As `pip install .` would: a wheel built after `make setup` carries layso/static/vendor;
+    one built from a bare checkout does not, and the start-up check names what is missing."""
+    import shutil
+    import subprocess
+    import zipfile
+
+    from layso import web
+
+    python = _wheel_builder()
+    if python is None:
+        pytest.skip("no Python with setuptools and wheel to build a wheel offline")
+    root = Path(__file__).resolve().parent.parent
+    files = subprocess.run(["git", "ls-files", "layso", "kiosk", "display", "counter",
+                            "printer_drivers", "setup.cfg", "pyproject.toml", "README.md"],
+                           cwd=root, capture_output=True, text=True, check=True).stdout.split()
+    found = {}
+    for built in (False, True):
+        src = tmp_path / f"src-{built}"
+        for name in files:
+            (src / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(root / name, src / name)
+        if built:
+            shutil.copytree(web.VENDOR_DIR, src / "layso" / "static" / "vendor")
+        out = tmp_path / f"wheel-{built}"
+        subprocess.run([python, "-c", "import sys; from setuptools import build_meta; "
+                        "build_meta.build_wheel(sys.argv[1])", str(out)], cwd=src,
+                       capture_output=True, check=True, timeout=120)
+        (wheel,) = out.glob("layso-*.whl")
+        unpacked = tmp_path / f"installed-{built}"
+        zipfile.ZipFile(wheel).extractall(unpacked)
+        found[built] = web.missing_browser_files(unpacked / "layso" / "static" / "vendor")
+    assert found == {True: [], False: list(web.VENDOR_FILES)}
+
+
+@pytest.mark.slow
+def test_qr_links_reach_the_server_that_issued_them(tmp_path: Path) -> None:
+    """A real `layso run --port N` with LAYSO_PUBLIC_URL unset: the ticket's status link is
+    this server's address and port, and it opens the citizen's page."""
+    import requests
+
+    from tests.live import LiveServer
+
+    server = LiveServer(tmp_path / "live")
+    del server.env["LAYSO_PUBLIC_URL"]
+    server.init()
+    server.start()
+    try:
+        kiosk = server.device("Kiosk", "kiosk")
+        t = server.api("POST", "/tickets", kiosk, json={"service": "land"}).json()
+        assert t["status_url"].startswith(server.url + "/t/"), t["status_url"]
+        assert requests.get(t["status_url"], timeout=10).status_code == 200
+        log = server.log.read_text()
+        assert f"Public address (QR links on tickets): {server.url}" in log
+        assert "Printer: none" in log
+    finally:
+        server.kill()

@@ -63,6 +63,11 @@ def test_the_admin_pages_run_with_the_csp_enforced(browser: Any, live_server: An
             poll(page, "document.body.dataset.ready === '1'")
         page.goto(live_server.url + "/admin/reports?by=day")
         page.wait_for_selector("table.report")
+        # Chart.js draws under the CSP (no inline style or script of its own)
+        poll(page, "document.body.dataset.chartsReady === '1'")
+        # the dashboard's alerts arrive by the API (and its beep needs no inline script)
+        page.goto(live_server.url + "/admin/")
+        poll(page, "document.getElementById('alerts').dataset.count === '0'")
         assert violations == []
     finally:
         ctx.close()

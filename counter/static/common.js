@@ -98,7 +98,11 @@
   /* "Vietnamese<span class=en>English</span>" without innerHTML. */
   function bi(node, vi, en) {
     node.textContent = vi;
-    if (en) node.appendChild(el('span', 'en', en));
+    if (en) {
+      var s = el('span', 'en', en);
+      s.lang = 'en';  // a screen reader speaks it in English
+      node.appendChild(s);
+    }
     return node;
   }
 

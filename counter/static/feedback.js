@@ -1,5 +1,7 @@
-/* The feedback tablet facing the citizen: idle → rating (1–5) → reason at 3 or below →
-   thank-you → idle. One rating per completed ticket, sent with the device token. */
+/* The feedback tablet facing the citizen: idle → rating (1–5, or the three official levels
+   when the center's rating_scale is `three`, stored as 5, 4, 1) → reason at 3 or below →
+   thank-you → idle. One rating per completed ticket, sent with the device token; the scale
+   follows the center's settings (`config.changed`) without a reload. */
 (function () {
   'use strict';
   var L = window.Layso, el = L.el, bi = L.bi;
@@ -14,6 +16,12 @@
     [2, 'Không hài lòng', 'Dissatisfied', '#e07a1f', 'M32 72 Q50 60 68 72'],
     [1, 'Rất không hài lòng', 'Very dissatisfied', '#c62828', 'M30 76 Q50 54 70 76']
   ];
+  // the official three levels (Rất hài lòng / Hài lòng / Không hài lòng), stored as 5, 4, 1
+  var LEVELS = [
+    [5, 'Rất hài lòng', 'Very satisfied', '#1f8a4c', 'M30 58 Q50 82 70 58'],
+    [4, 'Hài lòng', 'Satisfied', '#62a83a', 'M32 62 Q50 74 68 62'],
+    [1, 'Không hài lòng', 'Unsatisfied', '#c62828', 'M30 76 Q50 54 70 76']
+  ];
   var REASONS = [
     ['long_wait', 'Thời gian chờ lâu', 'Long wait'],
     ['attitude', 'Thái độ phục vụ chưa tốt', 'Attitude'],
@@ -25,6 +33,45 @@
 
   var S = {token: localStorage.getItem(TOKEN_KEY), me: null, counter: null, pending: null,
            score: null, reason: null, sending: false, timer: null, socket: null};
+
+  /* The chosen language leads: while a citizen who pressed English at the kiosk rates, every
+     bilingual line reads English first and Vietnamese second; the idle screen is the center's. */
+  var lead = 'vi';
+  function swapLines(root) {
+    root.querySelectorAll('span.en').forEach(function (span) {
+      var host = span.parentNode, own = null;
+      host.childNodes.forEach(function (n) {
+        if (n.nodeType === 3 && n.textContent.trim() && !own) own = n;
+      });
+      if (!own) return;
+      if (!host.dataset.vi) { host.dataset.vi = own.textContent; host.dataset.en = span.textContent; }
+      var english = lead === 'en';
+      own.textContent = english ? host.dataset.en + ' ' : host.dataset.vi;
+      span.textContent = english ? host.dataset.vi : host.dataset.en;
+      host.lang = lead;
+      span.lang = english ? 'vi' : 'en';
+    });
+    var ta = $('reason-comment');
+    ta.placeholder = lead === 'en' ? 'More comments (optional) · Góp ý thêm (không bắt buộc)'
+                                   : 'Góp ý thêm (không bắt buộc) · More comments (optional)';
+  }
+  function setLead(lang) {
+    lang = lang === 'en' ? 'en' : 'vi';
+    if (lang === lead) return;
+    lead = lang;
+    document.body.classList.toggle('lang-en', lang === 'en');
+    ['screen-rate', 'screen-reason', 'screen-thanks', 'fb-head'].forEach(function (id) {
+      swapLines($(id));
+    });
+  }
+  /* bi() for lines the tablet writes while a citizen reads: in the citizen's language first */
+  function say(node, vi, en) {
+    bi(node, vi, en);
+    delete node.dataset.vi;
+    if (en) swapLines(node);
+    return node;
+  }
+  window.laysoFeedback = {lead: function () { return lead; }};
 
   function show(name) {
     ['enrol', 'idle', 'rate', 'reason', 'thanks'].forEach(function (s) {
@@ -42,7 +89,7 @@
       S.timer = setTimeout(backToIdle, IDLE_MS);
     }
   }
-  function backToIdle() { S.pending = null; renderIdle(); show('idle'); }
+  function backToIdle() { S.pending = null; setLead('vi'); renderIdle(); show('idle'); }
 
   function api(method, path, body, key) {
     return L.call(method, path, body, {token: S.token, key: key});
@@ -135,9 +182,14 @@
 
   // -- rating ---------------------------------------------------------------------------------
 
-  function buildFaces() {
+  function buildFaces(scale) {
     var box = $('faces');
-    SCORES.forEach(function (s) {
+    if (box.dataset.built === scale) return;
+    box.textContent = '';
+    box.dataset.scale = scale;
+    box.dataset.built = scale;
+    document.body.dataset.scale = scale;
+    (scale === 'three' ? LEVELS : SCORES).forEach(function (s) {
       var b = el('button', 'face');
       b.type = 'button';
       b.dataset.score = s[0];
@@ -151,6 +203,18 @@
       b.addEventListener('click', function () { choose(s[0], b); });
       box.appendChild(b);
     });
+    swapLines(box);  // a scale changed while a citizen rates keeps their language first
+  }
+
+  /* The center's scale (its public settings); five faces until it answers. */
+  async function loadScale() {
+    var r = await L.call('GET', '/center', null, {token: S.token});
+    if (r.status === 200 && r.body && (r.body.rating_scale === 'three' || r.body.rating_scale === 'five')) {
+      buildFaces(r.body.rating_scale);
+    }
+  }
+
+  function buildReasons() {
     var rbox = $('reasons');
     REASONS.forEach(function (r) {
       var b = el('button', 'reason');
@@ -171,13 +235,15 @@
 
   function askRating(ticket, officer) {
     S.pending = {id: ticket.id, label: ticket.label, officer: officer, key: L.newKey()};
+    setLead(ticket.lang);
     S.score = null; S.reason = null;
     $('rate-error').hidden = true;
     document.querySelectorAll('.face').forEach(function (b) {
       b.disabled = false; b.classList.remove('chosen');
     });
-    bi($('rate-about'), 'Số ' + ticket.label + (officer ? ' · Cán bộ tiếp nhận: ' + officer.name : ''),
-       '');
+    $('rate-about').textContent = lead === 'en'
+      ? 'Number ' + ticket.label + (officer ? ' · Official: ' + officer.name : '')
+      : 'Số ' + ticket.label + (officer ? ' · Cán bộ tiếp nhận: ' + officer.name : '');
     show('rate');
   }
 
@@ -224,7 +290,7 @@
     }
     var d = L.describe(r.error);
     var e = $(errorId);
-    bi(e, d.vi, d.en);
+    say(e, d.vi, d.en);
     e.hidden = false;
   }
 
@@ -249,6 +315,10 @@
       reloadMe();  // the official at the counter may have changed
       renderIdle();
     });
+    socket.on('config.changed', function (msg) {
+      if (!msg || msg.what === 'center') loadScale();
+    });
+    socket.on('connect', loadScale);  // a settings change missed while away
     socket.on('ticket.called', function (msg) {
       if (document.body.dataset.screen === 'thanks') backToIdle();
     });
@@ -283,6 +353,7 @@
     S.me = me;
     renderIdle();
     show('idle');
+    loadScale();
     connect();
   }
 
@@ -303,7 +374,11 @@
     start(me);
   }
 
-  buildFaces();
+  buildFaces('five');
+  buildReasons();
+  ['screen-rate', 'screen-reason', 'screen-thanks', 'fb-head'].forEach(function (id) {
+    swapLines($(id));
+  });
   ['pointerdown', 'keydown'].forEach(function (t) { document.addEventListener(t, touched); });
   boot();
 })();

@@ -44,9 +44,7 @@
     if (!iso) return null;
     return Math.max(0, Math.floor((serverNow() - Date.parse(iso)) / 60000));
   }
-  function fmtNumber(x, digits) {
-    return x === null || x === undefined ? '–' : x.toFixed(digits).replace('.', ',');
-  }
+  function fmtNumber(x, digits) { return window.LaysoFormat.fixed(x, digits); }
   function serviceName(code) {
     var s = S.services[code];
     return s ? s.name : {vi: code, en: code};
@@ -435,11 +433,7 @@
         });
       case 'btn-start':
         return run(b, 'POST', base() + '/start', null);
-      case 'btn-no-show':
-        return run(b, 'POST', base() + '/no-show', null, function (res) {
-          message('ok', 'Số ' + res.body.label + ' được ghi vắng mặt. Có thể khôi phục nếu công dân quay lại.',
-                  res.body.label + ' marked absent; it can be reactivated.');
-        });
+      case 'btn-no-show': return openNoShow();
       case 'btn-complete': return openComplete();
       case 'btn-transfer': return openTransfer();
       case 'btn-pause': return openPause();
@@ -525,6 +519,46 @@
     $('transfer-confirm').focus();
   }
 
+  /* No-show is never one tap: the dialog says how often the citizen was called. */
+  function openNoShow() {
+    var t = S.counter.current;
+    $('no-show-label').textContent = t.label;
+    var calls = 1 + (t.recalls || 0);
+    bi($('no-show-hint'), 'Số ' + t.label + ' đã được gọi ' + calls + ' lần' +
+       (t.recalls ? '' : ' (chưa gọi lại lần nào)') + '. Có thể khôi phục nếu công dân quay lại.',
+       'Called ' + calls + (calls > 1 ? ' times' : ' time') + '; it can be reactivated if the ' +
+       'citizen comes back.');
+    $('dlg-no-show').showModal();
+    $('no-show-confirm').focus();
+  }
+
+  /* Logging out with the counter open asks first; then the counter's citizen (if any) goes
+     back to the front of the queue and the counter closes, so nobody stays called forever. */
+  function openLogout() {
+    var c = S.counter;
+    if (!S.number || !c || c.state === 'closed') { logout(); return; }
+    $('logout-counter').textContent = (c.name && c.name.vi) || ('Quầy ' + c.number);
+    var t = c.current;
+    if (t) {
+      bi($('logout-hint'), 'Số ' + t.label + ' đang ' + (c.state === 'serving' ? 'được phục vụ' : 'được mời') +
+         ' tại quầy này: số sẽ được đưa về đầu hàng chờ để quầy khác gọi.',
+         t.label + ' is ' + (c.state === 'serving' ? 'being served' : 'called') +
+         ' here: it goes back to the front of the queue for another counter.');
+    } else {
+      bi($('logout-hint'), 'Quầy sẽ được đóng.', 'The counter will be closed.');
+    }
+    $('dlg-logout').showModal();
+    $('logout-confirm').focus();
+  }
+
+  async function logout() {
+    $('btn-logout').disabled = true;
+    loggingOut = true;
+    await api('POST', '/auth/logout', null);
+    sessionStorage.removeItem('layso.counter');
+    window.location.href = '/login';
+  }
+
   function openPause() {
     $('pause-reason').value = '';
     $('dlg-pause').showModal();
@@ -596,6 +630,27 @@
         $('pause-reason').value = c.dataset.reason;
         $('pause-reason').focus();
       });
+    });
+    $('no-show-form').addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      $('dlg-no-show').close();
+      run($('btn-no-show'), 'POST', base() + '/no-show', null, function (res) {
+        message('ok', 'Số ' + res.body.label + ' được ghi vắng mặt. Có thể khôi phục nếu công dân quay lại.',
+                res.body.label + ' marked absent; it can be reactivated.');
+      });
+    });
+    $('logout-form').addEventListener('submit', async function (ev) {
+      ev.preventDefault();
+      $('dlg-logout').close();
+      $('btn-logout').disabled = true;
+      var r = await api('POST', base() + '/release', null, L.newKey());
+      if (r.error && r.error.code !== 'not_your_counter') {
+        $('btn-logout').disabled = false;
+        var d = L.describe(r.error);
+        message('error', d.vi, d.en, true);
+        return;
+      }
+      logout();
     });
     $('pause-form').addEventListener('submit', function (ev) {
       ev.preventDefault();
@@ -681,13 +736,7 @@
     history.replaceState(null, '', '/counter/');
     showPicker();
   });
-  $('btn-logout').addEventListener('click', async function () {
-    $('btn-logout').disabled = true;
-    loggingOut = true;
-    await api('POST', '/auth/logout', null);
-    sessionStorage.removeItem('layso.counter');
-    window.location.href = '/login';
-  });
+  $('btn-logout').addEventListener('click', openLogout);
   $('call-form').addEventListener('submit', function (ev) {
     ev.preventDefault();
     var v = $('call-label').value.trim().toUpperCase();

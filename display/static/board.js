@@ -42,11 +42,12 @@
     doc.body.classList.toggle("portrait", portrait);
     doc.body.classList.toggle("landscape", !portrait);
     fitLabel();
+    fitRecent();
   }
   if (portraitQuery && portraitQuery.addEventListener) {
     portraitQuery.addEventListener("change", applyOrientation);
   }
-  global.addEventListener("resize", fitLabel);
+  global.addEventListener("resize", function () { fitLabel(); fitRecent(); });
 
   // -- clock ---------------------------------------------------------------------------------
   var WEEKDAYS_VI = ["Chủ nhật", "Thứ hai", "Thứ ba", "Thứ tư", "Thứ năm", "Thứ sáu", "Thứ bảy"];
@@ -107,7 +108,9 @@
       var ticket = el("span", "counter-ticket" + (cur && cur.priority ? " prio" : ""),
                       cur && c.state !== "paused" ? cur.label : "");
       li.appendChild(ticket);
-      var words = STATE_WORDS[c.state] || ["", ""];
+      var words = (STATE_WORDS[c.state] || ["", ""]).slice();
+      // the reason the official typed for the room (the pause dialog says it is shown here)
+      if (c.state === "paused" && c.pause_reason) words[0] += ": " + c.pause_reason;
       var st = el("span", "counter-state");
       st.appendChild(el("span", "vi", words[0]));
       st.appendChild(el("span", "en", words[1]));
@@ -131,6 +134,28 @@
       li.appendChild(where);
       list.appendChild(li);
     });
+    fitRecent();
+  }
+
+  // As many recent calls as the panel holds, whole rows only: a call half under the panel's
+  // edge cannot be read, so the rows that do not fit are left out (the newest come first).
+  function fitRecent() {
+    var list = $("recent");
+    if (!list) return;
+    var items = list.children, panel = list.parentNode;
+    panel.hidden = false;
+    doc.body.classList.remove("no-recent");
+    for (var i = 0; i < items.length; i++) items[i].hidden = false;
+    var bottom = panel.getBoundingClientRect().bottom -
+      parseFloat(global.getComputedStyle(panel).paddingBottom || "0");
+    var fit = 0;
+    for (var j = 0; j < items.length; j++) {
+      if (items[j].getBoundingClientRect().bottom > bottom + 1) items[j].hidden = true;
+      else fit++;
+    }
+    // not one call fits (a portrait board with many counters): the counters show the calls
+    if (items.length && !fit) panel.hidden = true;
+    doc.body.classList.toggle("no-recent", panel.hidden);
   }
 
   function drawWaiting() {
@@ -202,6 +227,7 @@
   function drawAll() {
     drawCenter(); drawCounters(); drawRecent(); drawWaiting(); drawNotice(); drawCall(false);
     drawClock();
+    fitRecent();  // after everything that shares the screen with it
   }
 
   // -- voice ---------------------------------------------------------------------------------
@@ -293,6 +319,12 @@
         drawRecent(); drawCounters(); drawCall(true);
         if (serverNow() - Date.parse(msg.at) <= FRESH_MS) announce(msg);
         break;
+      case "ticket.released":  // its official left: the citizen waits again, the call is void
+        state.recent = state.recent.filter(function (c) {
+          return !(c.ticket && msg.ticket && c.ticket.label === msg.ticket.label);
+        });
+        drawRecent(); drawCall(false);
+        break;
       case "counter.changed":
         state.counters[msg.counter.number] = msg.counter;
         drawCounters();
@@ -314,6 +346,7 @@
       default:
         break;
     }
+    fitRecent();
   }
 
   function reload() {

@@ -3,6 +3,8 @@
   "use strict";
   var doc = global.document;
   var token = doc.body.getAttribute("data-token");
+  // the language the citizen chose at the kiosk leads; the other follows, smaller
+  var english = doc.body.getAttribute("data-lang") === "en";
   var STATES = {
     waiting: ["Đang chờ", "Waiting"], called: ["Đang được mời", "Called"],
     serving: ["Đang được phục vụ", "Being served"], done: ["Đã hoàn thành", "Completed"],
@@ -27,12 +29,18 @@
   var lastBuzz = 0;
 
   function $(id) { return doc.getElementById(id); }
-  function pair(target, vi, en) {
-    target.textContent = vi + " ";
+  function part(lang, cls, text) {
     var s = doc.createElement("span");
-    s.className = "en";
-    s.textContent = en;
-    target.appendChild(s);
+    s.className = lang + " " + cls;
+    s.lang = lang;
+    s.textContent = text;
+    return s;
+  }
+  function pair(target, vi, en) {
+    target.textContent = "";
+    target.appendChild(part(english ? "en" : "vi", "lead", english ? en : vi));
+    target.appendChild(doc.createTextNode(" "));
+    target.appendChild(part(english ? "vi" : "en", "second", english ? vi : en));
   }
 
   function render(t) {
@@ -51,7 +59,7 @@
     var c = $("counter");
     c.hidden = !t.counter || (t.state !== "called" && t.state !== "serving");
     if (t.counter) pair(c, "Quầy " + t.counter.number, "Counter " + t.counter.number);
-    doc.title = t.label + " · " + st[0];
+    doc.title = t.label + " · " + st[english ? 1 : 0];
     var fresh = t.state === "called" &&
       (last.state !== "called" || last.calledAt !== t.called_at || last.recalls !== t.recalls);
     if (fresh) called(t.label, t.counter);

@@ -55,7 +55,9 @@ def _guard() -> Any:
     page for nobody, 403 for an official."""
     actor = identity.page_actor(*identity.SUPERVISORS)
     if actor is None and not identity.logged_in():
-        return None, redirect(url_for("web.login_page", next=request.path))
+        # the query too: a leader sent a report's link logs in and sees that report
+        back = request.full_path if request.query_string else request.path
+        return None, redirect(url_for("web.login_page", next=back))
     if actor is None:
         return None, (render_template("admin/forbidden.html"), 403)
     return actor, None

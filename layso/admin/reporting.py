@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from flask import Response, redirect, render_template, request, url_for
@@ -44,9 +44,30 @@ def _refused(exc: Invalid) -> Any:
     return Response(exc.message + "\n", status=422, mimetype="text/plain")
 
 
+#: comments listed on the page (the files have all of them)
+PAGE_COMMENTS = 50
+
+
+def quick_periods(today: date) -> list[dict[str, str]]:
+    """The period picker's shortcuts: today, this week (from Monday), this month, last month."""
+    month = today.replace(day=1)
+    last_month_end = month - timedelta(days=1)
+    return [
+        {"key": "today", "vi": "Hôm nay", "en": "Today", "from": today.isoformat(),
+         "to": today.isoformat()},
+        {"key": "week", "vi": "Tuần này", "en": "This week",
+         "from": (today - timedelta(days=today.weekday())).isoformat(), "to": today.isoformat()},
+        {"key": "month", "vi": "Tháng này", "en": "This month", "from": month.isoformat(),
+         "to": today.isoformat()},
+        {"key": "last_month", "vi": "Tháng trước", "en": "Last month",
+         "from": last_month_end.replace(day=1).isoformat(), "to": last_month_end.isoformat()},
+    ]
+
+
 @bp.get("/reports")
 def reports_page() -> Any:
-    """The reports page: a period and a grouping, the figures as a table, and the files."""
+    """The reports page: a period and a grouping, the charts, the figures as a table, the
+    citizens' comments and the files; printable for the monthly meeting."""
     from layso.admin import _admin_page
 
     by = request.args.get("by") or "service"
@@ -55,16 +76,26 @@ def reports_page() -> Any:
         if by not in reports.SHEETS:
             raise Invalid("invalid_field", f"No grouping {by!r}")
     except Invalid as exc:
+        with identity.center().read() as r:
+            quick = quick_periods(r.local_now.date())
         return _admin_page("admin/reports.html", "reports", title_vi="Báo cáo",
                            title_en="Reports", problem=exc.message, by="service",
-                           sheets=reports.SHEETS, first="", last="", headers=[], rows=[]), 422
+                           sheets=reports.SHEETS, first="", last="", headers=[], rows=[],
+                           quick=quick, comments=[], comments_more=False,
+                           level_names=reports.LEVEL_NAMES), 422
     if identity.page_actor(*identity.SUPERVISORS) is None:
         return _admin_page("admin/reports.html", "reports")  # the guard answers
+    reports.ensure_rollups(identity.center(), first, last)
     with identity.center().read() as r:
         headers, rows = reports.table(reports.period_report(r, first, last, by))
+        comments = reports.comments(r, first, last, limit=PAGE_COMMENTS + 1)
+        quick = quick_periods(r.local_now.date())
     return _admin_page("admin/reports.html", "reports", title_vi="Báo cáo", title_en="Reports",
                        problem=None, by=by, sheets=reports.SHEETS, first=first.isoformat(),
-                       last=last.isoformat(), headers=headers, rows=rows)
+                       last=last.isoformat(), headers=headers, rows=rows, quick=quick,
+                       comments=comments[:PAGE_COMMENTS],
+                       comments_more=len(comments) > PAGE_COMMENTS,
+                       level_names=reports.LEVEL_NAMES)
 
 
 def _filename(first: date, last: date, ext: str, by: str | None = None) -> str:

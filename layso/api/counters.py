@@ -101,6 +101,14 @@ def counter_close(n: int) -> Any:
     return ticket_action(lambda tx, a: ops.close_counter(tx, a, n))
 
 
+@bp.post("/counters/<int:n>/release")
+@require(*STAFF)
+def counter_release(n: int) -> Any:
+    """The official leaves: the current citizen goes back to the front of the queue and the
+    counter closes (the ticket released, or the counter when it held nobody)."""
+    return ticket_action(lambda tx, a: ops.release(tx, a, n))
+
+
 @bp.post("/counters/<int:n>/call-next")
 @require(*STAFF)
 def counter_call_next(n: int) -> Any:

@@ -51,7 +51,8 @@ CENTER_BODY = _obj({"name": NAME, "timezone": S, "priority_policy": S, "recall_l
                     "speech_mode": {"enum": ["words", "digits"]}, "speak_english": BOOL,
                     "default_service_minutes": INT, "rating_scale": {"enum": ["five", "three"]},
                     "citizen_daily_limit": NI, "alert_queue_length": NI,
-                    "alert_pause_minutes": NI, "result_service": NS})
+                    "alert_pause_minutes": NI, "alert_silent_minutes": NI,
+                    "result_service": NS})
 SERVICE_BODY = _obj({"code": S, "prefix": S, "name": NAME, "target_wait_minutes": INT,
                      "opens_at": NS, "closes_at": NS, "daily_cap": NI, "start_number": INT,
                      "procedures": {"type": "array", "items": PROCEDURE}, "active": BOOL,
@@ -108,6 +109,10 @@ OPERATIONS: list[tuple[str, str, str, str, Any, int, Any]] = [
      TICKET),
     ("post", "/counters/{n}/start", "Start serving", STAFF, None, 200, TICKET),
     ("post", "/counters/{n}/no-show", "Mark the called citizen absent", STAFF, None, 200, TICKET),
+    ("post", "/counters/{n}/release",
+     "The official leaves: the current citizen goes back to the front of the queue (waiting) "
+     "and the counter closes; answers the ticket, or the counter when it held nobody", STAFF,
+     None, 200, {"oneOf": [TICKET, COUNTER]}),
     ("post", "/counters/{n}/complete", "Finish with an outcome", STAFF,
      _obj({"outcome": {"enum": ["done", "received", "result_returned", "advised",
                                 "needs_more_documents", "redirected", "rejected"]},
@@ -156,6 +161,17 @@ OPERATIONS: list[tuple[str, str, str, str, Any, int, Any]] = [
          "score": INT, "level": {"enum": ["very_satisfied", "satisfied", "unsatisfied"]},
          "reason": {"type": ["object", "null"]}, "comment": NS, "dossier": NS})}},
           ["from", "to", "items"])),
+    ("get", "/reports/arrivals", "Numbers issued per hour of the day for each weekday "
+     "(?from=&to=)", "supervisor or admin", None, 200,
+     _obj({"from": S, "to": S, "weekdays": {"type": "array", "items": _obj({
+         "key": INT, "name": NAME, "days": INT, "hours": {"type": "object"}})}},
+          ["from", "to", "weekdays"])),
+    ("get", "/alerts", "The live supervision's alerts of this moment", "supervisor or admin",
+     None, 200, _obj({"at": S, "items": {"type": "array", "items": _obj({
+         "kind": {"enum": ["wait_over_target", "queue_long", "counter_paused", "printer",
+                           "device_silent"]},
+         "key": S, "severity": {"enum": ["warn", "bad"]}, "message": NAME, "since": NS})}},
+        ["at", "items"])),
     ("get", "/board", "The board snapshot", "anyone", None, 200, {"type": "object"}),
     ("post", "/notice", "Set the board's scrolling notice line", "supervisor or admin",
      _obj({"vi": {"type": "string"}, "en": {"type": "string"}}), 200,
@@ -226,6 +242,7 @@ def _ticket_schema(public: bool) -> dict[str, Any]:
         "status_url": S,
         "print": _obj({"state": {"enum": ["none", "queued", "printed", "waiting_printer",
                                           "failed"]}}),
+        "lang": {"enum": ["vi", "en"]},  # chosen at the kiosk: the citizen's pages lead in it
     }
     if not public:
         # the dossier code is staff's: the public view never carries it

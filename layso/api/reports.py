@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
 from layso import identity
 from layso.identity import SUPERVISORS, require
-from layso.queue import Invalid, reports
+from layso.queue import Invalid, alerts, reports
 
 bp = Blueprint("reports", __name__)
 
@@ -58,3 +58,35 @@ def report_comments() -> Any:
     with identity.center().read() as r:
         return jsonify({"from": first.isoformat(), "to": last.isoformat(),
                         "items": reports.comments(r, first, last)})
+
+
+@bp.get("/reports/arrivals")
+@require(*SUPERVISORS)
+def report_arrivals() -> Any:
+    """Numbers issued per hour of the day for each weekday of the period (when to staff)."""
+    first, last = _period()
+    reports.ensure_rollups(identity.center(), first, last)
+    with identity.center().read() as r:
+        return jsonify(reports.arrivals(r, first, last))
+
+
+def printer_states() -> dict[str, str]:
+    """Each printer's status as the print workers know it ("" names the center's own)."""
+    listed = current_app.extensions.get("layso_printer_list")
+    if listed is None:
+        return {}
+    return {p["name"] or "": p["state"] for p in listed()}
+
+
+@bp.get("/alerts")
+@require(*SUPERVISORS)
+def live_alerts() -> Any:
+    """What a supervisor should look at now: waits past target, long queues, long pauses,
+    printers in trouble, silent kiosks and boards (they clear when the condition ends)."""
+    states = printer_states()
+    center = identity.center()
+    guard = center.clock_guard
+    drift = guard.drift(center.clock()) if guard is not None else 0.0
+    with center.read() as r:
+        return jsonify({"at": r.now.astimezone(r.tz).isoformat(),
+                        "items": alerts.alerts(r, states, clock_drift=drift)})

@@ -29,7 +29,7 @@ from layso.queue.unit import Actor, Reader, Tx
 CENTER_FIELDS = ("name", "timezone", "priority_policy", "recall_limit", "speech_mode",
                  "speak_english", "default_service_minutes", "rating_scale",
                  "citizen_daily_limit", "alert_queue_length", "alert_pause_minutes",
-                 "result_service")
+                 "alert_silent_minutes", "result_service")
 #: the kiosk reads `result_service` to offer "Nhận kết quả" (collect a result), and
 #: `citizen_daily_limit` to send an ID card's number only when a limit needs it
 PUBLIC_CENTER_FIELDS = ("name", "timezone", "speech_mode", "speak_english", "rating_scale",
@@ -140,6 +140,7 @@ def center_view(r: Reader, full: bool = True) -> dict[str, Any]:
         "citizen_daily_limit": c.citizen_daily_limit,
         "alert_queue_length": c.alert_queue_length, "alert_pause_minutes": c.alert_pause_minutes,
         "result_service": c.result_service,
+        "alert_silent_minutes": c.alert_silent_minutes,
     }
     out["configured"] = is_configured(r)
     if not full:
@@ -850,8 +851,14 @@ def enrol(tx: Tx, code: Any) -> dict[str, Any]:
 
 def touch_device(tx: Tx, device_id: int) -> None:
     """Note that a device was seen now (no audit: it is not a change of configuration)."""
-    tx.conn.execute(update(db.devices).where(db.devices.c.id == device_id)
-                    .values(last_seen_at=tx.now))
+    touch_devices(tx, [device_id])
+
+
+def touch_devices(tx: Tx, device_ids: list[int]) -> None:
+    """Note that these devices were seen now (their sockets are open)."""
+    if device_ids:
+        tx.conn.execute(update(db.devices).where(db.devices.c.id.in_(device_ids))
+                        .values(last_seen_at=tx.now))
 
 
 # -- the audit trail ---------------------------------------------------------------------------

@@ -68,7 +68,7 @@ def ensure_center(conn: Connection, name_vi: str = "Trung tâm Phục vụ hành
 CENTER_COLUMNS = ("name_vi", "name_en", "timezone", "priority_policy", "recall_limit",
                   "default_service_minutes", "notice_vi", "notice_en", "speech_mode",
                   "speak_english", "rating_scale", "citizen_daily_limit", "alert_queue_length",
-                  "alert_pause_minutes", "result_service")
+                  "alert_pause_minutes", "alert_silent_minutes", "result_service")
 #: the API's name of a column, for error details
 _FIELD_OF = {"name_vi": "name", "name_en": "name", "notice_vi": "notice", "notice_en": "notice"}
 
@@ -128,9 +128,9 @@ def check_center_value(column: str, value: Any) -> Any:
         except Exception as exc:
             raise bad("invalid_timezone", f"Unknown time zone {value!r}") from exc
         return value
-    # citizen_daily_limit, alert_queue_length, alert_pause_minutes: null means none
+    # citizen_daily_limit and the alerts' thresholds: null means none
     limits = {"citizen_daily_limit": 100, "alert_queue_length": 10000,
-              "alert_pause_minutes": 24 * 60}
+              "alert_pause_minutes": 24 * 60, "alert_silent_minutes": 24 * 60}
     if value is not None and not _whole(value, 1, limits[column]):
         raise bad(f"invalid_{column}",
                   f"{column} must be a whole number 1-{limits[column]}, or null")

@@ -599,6 +599,36 @@ def transfer(tx: Tx, actor: Actor, number: int, service: Any, position: Any) -> 
     return view
 
 
+def release(tx: Tx, actor: Actor, number: int) -> dict[str, Any]:
+    """The official leaves the counter (logs out): a citizen called or being served there goes
+    back to the front of their service's queue, waiting again, and the counter closes.
+
+    Answers the released ticket, or the closed counter when it held nobody."""
+    c = _counter(tx, number)
+    _may_act(actor, c)
+    if c.current_ticket_id is None:
+        return close_counter(tx, actor, number)
+    c, t = _current(tx, actor, number, ("called", "serving"))
+    first = tx.conn.execute(select(func.min(db.tickets.c.queue_at)).where(
+        db.tickets.c.day_id == t.day_id, db.tickets.c.state == "waiting",
+        db.tickets.c.service_id == t.service_id)).scalar()
+    queue_at = t.queue_at
+    if first is not None and first <= queue_at:
+        queue_at = first - timedelta(microseconds=1000)
+    tx.conn.execute(update(db.tickets).where(db.tickets.c.id == t.id).values(
+        state="waiting", queue_at=queue_at, counter_id=None, officer_id=None, called_at=None,
+        started_at=None, recalls=0))
+    values = dict(state="closed", current_ticket_id=None, pause_reason=None, officer_id=None,
+                  changed_at=tx.now)
+    tx.conn.execute(update(db.counters).where(db.counters.c.id == c.id).values(**values))
+    closed = _written(CounterRow, c, **values)
+    view = _emit_ticket(tx, "ticket.released", _reload(tx, db.tickets, t.id),
+                        from_counter=reading.counter_brief(c))
+    _emit_counter(tx, closed)
+    _emit_queue(tx)
+    return view
+
+
 def _staff_ticket(tx: Tx, actor: Actor, ticket_id: int, state: str, doing: str,
                   state_word: str) -> Row[Any]:
     """The guard of the ticket actions staff take outside a counter (reactivate, cancel,

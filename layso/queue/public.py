@@ -2,9 +2,10 @@
 
 Staff channels get the events as they are logged. A board gets only what a board shows: the
 label, the service, that a ticket has priority (not which category), counters and their
-state, waiting counts, the notice. Never an outcome, an official's name, a rating or a pause
-reason. Every event keeps its `{epoch, seq, type, at}`, so a board still sees `seq` rise by one;
-an event type not listed here reaches the board as those four keys alone.
+state with the pause reason (the official types it for the room: the pause dialog says so),
+waiting counts, the notice. Never an outcome, an official's name or a rating. Every event
+keeps its `{epoch, seq, type, at}`, so a board still sees `seq` rise by one; an event type not
+listed here reaches the board as those four keys alone.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ EVENT_KEYS: dict[str, tuple[str, ...]] = {
     "ticket.completed": ("ticket", "counter"),
     "ticket.no_show": ("ticket", "counter"),
     "ticket.transferred": ("ticket", "counter", "from_service", "to_service", "from_counter"),
+    "ticket.released": ("ticket", "from_counter"),  # its official left: back to the queue
     "ticket.reactivated": ("ticket", "counter"),
     "ticket.cancelled": ("ticket", "counter"),
     "ticket.updated": ("ticket", "counter"),
@@ -33,7 +35,7 @@ EVENT_KEYS: dict[str, tuple[str, ...]] = {
     "config.changed": ("what", "action", "ref"),  # which part of the setup changed (a user: no ref)
 }
 #: what a board may see of a counter
-COUNTER_KEYS = ("number", "name", "state", "services", "current")
+COUNTER_KEYS = ("number", "name", "state", "services", "current", "pause_reason")
 #: the replay a board may ask for; further back it gets a snapshot (today's state, no history)
 BOARD_REPLAY_LIMIT = 50
 

@@ -223,6 +223,8 @@ def ticket_view(r: Reader, t: Row[Any], *, public: bool = False,
         "status_url": f"{r.public_url}/t/{t.token}",
         "print": {"state": t.print_state},
         "dossier": t.dossier,
+        # the language the citizen chose at the kiosk: their phone page and the tablet lead in it
+        "lang": t.lang if t.lang in ("vi", "en") else "vi",
     }
     if public:
         # the citizen's page and the printed ticket: no id, and no dossier code (staff only)
@@ -235,7 +237,7 @@ def ticket_brief(r: Reader, t: Row[Any], services: dict[int, Row[Any]] | None = 
     """What events say of a ticket: nothing that opens its public page."""
     s = (services or services_by_id(r))[t.service_id]
     return {"id": t.id, "label": t.label, "service": service_brief(s), "priority": t.priority,
-            "state": t.state}
+            "state": t.state, "lang": t.lang if t.lang in ("vi", "en") else "vi"}
 
 
 def get_ticket_row(r: Reader, ticket_id: int) -> Row[Any] | None:
@@ -381,26 +383,35 @@ def _service_positions(r: Reader, policy: Any, sids: list[int]) -> dict[int, int
 
 
 def recent_calls(r: Reader, limit: int = RECENT_CALLS) -> list[dict[str, Any]]:
-    """The last calls of the day, newest first (from the event log, so recalls count too)."""
+    """The last calls of the day, newest first (from the event log, so recalls count too);
+    a call whose ticket was released since (its official left) is no longer shown."""
     day = r.shown_day()
     if day is None:
         return []
     # the current epoch in log order, so a clock set back mid-day neither hides nor reorders
     # the calls made after it; then, by time, the day's calls of earlier epochs (a restored
     # backup starts a new epoch within the same day)
-    cols = (db.events.c.payload, db.events.c.at, db.events.c.seq)
-    called = db.events.c.type == "ticket.called"
+    cols = (db.events.c.payload, db.events.c.at, db.events.c.seq, db.events.c.epoch)
     epoch = select(db.stream.c.epoch).where(db.stream.c.id == 1).scalar_subquery()
+    today = db.events.c.at >= day.opened_at
+    released: dict[tuple[Any, Any], int] = {}
+    for p in r.conn.execute(select(*cols).where(
+            db.events.c.type == "ticket.released", today)).all():
+        key = (p.epoch, (p.payload.get("ticket") or {}).get("id"))
+        released[key] = max(released.get(key, 0), p.seq)
+    want = limit + len(released)
+    called = db.events.c.type == "ticket.called"
     rows = list(r.conn.execute(
         select(*cols).where(db.events.c.epoch == epoch, called)
-        .order_by(db.events.c.seq.desc()).limit(limit)).all())
-    if len(rows) < limit:
+        .order_by(db.events.c.seq.desc()).limit(want)).all())
+    if len(rows) < want:
         rows += r.conn.execute(
-            select(*cols).where(db.events.c.epoch != epoch, called,
-                                db.events.c.at >= day.opened_at)
+            select(*cols).where(db.events.c.epoch != epoch, called, today)
             .order_by(db.events.c.at.desc(), db.events.c.seq.desc())
-            .limit(limit - len(rows))).all()
-    return [{**p.payload, "at": iso(r, p.at), "seq": p.seq} for p in rows]
+            .limit(want - len(rows))).all()
+    shown = [p for p in rows
+             if released.get((p.epoch, (p.payload.get("ticket") or {}).get("id")), -1) < p.seq]
+    return [{**p.payload, "at": iso(r, p.at), "seq": p.seq} for p in shown[:limit]]
 
 
 #: a feedback tablet that (re)connects this soon after its counter completed a visit still

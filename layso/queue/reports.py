@@ -49,12 +49,16 @@ def day_report(r: Reader, day: date | None = None) -> dict[str, Any]:
     counters = reading.counters_by_id(r)
     users = {u.id: u for u in r.conn.execute(select(db.users)).all()}
     the_date = d.day if d is not None else (day or r.local_now.date())
-    empty: dict[str, Any] = {
-        "day": the_date.isoformat(), "totals": {"issued": 0, "served": 0, "waiting": 0,
-                                                "no_show": 0, "cancelled": 0, "expired": 0},
-        "services": [], "counters": [], "officials": [], "ratings": {"count": 0,
-        "mean": None, "scores": {str(i): 0 for i in range(1, 6)}, "reasons": {}},
-        "hours": {}, "wait_minutes": _summary([]), "service_minutes": _summary([])}
+    shown = r.shown_day()
+    # only the day being worked has live counters: a past day's table is its figures alone
+    live = d is None and the_date == r.local_now.date() or (
+        d is not None and shown is not None and d.id == shown.id)
+    empty: dict[str, Any] = {"day": the_date.isoformat(), "live": live,
+             "totals": {"issued": 0, "served": 0, "waiting": 0, "no_show": 0, "cancelled": 0,
+                        "expired": 0, "transferred": 0},
+             "services": [], "counters": [], "officials": [], "ratings": {"count": 0,
+             "mean": None, "scores": {str(i): 0 for i in range(1, 6)}, "reasons": {}},
+             "hours": {}, "wait_minutes": _summary([]), "service_minutes": _summary([])}
     if d is None:
         return empty
     tickets = r.conn.execute(select(db.tickets).where(db.tickets.c.day_id == d.id)).all()
@@ -63,6 +67,14 @@ def day_report(r: Reader, day: date | None = None) -> dict[str, Any]:
         .where(db.tickets.c.day_id == d.id)).all()
     rating_by_ticket = {x.ticket_id: x for x in ratings}
     now = r.now
+    # absences and transfers as marked when they happened: a no-show reactivated since still
+    # counts as one (DESIGN: in both), a transfer counts in the service it left
+    marks = r.conn.execute(select(db.ticket_marks).where(
+        db.ticket_marks.c.day_id == d.id)).all()
+
+    def marked(kind: str, attr: str | None = None, value: Any = None) -> int:
+        return len({m.ticket_id for m in marks if m.kind == kind
+                    and (attr is None or getattr(m, attr) == value)})
 
     def waited(t: Row[Any]) -> float | None:
         if t.called_at is not None:
@@ -76,10 +88,11 @@ def day_report(r: Reader, day: date | None = None) -> dict[str, Any]:
         "issued": len(tickets),
         "served": sum(t.state == "done" for t in tickets),
         "waiting": sum(t.state == "waiting" for t in tickets),
-        "no_show": sum(t.state == "no_show" for t in tickets),
+        "no_show": marked("no_show"),
         "cancelled": sum(t.state == "cancelled" for t in tickets),
         # still waiting, called or serving when the day ended
         "expired": sum(t.state == "expired" for t in tickets),
+        "transferred": marked("transfer"),
     }
     out["wait_minutes"] = _summary([w for t in tickets if (w := waited(t)) is not None])
     out["service_minutes"] = _summary([m for t in tickets if t.state == "done"
@@ -94,7 +107,8 @@ def day_report(r: Reader, day: date | None = None) -> dict[str, Any]:
             "issued": sum(t.origin_service_id == s.id for t in tickets),
             "waiting": sum(t.state == "waiting" for t in mine),
             "served": sum(t.state == "done" for t in mine),
-            "no_show": sum(t.state == "no_show" for t in mine),
+            "no_show": marked("no_show", "service_id", s.id),
+            "transferred": marked("transfer", "service_id", s.id),
             "expired": sum(t.state == "expired" for t in mine),
             "wait_minutes": _summary(waits),
             "over_target": sum(w > s.target_wait_minutes for w in waits),
@@ -113,22 +127,31 @@ def day_report(r: Reader, day: date | None = None) -> dict[str, Any]:
                 groups.setdefault(k, []).append(t)
         return groups
 
-    def figures(rows: list[Row[Any]]) -> dict[str, Any]:
+    def figures(rows: list[Row[Any]], attr: str, key: int) -> dict[str, Any]:
         done = [t for t in rows if t.state == "done"]
         scores = [rating_by_ticket[t.id].score for t in done if t.id in rating_by_ticket]
-        return {"served": len(done), "no_show": sum(t.state == "no_show" for t in rows),
+        return {"served": len(done), "no_show": marked("no_show", attr, key),
                 "service_minutes": _summary([m for t in done if (m := _minutes(
                     t.started_at, t.finished_at)) is not None]),
                 "ratings": len(scores),
                 "mean_rating": round(statistics.fmean(scores), 2) if scores else None}
 
+    by_counter, by_officer = group("counter_id"), group("officer_id")
+    for mark in marks:  # an absence whose ticket has moved on still belongs to where it was
+        if mark.kind == "no_show":
+            if mark.counter_id is not None:
+                by_counter.setdefault(mark.counter_id, [])
+            if mark.officer_id is not None:
+                by_officer.setdefault(mark.officer_id, [])
     out["counters"] = [{"number": counters[cid].number, "name": reading.name(counters[cid]),
-                        "state": counters[cid].state, **figures(rows)}
-                       for cid, rows in sorted(group("counter_id").items(),
+                        # the counter's state now: only on the day being worked
+                        "state": counters[cid].state if live else None,
+                        **figures(rows, "counter_id", cid)}
+                       for cid, rows in sorted(by_counter.items(),
                                                key=lambda kv: counters[kv[0]].number)]
     out["officials"] = [{"id": uid, "name": users[uid].name or users[uid].username,
-                         **figures(rows)}
-                        for uid, rows in sorted(group("officer_id").items())]
+                         **figures(rows, "officer_id", uid)}
+                        for uid, rows in sorted(by_officer.items())]
     scores = [x.score for x in ratings]
     reasons: dict[str, int] = {}
     for x in ratings:
@@ -637,12 +660,42 @@ def period_report(r: Reader, first: date, last: date, by: str) -> dict[str, Any]
             key, name = k, {"vi": str(k), "en": str(k)}
         items.append({"key": key, "name": name, **_finish(f)})
     if by == "service":
-        order = {s.code: (s.position, s.id) for s in reading.services_by_id(r).values()}
-        items.sort(key=lambda i: order.get(i["key"], (0, 0)))
+        by_code = {s.code: s for s in reading.services_by_id(r).values()}
+        items.sort(key=lambda i: (by_code[i["key"]].position, by_code[i["key"]].id)
+                   if i["key"] in by_code else (0, 0))
     else:
         items.sort(key=lambda i: (str(type(i["key"])), i["key"]))
     return {"from": first.isoformat(), "to": last.isoformat(), "by": by,
             "totals": _finish(totals), "items": items}
+
+
+WEEKDAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def arrivals(r: Reader, first: date, last: date) -> dict[str, Any]:
+    """Numbers issued per hour of the day (center time) for each weekday of the period.
+
+    `issued` is the total of the period's days of that weekday, `mean` that total over the
+    number of those days that had any ticket: a leader reads when to open more counters.
+    """
+    per: dict[int, dict[int, int]] = {}
+    days: dict[int, set[date]] = {}
+    for (dd, k), f in _sums(r, first, last, "hour").items():
+        if k is None or not f["issued"]:
+            continue
+        d = _as_date(dd)
+        wd = d.weekday()
+        days.setdefault(wd, set()).add(d)
+        per.setdefault(wd, {})
+        per[wd][int(k)] = per[wd].get(int(k), 0) + int(f["issued"])
+    weekdays = []
+    for wd in sorted(per):
+        n = len(days[wd])
+        weekdays.append({"key": wd, "name": {"vi": WEEKDAYS_VI[wd], "en": WEEKDAYS_EN[wd]},
+                         "days": n,
+                         "hours": {f"{h:02d}": {"issued": v, "mean": round(v / n, 1)}
+                                   for h, v in sorted(per[wd].items())}})
+    return {"from": first.isoformat(), "to": last.isoformat(), "weekdays": weekdays}
 
 
 def comments(r: Reader, first: date, last: date, limit: int = COMMENTS_LIMIT

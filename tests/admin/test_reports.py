@@ -30,7 +30,7 @@ def test_day_report_counts_waits_services_and_ratings(api: dict[str, Any], clock
 
     rep = api["sup"].get("/reports/day").get_json()
     assert rep["totals"] == {"issued": 4, "served": 2, "waiting": 1, "no_show": 1,
-                             "cancelled": 0, "expired": 0}
+                             "cancelled": 0, "expired": 0, "transferred": 0}
     assert rep["service_minutes"]["mean"] == 5.0
     civil = next(s for s in rep["services"] if s["code"] == "civil-status")
     assert (civil["issued"], civil["served"], civil["no_show"]) == (3, 2, 1)
@@ -64,6 +64,10 @@ def test_dashboard_page_and_csv_export(app: Any, api: dict[str, Any]) -> None:
     assert r.status_code == 302 and "/login" in r.headers["Location"]
     _login(browser, "o1")
     assert browser.get("/admin/").status_code == 403
+    # an official opening the export is refused, not sent to the login page they passed
+    r = browser.get("/admin/export.csv")
+    assert r.status_code == 403 and "Location" not in r.headers
+    assert browser.get("/admin/reports.csv?from=2026-01-01&to=2026-01-02").status_code == 403
     leader = app.test_client()
     _login(leader, "sup")
     page = leader.get("/admin/")

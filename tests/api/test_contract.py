@@ -446,3 +446,30 @@ def test_every_role_an_operation_names_is_let_through(api: dict[str, Any]) -> No
             assert r.status_code != 401, where
             assert err.get("code") not in ("forbidden", "unauthenticated", "csrf_failed"), where
             assert r.status_code < 500, where
+
+
+def test_release_hands_the_called_citizen_back_and_the_board_drops_the_call(
+        app: Any, api: dict[str, Any]) -> None:
+    """An official logging out with a citizen called: the citizen waits again at the front,
+    the counter closes, and the board shows neither the call nor the counter."""
+    t = issue(api, lang="en")
+    assert t["lang"] == "en"
+    api["o1"].post("/counters/1/open")
+    assert api["o1"].post("/counters/1/call-next").get_json()["id"] == t["id"]
+    board = api["anon"].get("/board").get_json()
+    assert [c["ticket"]["label"] for c in board["recent"]] == [t["label"]]
+    assert api["o2"].post("/counters/1/release").status_code == 403
+    r = api["o1"].post("/counters/1/release")
+    assert r.status_code == 200
+    check_ticket(r.get_json())
+    assert (r.get_json()["id"], r.get_json()["state"]) == (t["id"], "waiting")
+    board = api["anon"].get("/board").get_json()
+    assert board["recent"] == []
+    one = next(c for c in board["counters"] if c["number"] == 1)
+    assert (one["state"], one["current"]) == ("closed", None)
+    # nobody at the counter: release just closes it (answers the counter)
+    api["o1"].post("/counters/1/open")
+    r = api["o1"].post("/counters/1/release")
+    assert r.status_code == 200
+    check_counter(r.get_json())
+    assert r.get_json()["state"] == "closed"

@@ -98,6 +98,8 @@ def test_a_working_morning(browser: Any, live_server: Any) -> None:
 
     # 4. A001 is absent; it shows in the absent list of every counter serving A
     press(two, "v")
+    expect(two.locator("#dlg-no-show")).to_be_visible()  # never one tap
+    two.keyboard.press("Enter")
     expect(two.locator("#counter-state")).to_have_attribute("data-state", "open")
     phone_shows("no_show")
     expect(one.locator("#absent-count")).to_have_text("1")

@@ -106,6 +106,8 @@ def test_letters_typed_in_a_field_are_not_commands(browser: Any, live_server: An
     page.keyboard.press("p")  # calling: pausing is not offered, the key does nothing
     expect(page.locator("#dlg-pause")).to_be_hidden()
     page.keyboard.press("v")
+    expect(page.locator("#dlg-no-show")).to_be_visible()  # never one tap
+    page.keyboard.press("Enter")
     expect(page.locator("#counter-state")).to_have_attribute("data-state", "open")
     expect(page.locator("#absent-list li[data-label=A002]")).to_have_count(1)
     page.keyboard.press("p")
@@ -144,6 +146,8 @@ def test_a_double_press_calls_one_citizen_and_a_retry_reuses_its_key(
     # the answer to the next call is lost once: the terminal retries with the same key,
     # and the server replays its answer instead of calling a second citizen
     page.keyboard.press("v")
+    expect(page.locator("#dlg-no-show")).to_be_visible()  # never one tap
+    page.keyboard.press("Enter")
     expect(page.locator("#counter-state")).to_have_attribute("data-state", "open")
     sent.clear()
     state = {"failed": False}
@@ -182,6 +186,7 @@ def test_plain_vietnamese_when_an_action_is_refused(browser: Any, live_server: A
     expect(two.locator("#counter-name")).to_have_text("Quầy 2")
     # the first official logs out: the terminal then sends the browser to the login page
     one.click("#btn-logout")
+    one.click("#logout-confirm")  # the counter is open: logging out asks, then closes it
     expect(one).to_have_url(live_server.url + "/login")
     one.goto(live_server.url + "/counter/")
     expect(one).to_have_url(live_server.url + "/login?next=/counter/")

@@ -186,7 +186,7 @@ def test_tv_layouts_and_screenshots(live_server, browser, orientation, viewport)
                       "document.getElementById('notice-text').style.animationPlayState = "
                       "'paused'")
         SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / f"board-{orientation}.png"))
+        page.screenshot(path=str(SHOTS / f"board-notice-{orientation}.png"))
     finally:
         ctx.close()
 

@@ -192,7 +192,6 @@ def test_phone_page_turns_to_called_when_a_counter_calls(browser, live_server) -
     body = page.inner_text("body")
     assert "C001" not in body  # nothing about the other citizen
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
-    shot(page, "phone-waiting.png")
     officer = live_server.user("canbo9", "officer")
     live_server.api("POST", "/counters/3/open", officer)
     live_server.api("POST", "/counters/3/call-next", officer)  # calls C001: one ahead less
@@ -203,7 +202,6 @@ def test_phone_page_turns_to_called_when_a_counter_calls(browser, live_server) -
     page.wait_for_selector("#called:not([hidden])", timeout=5000)
     assert page.inner_text("#called-label") == "C002"
     assert "Quầy số 3" in page.inner_text("#called-counter")
-    shot(page, "phone-called.png")
     page.click("#called-ok")
     assert page.get_attribute("body", "data-state") == "called"
     ctx.close()

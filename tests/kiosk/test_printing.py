@@ -232,3 +232,36 @@ def test_printer_test_command_reports_status(emu, capsys) -> None:
     assert "paper_out" in out and "Hết giấy" in out
     assert printer_test("tcp://", {}) == 2
     assert printer_test("none", {}) == 2
+
+
+def test_printer_test_prints_the_centers_local_time(tmp_path, monkeypatch) -> None:
+    """A box whose clock runs on UTC still prints the test ticket in the center's time zone,
+    as real tickets are."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from PIL import Image
+
+    from kiosk.printing import printer_test
+    from printer_drivers.connection import test_ticket
+    from printer_drivers.ticket import render_ticket
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    try:
+        zone = ZoneInfo("Asia/Ho_Chi_Minh")
+        before = datetime.now(zone)
+        cfg = {"PUBLIC_URL": "http://layso.test", "TIMEZONE": "Asia/Ho_Chi_Minh"}
+        assert printer_test(f"dir://{tmp_path}", cfg) == 0
+        after = datetime.now(zone)
+        printed = Image.open(tmp_path / "TEST.png").convert("1").tobytes()
+        center = "Trung tâm Phục vụ hành chính công"
+
+        def paper(at: datetime) -> bytes:
+            return render_ticket(test_ticket(center, "http://layso.test/t/TEST", at)).tobytes()
+
+        assert printed in (paper(before), paper(after))
+        assert printed != paper(before.astimezone(ZoneInfo("UTC")))
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

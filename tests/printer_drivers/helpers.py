@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 from printer_drivers.ticket import TicketPrint
 
 CENTER = "Trung tâm Phục vụ hành chính công xã Thọ Xuân"
+CENTER_EN = "Tho Xuan Commune Public Administration Service Center"
 URL = "http://192.168.1.10:5000/t/Zx8kQ2mA7pLr"
 ICT = timezone(timedelta(hours=7))
 

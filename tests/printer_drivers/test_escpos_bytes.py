@@ -46,6 +46,15 @@ def test_bytes_stay_within_budget(width: int, qr: str) -> None:
     assert len(data) <= BUDGET[qr]
 
 
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("qr", ["native", "image"])
+def test_english_first_ticket_stays_within_budget(width: int, qr: str) -> None:
+    ticket = sample_ticket(lang="en", priority_name="Người cao tuổi", priority_name_en="Elderly",
+                           center_name_en="Tho Xuan Commune Public Administration Service Center",
+                           service_name_en="Labour, invalids and social affairs")
+    assert len(encode_ticket(ticket, width, qr)) <= BUDGET[qr]
+
+
 def test_only_known_commands_are_sent() -> None:
     page = decode(encode_ticket(sample_ticket(), 576, "native"), 576)
     assert page.text == b""

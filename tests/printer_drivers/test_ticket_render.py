@@ -7,10 +7,10 @@ import pytest
 from PIL import Image, ImageChops
 
 from printer_drivers import fonts
-from printer_drivers.ticket import QR_ROW_KEY, WIDTHS, render_ticket, wrap
+from printer_drivers.ticket import QR_ROW_KEY, WIDTHS, _Canvas, render_ticket, wrap
 from tests.conftest import SHOTS
 from tests.printer_drivers.escpos_decode import read_qr
-from tests.printer_drivers.helpers import CENTER, URL, sample_ticket
+from tests.printer_drivers.helpers import CENTER, CENTER_EN, URL, sample_ticket
 
 SCREENSHOT = SHOTS / "ticket-576.png"
 
@@ -142,12 +142,30 @@ def test_a_word_wider_than_the_paper_is_broken_not_clipped() -> None:
     assert "".join(lines) == "Đ" * 80
 
 
-def test_english_ticket_is_taller_and_vietnamese_comes_first() -> None:
+def _top_lines(*lines: tuple[str, str, int]) -> Image.Image:
+    """The head of a ticket drawn line by line as render_ticket starts it."""
+    c = _Canvas(576)
+    c.text(lines[0][0], lines[0][1], lines[0][2])
+    c.gap(6)
+    c.rule()
+    c.gap(12)
+    for text, weight, size in lines[1:]:
+        c.text(text, weight, size)
+    return c.img.crop((0, 0, 576, c.y))
+
+
+def test_a_citizen_who_chose_english_gets_an_english_first_ticket() -> None:
+    en = render_ticket(sample_ticket(lang="en", center_name_en=CENTER_EN,
+                                     service_name_en="Labour, invalids and social affairs"), 576)
+    head = _top_lines((CENTER_EN, "Bold", 24), ("Your number", "Medium", 26))
+    assert en.crop((0, 0, 576, head.height)).tobytes() == head.tobytes()
     vi = render_ticket(sample_ticket(), 576)
-    en = render_ticket(sample_ticket(lang="en"), 576)
-    assert en.height > vi.height
-    # The top of both tickets (center name and the Vietnamese heading) is the same.
-    assert vi.crop((0, 0, 576, 120)).tobytes() == en.crop((0, 0, 576, 120)).tobytes()
+    head_vi = _top_lines((CENTER, "Bold", 24), ("Số thứ tự của bạn", "Medium", 26))
+    assert vi.crop((0, 0, 576, head_vi.height)).tobytes() == head_vi.tobytes()
+    # the Vietnamese service name still follows (small) for the officials
+    only_en = render_ticket(sample_ticket(lang="en", service_name="Labour",
+                                          service_name_en="Labour"), 576)
+    assert en.height > only_en.height
 
 
 def test_time_is_shown_in_the_tickets_own_offset() -> None:

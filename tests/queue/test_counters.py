@@ -209,3 +209,37 @@ def test_an_officer_may_run_two_counters_each_their_own(center, officers, kiosk_
     b = run(center, ops.call_next, o2, 2)
     assert (a["label"], b["label"]) == ("A001", "A002")
     assert (a["counter"]["number"], b["counter"]["number"]) == (1, 2)
+
+
+# -- an official leaving with a citizen at the counter ---------------------------------------
+
+@pytest.mark.parametrize("state", ["calling", "serving"])
+def test_release_hands_the_citizen_back_to_the_front_and_closes_the_counter(
+        center, officers, kiosk_actor, state):
+    o1 = officers["o1"]
+    held = bring(center, officers, kiosk_actor, state)
+    behind = run(center, ops.issue, kiosk_actor, "civil-status")
+    view, types = run_logged(center, ops.release, o1, 1)
+    assert (view["id"], view["state"], view["counter"]) == (held, "waiting", None)
+    assert types == ["ticket.released", "counter.changed", "queue.changed"]
+    c = counter(center, 1)
+    assert (c.state, c.current_ticket_id, c.officer_id) == ("closed", None, None)
+    t = ticket(center, held)
+    assert (t.counter_id, t.called_at, t.recalls) == (None, None, 0)
+    # the next official calls the released citizen before anyone who came later
+    run(center, ops.open_counter, officers["o2"], 2)
+    assert run(center, ops.call_next, officers["o2"], 2)["id"] == held
+    assert ticket(center, behind["id"]).state == "waiting"
+
+
+def test_release_of_an_idle_counter_just_closes_it(center, officers):
+    o1 = officers["o1"]
+    run(center, ops.open_counter, o1, 1)
+    view, types = run_logged(center, ops.release, o1, 1)
+    assert (view["state"], types) == ("closed", ["counter.changed"])
+
+
+def test_only_the_counters_official_releases_it(center, officers, kiosk_actor):
+    bring(center, officers, kiosk_actor, "calling")
+    refused(center, Forbidden, "not_your_counter", ops.release, officers["o2"], 1)
+    assert counter(center, 1).state == "calling"

@@ -96,7 +96,8 @@
   function lockReadOnly() {
     if (CAN_EDIT) return;
     Array.prototype.forEach.call(document.querySelectorAll('[data-edit]'), function (b) { b.hidden = true; });
-    Array.prototype.forEach.call(document.querySelectorAll('form input, form select, form textarea'), function (f) { f.disabled = true; });
+    // a form that only asks (the reports' period) is a supervisor's to use
+    Array.prototype.forEach.call(document.querySelectorAll('form:not([data-query]) input, form:not([data-query]) select, form:not([data-query]) textarea'), function (f) { f.disabled = true; });
   }
   function actionButton(tr, vi, en, fn) {
     var td = tr.lastChild && tr.lastChild.classList.contains('actions') ? tr.lastChild : tr.appendChild(el('td', 'actions'));
@@ -137,7 +138,8 @@
     function fill(c) {
       setVal(form, 'name.vi', c.name.vi); setVal(form, 'name.en', c.name.en);
       ['timezone', 'recall_limit', 'speech_mode', 'speak_english', 'default_service_minutes', 'rating_scale',
-       'citizen_daily_limit', 'alert_queue_length', 'alert_pause_minutes'].forEach(function (k) { setVal(form, k, c[k]); });
+       'citizen_daily_limit', 'alert_queue_length', 'alert_pause_minutes',
+       'alert_silent_minutes'].forEach(function (k) { setVal(form, k, c[k]); });
       var p = String(c.priority_policy || 'strict').split(':');
       setVal(form, 'policy_kind', p[0]); setVal(form, 'policy_n', p[1] || '');
       setVal(form, 'result_service', c.result_service || '');
@@ -159,6 +161,7 @@
         speak_english: getVal(form, 'speak_english'), default_service_minutes: getVal(form, 'default_service_minutes'),
         rating_scale: getVal(form, 'rating_scale'), citizen_daily_limit: getVal(form, 'citizen_daily_limit'),
         alert_queue_length: getVal(form, 'alert_queue_length'), alert_pause_minutes: getVal(form, 'alert_pause_minutes'),
+        alert_silent_minutes: getVal(form, 'alert_silent_minutes'),
         result_service: getVal(form, 'result_service') || null};
       api('PATCH', '/center', body).then(function (c) {
         fill(c); $('head-center').textContent = c.name.vi; status(form, 'Đã lưu / Saved');

@@ -1,0 +1,68 @@
+"""Every admin page on a 1366×768 laptop, as an admin and as a supervisor: nothing wider than
+the screen, no text cut with "…", nothing under 12 px, AA contrast (a page may scroll down)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.layout import measure
+from tests.live import LiveServer
+
+pytestmark = pytest.mark.browser
+
+LAPTOP = {"width": 1366, "height": 768}
+PAGE_BG = "rgb(244, 246, 250)"
+PAGES = ("/admin/", "/admin/settings", "/admin/services", "/admin/counters",
+         "/admin/categories", "/admin/users", "/admin/devices", "/admin/audit",
+         "/admin/reports", "/login")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    live = LiveServer(tmp_path_factory.mktemp("admin-layout") / "live")
+    live.init()
+    live.start()
+    kiosk = live.device("Kiosk sảnh chờ", "kiosk")
+    for service in ("social", "online-help", "civil-status"):
+        live.api("POST", "/tickets", kiosk, json={"service": service})
+    yield live
+    live.kill()
+
+
+def logged_in(browser: Any, server: LiveServer, username: str) -> Any:
+    ctx = browser.new_context(viewport=LAPTOP, locale="vi-VN", bypass_csp=True)
+    page = ctx.new_page()
+    page.goto(server.url + "/login?next=/admin/")
+    page.fill("#username", username)
+    page.fill("#password", "layso-demo")
+    page.click("#login-submit")
+    page.wait_for_url(lambda url: "/login" not in url)
+    return page
+
+
+@pytest.mark.parametrize("username", ["admin", "lanhdao"])
+def test_every_admin_page_holds_on_a_laptop(browser: Any, server: LiveServer,
+                                            username: str) -> None:
+    page = logged_in(browser, server, username)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    problems = []
+    for path in PAGES:
+        if path == "/login":
+            page.context.clear_cookies()
+        page.goto(server.url + path)
+        page.wait_for_load_state("networkidle")
+        time.sleep(0.2)
+        m = measure(page, min_font=12, base=PAGE_BG, gradient=PAGE_BG)
+        if m["scrollW"] > m["W"]:
+            problems.append(f"{path}: {m['scrollW']} px wide on a {m['W']} px laptop")
+        for key in ("small", "cut", "lowContrast"):
+            if m[key]:
+                problems.append(f"{path}: {key} {m[key][:6]}")
+    assert not problems, f"{username}: " + "; ".join(problems)
+    assert not errors
+    page.context.close()

@@ -1,0 +1,135 @@
+"""The reports page's charts and the dashboard's live alerts, in Debian's Chromium."""
+
+from __future__ import annotations
+
+import random
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bench.reports import seed, working_days
+from layso.db import Database
+from layso.events import Hub
+from layso.queue import Center
+from tests.counter.browser import age_ticket
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+#: a canvas is drawn when it has pixels that are not transparent (counted in the page)
+DRAWN = """ids => ids.map(id => {
+  const c = document.getElementById(id);
+  if (!c) return [id, -1];
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++;
+  return [id, n];
+})"""
+CHARTS = ["chart-arrivals", "chart-waits", "chart-officials", "chart-scores", "chart-levels",
+          "chart-trend"]
+
+
+def log_in(page: Any, url: str, path: str) -> None:
+    page.goto(url + path)
+    page.wait_for_url("**/login**")
+    page.fill("#username", "lanhdao")
+    page.fill("#password", "layso-demo")
+    page.click("#login-submit")
+    page.wait_for_url("**" + path.split("?")[0] + "**")
+
+
+@pytest.mark.browser
+def test_the_reports_page_draws_its_charts_and_prints_on_a4(
+        live_server: Any, page: Any, screenshot_dir: Path) -> None:
+    today = datetime.now(TZ).date()
+    # four weeks of past working days straight into the tables, as the benchmark seeds them
+    center = Center(Database(f"sqlite:///{live_server.data_dir / 'layso.db'}"), Hub())
+    days = working_days(20, today - timedelta(days=1))
+    seed(center, days, 120, random.Random(12))
+    center.db.dispose()
+    first = days[0].isoformat()
+    log_in(page, live_server.url, f"/admin/reports?from={first}&to={today}&by=service")
+    page.wait_for_selector("body[data-charts-ready='1']", timeout=15000)
+    assert page.get_attribute("#report-charts", "data-charts") == str(len(CHARTS))
+    drawn = dict(page.evaluate(DRAWN, CHARTS))
+    assert all(n > 500 for n in drawn.values()), drawn
+    # the figures and the picker: Vietnamese numbers, the period's shortcuts
+    table = page.inner_text("#report-table")
+    assert "Tổng cộng" in table
+    cells = page.locator("#report-table td.num").all_inner_texts()
+    # decimals with a comma (4,8), thousands with a dot (2.400), never "4.8"
+    assert [c for c in cells if "," in c]
+    assert all(c == "–" or re.fullmatch(r"\d{1,3}(\.\d{3})*(,\d{1,2})?", c) for c in cells), cells
+    assert [a.get_attribute("data-period") for a in
+            page.locator("#quick-periods a").all()] == ["today", "week", "month", "last_month"]
+    # a supervisor (read-only elsewhere) can choose the period
+    assert page.is_enabled(".report-form input[name=from]")
+    assert page.is_enabled(".report-form select[name=by]")
+    comments = page.inner_text("#report-comments")
+    assert "Ý kiến của công dân" in comments
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(screenshot_dir / "admin-reports-charts.png"), full_page=True)
+
+    # printed: A4 portrait, the navigation and forms gone, every chart within the page width
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": 794, "height": 1123})  # A4 at 96 dpi
+    page.wait_for_timeout(300)
+    assert not page.is_visible(".admin-nav") and not page.is_visible(".report-form")
+    assert page.is_visible(".print-title")
+    widths = page.evaluate("""() => [...document.querySelectorAll('.chart, .chart canvas, table')]
+        .map(f => f.getBoundingClientRect().right)""")
+    assert widths and max(widths) <= 794, widths
+    pdf = page.pdf(format="A4", print_background=True)
+    assert pdf[:4] == b"%PDF" and len(pdf) > 10000
+    page.screenshot(path=str(screenshot_dir / "admin-reports-print.png"), full_page=True)
+
+
+@pytest.mark.browser
+def test_an_alert_appears_with_a_beep_and_clears_by_itself(
+        live_server: Any, page: Any, screenshot_dir: Path) -> None:
+    admin = live_server.login("admin", "layso-demo")
+    r = live_server.api("PATCH", "/center", admin, json={"alert_queue_length": 2})
+    assert r.ok, r.text
+    kiosk = live_server.device("Kiosk sảnh", "kiosk")
+    officer = live_server.login("canbo1", "layso-demo")
+    log_in(page, live_server.url, "/admin/")
+    page.wait_for_selector("#alerts[data-count='0']", state="attached")
+    assert page.is_visible("#sound-on")  # no sound before a click: the page says so
+    page.click("#sound-on")  # a click lets the page make sound (browsers want a gesture first)
+    page.wait_for_selector("body[data-sound='on']")
+    assert not page.is_visible("#sound-on")
+    for _ in range(3):
+        assert live_server.api("POST", "/tickets", kiosk, json={"service": "land"}).ok
+    alert = page.wait_for_selector("#alerts .alert[data-key='queue_long:land']", timeout=8000)
+    assert "Đất đai: 3 công dân đang chờ (ngưỡng 2)" in alert.inner_text()
+    page.wait_for_function("document.body.dataset.beeps === '1'", timeout=3000)
+    # the first of them has waited past the land service's target (30 min): a second, red one
+    age_ticket(live_server, "C001", 45)
+    assert live_server.api("POST", "/tickets", kiosk, json={"service": "civil-status"}).ok
+    late = page.wait_for_selector("#alerts .alert.bad[data-key='wait_over_target:land']",
+                                  timeout=20000)
+    assert "Đất đai: công dân chờ lâu nhất 45 phút (mục tiêu 30 phút)" in late.inner_text()
+    page.wait_for_function("document.body.dataset.beeps === '2'", timeout=3000)
+    assert page.get_attribute("#alerts .alert:first-child", "data-key") == \
+        "wait_over_target:land"  # the most serious first
+    page.wait_for_function("document.getElementById('t-issued').textContent === '4'",
+                           timeout=5000)
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.screenshot(path=str(screenshot_dir / "admin-dashboard-alert.png"), full_page=True)
+    live_server.api("POST", "/counters/3/open", officer)
+    live_server.api("POST", "/counters/3/call-next", officer)
+    page.wait_for_selector("#alerts .alert[data-key='queue_long:land']", state="detached",
+                           timeout=8000)
+    page.wait_for_selector("#alerts[data-count='0']", state="attached", timeout=8000)
+    assert page.evaluate("document.body.dataset.beeps") == "2"  # one tone per new alert
+
+    # a past day: its own figures, never today's live counters
+    assert page.locator("#counters tbody tr").count() == 5
+    yesterday = (datetime.now(TZ).date() - timedelta(days=1)).isoformat()
+    page.fill("#day", yesterday)
+    page.dispatch_event("#day", "change")
+    page.wait_for_selector("#counters-note", state="visible", timeout=5000)
+    assert page.locator("#counters tbody tr").count() == 0
+    assert page.text_content("#t-issued") == "0"

@@ -1,0 +1,142 @@
+"""The counter terminal on a 1366×768 laptop (nothing cut, the main keys on screen without
+scrolling, in every state and dialog), the tablet in English for a citizen who chose it, and
+an official logging out with a citizen called."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.counter.browser import pick_counter, staff_page, tablet_page
+from tests.layout import measure
+
+pytestmark = pytest.mark.browser
+
+PAGE_BG = "rgb(244, 246, 250)"
+
+
+def fits(page: Any, where: str, *main: str) -> None:
+    """No page scroll, no text cut or off screen, AA contrast; `main` buttons fully visible."""
+    time.sleep(0.15)
+    m = measure(page, min_font=12, base=PAGE_BG)
+    problems = []
+    if m["scrollH"] > m["H"] or m["scrollW"] > m["W"]:
+        problems.append(f"page is {m['scrollW']}×{m['scrollH']} on {m['W']}×{m['H']}")
+    for key in ("offscreen", "small", "cut", "lowContrast"):
+        if m[key]:
+            problems.append(f"{key}: {m[key]}")
+    for sel in main:
+        box = page.locator(sel).bounding_box()
+        if not box or box["y"] < 0 or box["y"] + box["height"] > m["H"] or \
+                box["x"] + box["width"] > m["W"]:
+            problems.append(f"{sel} not fully on screen: {box}")
+    assert not problems, f"{where}: " + "; ".join(problems)
+
+
+def start_and_complete(page: Any) -> None:
+    """S, then C and Enter: the citizen at the counter is served with the default outcome."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("#btn-start")).to_be_visible()
+    page.keyboard.press("s")
+    expect(page.locator("#btn-complete")).to_be_visible()
+    page.keyboard.press("c")
+    expect(page.locator("#dlg-complete")).to_be_visible()
+    page.keyboard.press("Enter")
+    expect(page.locator("#counter-state")).to_have_attribute("data-state", "open")
+
+
+def test_a_working_morning_fits_a_laptop_and_logging_out_releases_the_citizen(
+        browser: Any, live_server: Any, screenshot_dir: Path) -> None:
+    from playwright.sync_api import expect
+
+    kiosk = live_server.device("Kiosk", "kiosk")
+    tablet_token = live_server.device("Tablet 4", "feedback", 4)
+
+    def issue(service: str, lang: str = "vi", priority: str | None = None) -> dict[str, Any]:
+        body = {"service": service, "lang": lang, **({"priority": priority} if priority else {})}
+        r = live_server.api("POST", "/tickets", kiosk, json=body)
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    english = issue("social", "en")
+    issue("online-help")
+    issue("social", priority="disability")
+    for _ in range(6):
+        issue("online-help")
+    page = staff_page(browser, live_server, "canbo3")
+    fits(page, "picker")
+    pick_counter(page, 4)
+    tablet = tablet_page(browser, live_server, tablet_token)
+    fits(page, "open, nine waiting", "#btn-call-next")
+    page.screenshot(path=str(screenshot_dir / "counter-laptop-open.png"))
+
+    page.click("#btn-call-next")  # the priority citizen first (strict)
+    expect(page.locator("#counter-state")).to_have_attribute("data-state", "calling")
+    page.keyboard.press("v")
+    expect(page.locator("#dlg-no-show")).to_be_visible()  # never one tap
+    fits(page, "no-show dialog", "#no-show-confirm")
+    page.keyboard.press("Escape")
+    expect(page.locator("#counter-state")).to_have_attribute("data-state", "calling")
+    start_and_complete(page)
+
+    # the citizen who chose English: the tablet asks in English first
+    page.keyboard.press("Space")
+    expect(page.locator("#cur-label")).to_have_text(english["label"])
+    fits(page, "calling", "#btn-recall", "#btn-start", "#btn-no-show", "#btn-transfer")
+    page.keyboard.press("s")
+    expect(page.locator("#counter-state")).to_have_attribute("data-state", "serving")
+    fits(page, "serving", "#btn-complete", "#btn-transfer")
+    page.screenshot(path=str(screenshot_dir / "counter-laptop-serving.png"))
+    page.keyboard.press("c")
+    expect(page.locator("#dlg-complete")).to_be_visible()
+    fits(page, "complete dialog", "#complete-confirm")
+    page.keyboard.press("Enter")
+    expect(tablet.locator("body")).to_have_attribute("data-screen", "rate")
+    title = tablet.locator("#screen-rate .fb-title")
+    expect(title).to_have_attribute("lang", "en")
+    assert title.inner_text().startswith("How satisfied"), title.inner_text()
+    assert tablet.locator(".face").first.inner_text().startswith("Very satisfied")
+    assert tablet.locator("#fb-head").inner_text().startswith("Rate our service")
+    assert tablet.locator("#rate-about").inner_text().startswith("Number " + english["label"])
+    tablet.screenshot(path=str(screenshot_dir / "feedback-rating-en.png"))
+    tablet.click(".face[data-score='5']")
+    expect(tablet.locator("body")).to_have_attribute("data-screen", "thanks")
+    assert tablet.locator(".fb-thanks").inner_text().startswith("Thank you")
+    tablet.clock.fast_forward("00:31")
+    expect(tablet.locator("body")).to_have_attribute("data-screen", "idle")
+
+    # the next citizen is Vietnamese: the tablet is back to Vietnamese first
+    page.keyboard.press("Space")
+    start_and_complete(page)
+    expect(tablet.locator("body")).to_have_attribute("data-screen", "rate")
+    assert tablet.locator("#screen-rate .fb-title").inner_text().startswith("Bạn có hài lòng")
+    assert tablet.locator("#fb-head").inner_text().startswith("Đánh giá")
+    tablet.click(".face[data-score='4']")
+
+    # logging out with a citizen called asks, then hands them back and closes the counter
+    board_ctx = browser.new_context(viewport={"width": 1920, "height": 1080}, bypass_csp=True)
+    board = board_ctx.new_page()
+    board.goto(live_server.url + "/display/")
+    page.keyboard.press("Space")
+    expect(page.locator("#counter-state")).to_have_attribute("data-state", "calling")
+    called = page.locator("#cur-label").inner_text()
+    expect(board.locator("#counters li[data-counter='4'] .counter-ticket")).to_have_text(called)
+    page.click("#btn-logout")
+    expect(page.locator("#dlg-logout")).to_be_visible()
+    expect(page.locator("#logout-hint")).to_contain_text(called)
+    fits(page, "logout dialog", "#logout-confirm")
+    page.screenshot(path=str(screenshot_dir / "counter-logout.png"))
+    page.click("#logout-confirm")
+    expect(page).to_have_url(live_server.url + "/login")
+    expect(board.locator("#counters li[data-counter='4']")).to_have_count(0)  # closed
+    expect(board.locator(f"#recent .recent-label:text-is('{called}')")).to_have_count(0)
+    sup = live_server.login("lanhdao", "layso-demo")
+    queue = live_server.api("GET", "/queue?service=online-help", sup).json()["items"]
+    assert queue[0]["label"] == called and queue[0]["state"] == "waiting"
+    assert live_server.api("GET", "/counters/4", sup).json()["state"] == "closed"
+    assert not page.js_errors
+    board_ctx.close()

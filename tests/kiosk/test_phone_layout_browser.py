@@ -1,0 +1,96 @@
+"""The citizen's phone page at 360×740 in both languages: it leads in the language the citizen
+chose at the kiosk, fits the screen's width, cuts nothing, and passes AA contrast."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.layout import assert_langs, measure
+from tests.live import LiveServer
+
+pytestmark = pytest.mark.browser
+
+PHONE_BG = "rgb(244, 246, 250)"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    live = LiveServer(tmp_path_factory.mktemp("phone-layout") / "live")
+    live.init()
+    live.start()
+    yield live
+    live.kill()
+
+
+def phone(browser: Any, url: str) -> Any:
+    ctx = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN",
+                              bypass_csp=True, is_mobile=True, has_touch=True,
+                              device_scale_factor=2)
+    page = ctx.new_page()
+    page.errors = []
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.goto(url)
+    page.wait_for_function("window.laysoPhone && window.laysoPhone.updates > 0")
+    time.sleep(0.2)  # fonts
+    return page
+
+
+def check(page: Any, where: str) -> None:
+    """Nothing wider than the phone, nothing cut, readable sizes, AA contrast (the page may
+    scroll down: a phone does)."""
+    m = measure(page, min_font=13, gradient=PHONE_BG, base=PHONE_BG)
+    assert m["scrollW"] <= m["W"], f"{where}: {m['scrollW']} px wide on a 360 px phone"
+    for key in ("small", "cut", "lowContrast"):
+        assert not m[key], f"{where}: {key} {m[key]}"
+    off = [o for o in m["offscreen"] if "«" in o and m["scrollH"] <= m["H"]]
+    assert not off, f"{where}: off screen {off}"
+    assert_langs(page, where)
+
+
+def lead_lang(page: Any, selector: str) -> str:
+    """The language of the first (larger) line of a bilingual element."""
+    return str(page.evaluate("""(sel) => {
+      const lead = document.querySelector(sel + ' .lead');
+      const second = document.querySelector(sel + ' .second');
+      if (parseFloat(getComputedStyle(lead).fontSize) <=
+          parseFloat(getComputedStyle(second).fontSize)) return 'same size';
+      return lead.lang;
+    }""", selector))
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_the_phone_page_leads_in_the_citizens_language_and_fits(
+        browser: Any, server: LiveServer, screenshot_dir: Path, lang: str) -> None:
+    kiosk = server.device(f"Kiosk {lang}", "kiosk")
+    r = server.api("POST", "/tickets", kiosk, json={"service": "social", "lang": lang})
+    assert r.status_code == 201 and r.json()["lang"] == lang
+    mine = r.json()
+    page = phone(browser, mine["status_url"])
+    assert page.evaluate("document.documentElement.lang") == lang
+    for part in (".p-your", "#service", "#state", "#note", ".p-facts dt"):
+        assert lead_lang(page, part) == lang, f"{lang}: {part} does not lead in {lang}"
+    title = page.title()
+    assert title.endswith("Waiting" if lang == "en" else "Đang chờ"), title
+    check(page, f"waiting {lang}")
+    page.screenshot(path=str(screenshot_dir / f"phone-waiting-{lang}.png"), full_page=True)
+
+    officer = server.login("lanhdao", "layso-demo")
+    server.api("POST", "/counters/4/open", officer)
+    called = server.api("POST", "/counters/4/call-next", officer).json()
+    assert called["label"] == mine["label"]
+    page.wait_for_selector("#called:not([hidden])", timeout=5000)
+    assert lead_lang(page, "#called-counter") == lang
+    check(page, f"called {lang}")
+    page.screenshot(path=str(screenshot_dir / f"phone-called-{lang}.png"))
+    # the overlay's button is on screen without scrolling
+    box = page.locator("#called-ok").bounding_box()
+    assert box and box["y"] + box["height"] <= 740
+    server.api("POST", "/counters/4/no-show", officer)
+    server.api("POST", "/counters/4/close", officer)
+    assert not page.errors
+    page.context.close()
