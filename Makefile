@@ -12,9 +12,14 @@ demo: setup
 	$(BIN)/layso init --demo
 	$(BIN)/layso run --host $(HOST) --port $(PORT)
 
+# the suite on one pytest-xdist worker per core (TEST_WORKERS=0 for a serial run); each worker
+# has its own databases, temporary folders, ports, browser and Redis channels
+TEST_WORKERS ?= auto
+
 test: setup system-deps
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 setup: tools $(VENV)/.installed $(VENDOR)/socket.io.min.js $(VENDOR)/zxing.min.js $(VENDOR)/chart.umd.min.js
 
@@ -61,6 +66,7 @@ screenshots: setup system-deps
 
 lint:
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) *.egg-info

@@ -12,6 +12,7 @@ import time
 import uuid
 import weakref
 from collections import deque
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from layso import db
+from layso.config import center_key
 from layso.queue.errors import Conflict, Invalid
 from layso.queue.text import check_username, clean_text
 from layso.queue.unit import Actor
@@ -91,9 +93,9 @@ def add_user(conn: Connection, username: str, password: str, role: str, name: st
         raise Conflict("user_exists", f"User {username!r} exists already")
     try:
         forget_actors(conn)
-        return int(conn.execute(insert(db.users).values(
+        return db.inserted_id(conn.execute(insert(db.users).values(
             username=username, name=name, role=role, password_hash=_hasher.hash(password),
-            active=True, created_at=db.utcnow())).inserted_primary_key[0])
+            active=True, created_at=db.utcnow())))
     except IntegrityError as exc:
         raise Conflict("user_exists", f"User {username!r} exists already") from exc
 
@@ -164,9 +166,9 @@ def issue_login(conn: Connection, user_id: int, hours: int) -> tuple[str, int]:
     token = "u_" + secrets.token_urlsafe(32)
     now = db.utcnow()
     forget_actors(conn)
-    token_id = conn.execute(insert(db.api_tokens).values(
+    token_id = db.inserted_id(conn.execute(insert(db.api_tokens).values(
         token_hash=token_digest(token), user_id=user_id, created_at=now,
-        expires_at=now + timedelta(hours=hours), revoked=False)).inserted_primary_key[0]
+        expires_at=now + timedelta(hours=hours), revoked=False)))
     return token, int(token_id)
 
 
@@ -331,20 +333,29 @@ def forget_actors(conn: Connection) -> None:
                 _watched.add(engine)
 
 
-def bearer_actor(database: Any, token: str) -> Actor | None:
-    """`actor_for_token` through the engine's cache: most requests read nothing."""
+def _cached_actor(database: Any, key: tuple[str, Any],
+                  look: Callable[[Connection], tuple[Actor, datetime | None] | None]
+                  ) -> Actor | None:
+    """The actor under `key` in the engine's cache, else `look`ed up (and remembered when
+    found: who is unknown is never remembered, so a new token or login works at once); None
+    once it expired."""
     cache = actor_cache(database.engine)
-    key = ("token", token_digest(token))
     found = cache.get(key)
     if found is None:
         generation = cache.generation
         with database.read() as conn:
-            found = _lookup_token(conn, token)
+            found = look(conn)
         if found is None:
-            return None  # unknown tokens are never remembered: a new one works at once
+            return None
         cache.put(key, found[0], found[1], generation)
     actor, expires_at = found
     return actor if expires_at is None or expires_at > db.utcnow() else None
+
+
+def bearer_actor(database: Any, token: str) -> Actor | None:
+    """`actor_for_token` through the engine's cache: most requests read nothing."""
+    return _cached_actor(database, ("token", token_digest(token)),
+                         lambda conn: _lookup_token(conn, token))
 
 
 def login_actor(conn: Connection, token_id: int) -> tuple[Actor, datetime | None] | None:
@@ -358,18 +369,8 @@ def login_actor(conn: Connection, token_id: int) -> tuple[Actor, datetime | None
 def session_actor(database: Any, token_id: int) -> Actor | None:
     """The user of a session, through the engine's cache: the session names its login's token
     row, so a logout, a new password or a deactivation ends it at once."""
-    cache = actor_cache(database.engine)
-    key = ("login", token_id)
-    found = cache.get(key)
-    if found is None:
-        generation = cache.generation
-        with database.read() as conn:
-            found = login_actor(conn, token_id)
-        if found is None:
-            return None
-        cache.put(key, found[0], found[1], generation)
-    actor, expires_at = found
-    return actor if expires_at is None or expires_at > db.utcnow() else None
+    return _cached_actor(database, ("login", token_id),
+                         lambda conn: login_actor(conn, token_id))
 
 
 def csrf_matches(expected: str | None, given: str | None) -> bool:
@@ -476,8 +477,8 @@ def rate_limiter(message_queue: str | None, database_url: str, name: str,
     center's keys: two centers (or two test runs) on one Redis never count each other's hits.
     """
     if message_queue and message_queue.startswith(("redis://", "rediss://", "unix://")):
-        center = hashlib.sha256(database_url.encode()).hexdigest()[:16]
-        return SharedRateLimiter(message_queue, f"{center}:{name}", per_minute)
+        return SharedRateLimiter(message_queue, f"{center_key(database_url)}:{name}",
+                                 per_minute)
     return RateLimiter(per_minute)
 
 

@@ -6,6 +6,7 @@ import argparse
 import getpass
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -274,35 +275,41 @@ def cmd_config_import(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
     return 0
 
 
-def cmd_user_list(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
-    """Every user: username, role, active, name."""
-    from layso.queue import admin
-
+def _read(cfg: dict[str, Any], look: Callable[[Any], Any]) -> Any:
+    """What `look` reads from the configured center (migrated first)."""
     center = _center(cfg)
     try:
         with center.read() as r:
-            users = admin.list_users(r)
+            return look(r)
     finally:
         center.db.dispose()
-    for u in users:
-        state = "active" if u["active"] else "disabled"
-        print(f"{u['username']:20} {u['role']:10} {state:8} {u['name']}")
-    return 0
 
 
-def _change_user(cfg: dict[str, Any], username: str, data: dict[str, Any],
-                 password_hash: str | None = None) -> int:
-    from layso.queue import QueueError, admin
+def _change(cfg: dict[str, Any], change: Callable[[Any, Any], Any], done: str) -> int:
+    """Make one change through the domain, as the command line's actor (in the audit trail);
+    prints `done`, or the domain's refusal and exits 1."""
+    from layso.queue import QueueError
 
     center = _center(cfg)
     try:
         with center.write() as tx:
-            admin.update_user(tx, _cli_actor(), username, data, password_hash)
+            change(tx, _cli_actor())
     except QueueError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
     finally:
         center.db.dispose()
+    print(done)
+    return 0
+
+
+def cmd_user_list(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
+    """Every user: username, role, active, name."""
+    from layso.queue import admin
+
+    for u in _read(cfg, admin.list_users):
+        state = "active" if u["active"] else "disabled"
+        print(f"{u['username']:20} {u['role']:10} {state:8} {u['name']}")
     return 0
 
 
@@ -314,35 +321,28 @@ def cmd_user_passwd(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
     if password is None:
         return 2
     try:
-        digest = admin.hash_password(password)
+        digest = admin.hash_password(password)  # before the write: hashing takes a while
     except QueueError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
-    code = _change_user(cfg, args.username, {"password": "set"}, digest)
-    if code == 0:
-        print(f"Password of {args.username} changed; their sessions have ended.")
-    return code
+    return _change(cfg, lambda tx, actor: admin.update_user(
+        tx, actor, args.username, {"password": "set"}, digest),
+        f"Password of {args.username} changed; their sessions have ended.")
 
 
 def cmd_user_disable(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
     """Deactivate a user (their sessions and tokens stop at once)."""
-    code = _change_user(cfg, args.username, {"active": False})
-    if code == 0:
-        print(f"User {args.username} disabled.")
-    return code
+    from layso.queue import admin
+
+    return _change(cfg, lambda tx, actor: admin.update_user(
+        tx, actor, args.username, {"active": False}), f"User {args.username} disabled.")
 
 
 def cmd_device_list(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
     """Every device: id, kind, active, counter, last seen, name."""
     from layso.queue import admin
 
-    center = _center(cfg)
-    try:
-        with center.read() as r:
-            devices = admin.list_devices(r)
-    finally:
-        center.db.dispose()
-    for d in devices:
+    for d in _read(cfg, admin.list_devices):
         state = "active" if d["active"] else "revoked"
         counter = f"counter {d['counter']}" if d["counter"] is not None else "-"
         seen = d["last_seen_at"] or "never seen"
@@ -352,19 +352,10 @@ def cmd_device_list(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
 
 def cmd_device_revoke(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
     """Revoke a device: its token stops working."""
-    from layso.queue import QueueError, admin
+    from layso.queue import admin
 
-    center = _center(cfg)
-    try:
-        with center.write() as tx:
-            admin.revoke_device(tx, _cli_actor(), args.id)
-    except QueueError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return 1
-    finally:
-        center.db.dispose()
-    print(f"Device {args.id} revoked.")
-    return 0
+    return _change(cfg, lambda tx, actor: admin.revoke_device(tx, actor, args.id),
+                   f"Device {args.id} revoked.")
 
 
 def _device_printer(kind: str, uri: str) -> str:

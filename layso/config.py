@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from pathlib import Path
@@ -139,3 +140,10 @@ def ensure_secret_key(cfg: dict[str, Any]) -> str:
     with os.fdopen(fd, "w") as fh:
         fh.write(key)
     return key
+
+
+def center_key(database_url: str) -> str:
+    """A short name for one center on a shared Redis: the processes of a center share its
+    database, so its address names the center's rate-limit keys and its Socket.IO channel, and
+    two centers (or two test runs) on one Redis never hear or count each other."""
+    return hashlib.sha256(database_url.encode()).hexdigest()[:16]

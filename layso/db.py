@@ -34,7 +34,7 @@ from sqlalchemy import (
     text,
     true,
 )
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import NullPool
@@ -385,6 +385,14 @@ print_jobs = Table(
     Index("ix_print_jobs_open", "state", "printer", "id"),
     Index("ix_print_jobs_ticket", "ticket_id", "id"),
 )
+
+
+def inserted_id(result: CursorResult[Any]) -> int:
+    """The primary key of the one row an INSERT made."""
+    key = result.inserted_primary_key
+    if key is None:
+        raise ValueError("not the result of a single-row INSERT")
+    return int(key[0])
 
 
 def utcnow() -> datetime:

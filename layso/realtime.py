@@ -16,6 +16,7 @@ from flask_socketio import SocketIO, emit, join_room, rooms
 from sqlalchemy import bindparam, select
 
 from layso import db, events, identity
+from layso.config import center_key
 from layso.events import Event
 from layso.queue import Center, citizens, public, reading
 
@@ -85,8 +86,11 @@ class Realtime:
             app,
             async_mode=ASYNC_MODE,
             message_queue=app.config.get("MESSAGE_QUEUE") or None,
+            # Redis pub/sub ignores the db number: one channel per center, so centers (or
+            # test runs) sharing a Redis never receive each other's events
+            channel="layso:" + center_key(app.config["DATABASE_URL"]),
             cors_allowed_origins=None,  # same origin only: a foreign page may not listen in
-            json=app.json,  # type: ignore[arg-type]
+            json=app.json,
         )
         self._refresh = threading.Event()
         self._sent: dict[int, dict[str, Any]] = {}

@@ -30,6 +30,7 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -101,6 +102,10 @@ class _BasePrinter:
     def __init__(self, uri: PrinterURI) -> None:
         self.uri = uri
         self.last_error: str | None = None
+
+    def send(self, data: bytes) -> None:
+        """Send raw bytes: each kind of printer its own way."""
+        raise NotImplementedError
 
     def send_ticket(self, job: PrintJob) -> None:
         """Send the job's bytes."""
@@ -430,7 +435,8 @@ def open_printer(uri: str | PrinterURI, status_timeout: float = STATUS_TIMEOUT) 
         return UsbPrinter(parsed, status_timeout=status_timeout)
     if parsed.scheme == "serial":
         return SerialPrinter(parsed, status_timeout=status_timeout)
-    classes = {"file": FilePrinter, "cups": CupsPrinter, "dir": DirPrinter, "none": NullPrinter}
+    classes: dict[str, Callable[[PrinterURI], Printer]] = {
+        "file": FilePrinter, "cups": CupsPrinter, "dir": DirPrinter, "none": NullPrinter}
     return classes[parsed.scheme](parsed)
 
 

@@ -83,11 +83,10 @@ def qr_image(data: str, module: int) -> Image.Image:
     matrix = qr_matrix(data)
     n = len(matrix)
     img = Image.new("1", (n, n), 1)
-    px = img.load()
     for y, row in enumerate(matrix):
         for x, dark in enumerate(row):
             if dark:
-                px[x, y] = 0
+                img.putpixel((x, y), 0)
     return img.resize((n * module, n * module), Image.Resampling.NEAREST)
 
 
@@ -238,7 +237,7 @@ class _Canvas:
                 hi = size - 1
         font = _font("ExtraBold", lo)
         left, top, right, bottom = font.getbbox(label, anchor="ls")
-        half = Image.new("1", (right - left, bottom - top), 1)
+        half = Image.new("1", (int(right - left), int(bottom - top)), 1)
         draw = ImageDraw.Draw(half)
         draw.fontmode = "1"
         draw.text((-left, -top), label, font=font, fill=0, anchor="ls")

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from printer_drivers.ticket import QR_MODES, WIDTHS
@@ -88,7 +88,7 @@ def parse_printer_uri(uri: str) -> PrinterURI:
     qr = opts.get("qr", "image")
     if qr not in QR_MODES:
         raise ValueError(f"printer URI {uri!r}: qr must be native or image")
-    common = {"scheme": scheme, "raw": uri, "width": width, "qr": qr, "options": opts}
+    common = PrinterURI(scheme=scheme, raw=uri, width=width, qr=qr, options=opts)
     # Split netloc by hand: urlsplit's .port raises its own errors and lowercases nothing useful.
     netloc, path = parts.netloc, unquote(parts.path)
 
@@ -105,7 +105,7 @@ def parse_printer_uri(uri: str) -> PrinterURI:
                 port = int(match.group(2))
         if not host or not _HOST.match(host) or "@" in netloc:
             raise ValueError(f"printer URI {uri!r}: tcp needs a host name or IP address")
-        return PrinterURI(host=host.strip("[]"), port=port, **common)
+        return replace(common, host=host.strip("[]"), port=port)
 
     if scheme == "usb":
         match = _USB.match(netloc)
@@ -116,7 +116,7 @@ def parse_printer_uri(uri: str) -> PrinterURI:
         vid, pid = int(match.group(1), 16), int(match.group(2), 16)
         if vid == 0 or pid == 0:
             raise ValueError(f"printer URI {uri!r}: USB vendor and product ids cannot be 0")
-        return PrinterURI(vendor_id=vid, product_id=pid, **common)
+        return replace(common, vendor_id=vid, product_id=pid)
 
     if scheme in ("serial", "file", "dir"):
         if netloc:
@@ -133,8 +133,8 @@ def parse_printer_uri(uri: str) -> PrinterURI:
             if not baud_text.isdigit() or int(baud_text) not in BAUDRATES:
                 rates = ", ".join(str(b) for b in BAUDRATES)
                 raise ValueError(f"printer URI {uri!r}: baudrate must be one of {rates}")
-            return PrinterURI(path=path, baudrate=int(baud_text), **common)
-        return PrinterURI(path=path, **common)
+            return replace(common, path=path, baudrate=int(baud_text))
+        return replace(common, path=path)
 
     # cups://QUEUE
     queue = unquote(netloc)
@@ -143,4 +143,4 @@ def parse_printer_uri(uri: str) -> PrinterURI:
             f"printer URI {uri!r}: cups needs a queue name (letters, digits, _ . @ -), "
             "e.g. cups://Thermal80"
         )
-    return PrinterURI(queue=queue, **common)
+    return replace(common, queue=queue)

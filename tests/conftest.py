@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -46,7 +48,9 @@ def _pg_database(base_url: str) -> Iterator[str]:
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     sep = "&" if "?" in url else "?"
-    yield f"{url}{sep}options=-csearch_path%3D{schema}"
+    # commits not waiting for the disk: nothing here outlives a crash of PostgreSQL itself
+    # (the crash tests kill the server processes, whose commits PostgreSQL holds either way)
+    yield f"{url}{sep}options=-csearch_path%3D{schema}%20-csynchronous_commit%3Doff"
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
@@ -78,8 +82,7 @@ def clock() -> Clock:
 
 def make_center(url: str, data_dir: Path, clock: Clock, demo: bool = True) -> Center:
     """Migrate, seed the demo center, and return a Center on the given clock."""
-    cfg = load({"DATA_DIR": str(data_dir), "DATABASE_URL": url})
-    init_db(cfg, demo=demo)
+    prepare_database(url, data_dir, demo)
     return Center(Database(url, clock=clock), Hub(), public_url="http://layso.test")
 
 
@@ -116,7 +119,7 @@ def app(tmp_path: Path, clock: Clock) -> Any:
     """The Flask app on a fresh SQLite demo database in this test's data directory."""
     cfg = {"DATA_DIR": str(tmp_path), "CLOCK": clock, "PUBLIC_URL": "http://layso.test",
            "SECRET_KEY": "test-secret"}
-    init_db(load(cfg), demo=True)
+    prepare_database(f"sqlite:///{tmp_path / 'layso.db'}", tmp_path)
     application = create_app(cfg)
     application.config["TESTING"] = True
     yield application
@@ -215,10 +218,9 @@ def browser() -> Iterator[Any]:
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
     """A fresh browser context and page (1920×1080 by default)."""
-    # bypass_csp: Playwright's wait_for_function evaluates its string in the page, which the
-    # pages' CSP forbids; tests/test_csp_browser.py runs the pages with the CSP enforced
-    ctx = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="vi-VN",
-                              bypass_csp=True)
+    # the pages' CSP enforced, as a real browser has it: wait with `poll` below, not
+    # Playwright's wait_for_function (it evaluates a string with eval, which the CSP forbids)
+    ctx = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="vi-VN")
     pg = ctx.new_page()
     yield pg
     ctx.close()
@@ -227,8 +229,10 @@ def page(browser: Any) -> Iterator[Any]:
 DOCS_SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 #: where the browser tests that are not given `screenshot_dir` write: docs/screenshots/ only
 #: under `make screenshots`, so a plain test run leaves `git status` clean
+#: (one folder per pytest-xdist worker, so two workers never write one file at once)
 SHOTS = (DOCS_SCREENSHOTS if os.environ.get("LAYSO_SCREENSHOTS") == "1"
-         else Path(tempfile.gettempdir()) / "layso-screenshots")
+         else Path(tempfile.gettempdir())
+         / f"layso-screenshots-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}")
 
 
 @pytest.fixture
@@ -248,6 +252,7 @@ def cheap_passwords(request: pytest.FixtureRequest) -> Iterator[None]:
     """Argon2id at its lowest cost, so seeding a center's users takes no time; a test marked
     `passwords` keeps the real parameters (the ones that test hashing itself)."""
     if request.node.get_closest_marker("passwords") is not None:
+        Prepared.cheap = False
         yield
         return
     from argon2 import PasswordHasher
@@ -256,10 +261,106 @@ def cheap_passwords(request: pytest.FixtureRequest) -> Iterator[None]:
 
     previous = auth.set_password_hasher(
         PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    Prepared.cheap = True
     try:
         yield
     finally:
+        Prepared.cheap = False
         auth.set_password_hasher(previous)
+
+
+# -- waiting in a page under its real CSP --------------------------------------------------------
+
+def poll(page: Any, expr: str, timeout: float = 30, every: float = 0.05) -> Any:
+    """Wait until a JavaScript expression is truthy in the page, and return its value.
+
+    Playwright's wait_for_function evaluates its string with eval, which the pages' CSP rightly
+    forbids; page.evaluate goes through the DevTools protocol, so this works with the CSP
+    enforced (no bypass_csp needed)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = page.evaluate(expr)
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{expr} never became true within {timeout} s")
+        time.sleep(every)
+
+
+# -- a migrated database per worker, copied for each test ----------------------------------------
+
+class Prepared:
+    """`init_db` once per test worker (per kind of database, demo or not), then a copy for each
+    test: migrating and seeding took most of a domain test's time (0.3–0.7 s against 5 ms for a
+    SQLite file copy). PostgreSQL keeps a schema per test, migrated by each: a database per test
+    copied from a template (CREATE DATABASE … TEMPLATE) cost the server more than migrating.
+
+    Only while the cheap password hasher is in force (the template's demo users are hashed with
+    it); a test marked `passwords` runs `init_db` itself."""
+
+    cheap = False
+
+    def __init__(self) -> None:
+        self.root: Path | None = None  # made at first use (not in xdist's controller)
+        self.sqlite: dict[bool, Path] = {}
+
+    def lay(self, url: str, data_dir: Path, demo: bool) -> bool:
+        """Put a copy of the migrated (demo) database at `url`, a SQLite file in `data_dir`
+        not made yet; False when it cannot."""
+        if not Prepared.cheap or url != f"sqlite:///{data_dir / 'layso.db'}" \
+                or (data_dir / "layso.db").exists():
+            return False
+        if demo not in self.sqlite:
+            if self.root is None:
+                self.root = Path(tempfile.mkdtemp(prefix="layso-prepared-"))
+            made = self.root / f"demo-{int(demo)}"
+            made.mkdir()
+            init_db(load({"DATA_DIR": str(made)}), demo=demo)
+            self.sqlite[demo] = made
+        data_dir.mkdir(parents=True, exist_ok=True)
+        for f in self.sqlite[demo].iterdir():  # the database and the demo devices' tokens
+            shutil.copy2(f, data_dir / f.name)
+        return True
+
+    def drop(self) -> None:
+        if self.root is not None:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+PREPARED = Prepared()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def prepared_databases() -> Iterator[Prepared]:
+    """This worker's migrated databases, dropped when its session ends."""
+    yield PREPARED
+    PREPARED.drop()
+
+
+def prepare_database(url: str, data_dir: Path, demo: bool = True) -> None:
+    """What `layso init [--demo]` makes, at `url`: a copy of this worker's when it can."""
+    if not PREPARED.lay(url, data_dir, demo):
+        init_db(load({"DATA_DIR": str(data_dir), "DATABASE_URL": url}), demo=demo)
+
+
+# -- the order of the tests under pytest-xdist ---------------------------------------------------
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`make test`), the tests that start server processes first, then the
+    browser tests, then the rest: the three-minute soak and the other long ones start at once
+    instead of trailing after the quick ones on one worker. A serial run keeps file order.
+
+    (pytest-xdist's `xdist_group` cannot keep tests together with pytest 9: its loadgroup mode
+    renames the items through a private attribute pytest 9 no longer reads.)"""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+
+    def rank(item: pytest.Item) -> int:
+        if item.get_closest_marker("slow") is not None:
+            return 0
+        return 1 if item.get_closest_marker("browser") is not None else 2
+
+    items.sort(key=rank)  # stable: each worker collects the same order, as xdist requires
 
 
 # -- citizens' ID cards and dossiers (tests/kiosk/test_citizens_browser.py, test_camera_browser.py)

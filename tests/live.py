@@ -21,12 +21,34 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def listens_on(pid: int, port: int) -> bool:
+    """Whether process `pid` holds the socket listening on 127.0.0.1:`port` (and not another
+    test worker's server that took the port first). Linux's /proc; elsewhere assumed."""
+    tables = [Path("/proc/net/tcp"), Path("/proc/net/tcp6")]
+    if not tables[0].exists():
+        return True
+    inodes = set()
+    for table in tables:
+        for line in table.read_text().splitlines()[1:]:
+            f = line.split()
+            if int(f[1].rsplit(":", 1)[1], 16) == port and f[3] == "0A":  # 0A: LISTEN
+                inodes.add(f[9])
+    try:
+        fds = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
+    except OSError:
+        return False
+    return any(fd == f"socket:[{inode}]" for fd in fds for inode in inodes)
+
+
 class LiveServer:
     """`layso init --demo` then `layso run` in a subprocess, with its own data directory."""
 
     def __init__(self, data_dir: Path, env: dict[str, str] | None = None,
                  port: int | None = None) -> None:
         self.data_dir = data_dir
+        #: a port of our choosing may be taken by another process before the server binds it
+        #: (another test worker's server, any socket's ephemeral port): then start() picks again
+        self._port_chosen = port is None
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "LAYSO_DATA_DIR": str(data_dir), "LAYSO_PUBLIC_URL": self.url,
@@ -55,15 +77,30 @@ class LiveServer:
             env=self.env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            if self._port_chosen and "Connection in use" in self.log.read_text():
+                self.kill()  # someone took the port between free_port() and the bind
+                self._move_to(free_port())
+                return self.start(timeout)
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log.read_text()[-3000:]}")
             try:
-                if requests.get(self.url + "/api/v1/health", timeout=1).status_code == 200:
+                if (requests.get(self.url + "/api/v1/health", timeout=1).status_code == 200
+                        and listens_on(self.proc.pid, self.port)):
+                    self._port_chosen = False  # it listens: restarts keep this port
                     return self
             except requests.RequestException:
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"server did not start: {self.log.read_text()[-3000:]}")
+
+    def _move_to(self, port: int) -> None:
+        """Listen on another port (before the first start only: nothing knows the URL yet)."""
+        old = self.url
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        if self.env.get("LAYSO_PUBLIC_URL") == old:
+            self.env["LAYSO_PUBLIC_URL"] = self.url
+        self.log = self.data_dir / f"server-{port}.log"
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         """Stop the server (SIGKILL by default: no clean shutdown)."""

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
 
+from tests.conftest import poll
+
 pytestmark = pytest.mark.slow
-
-
-def poll(page: Any, expr: str, timeout: float = 15) -> Any:
-    """Poll an expression with page.evaluate (wait_for_function needs eval, which the CSP
-    rightly forbids)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = page.evaluate(expr)
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"{expr} never became true")
 
 
 def test_the_pages_run_with_the_csp_enforced(browser: Any, live_server: Any) -> None:

@@ -66,3 +66,46 @@ def test_a_call_made_on_one_process_reaches_a_board_on_another(tmp_path):
     finally:
         a.kill()
         b.kill()
+
+
+def test_each_center_on_a_shared_redis_publishes_on_a_channel_of_its_own(tmp_path, clock):
+    """Redis pub/sub ignores the db number, so two centers (or two test runs) on one Redis
+    would hear each other's calls on Flask-SocketIO's default channel."""
+    if not REDIS_URL:
+        pytest.skip("needs Redis: set LAYSO_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/15)")
+    import redis
+
+    from layso import auth, create_app
+    from layso.cli import init_db
+    from layso.config import center_key, load
+
+    apps = []
+    for name in ("one", "two"):
+        cfg = {"DATA_DIR": str(tmp_path / name), "CLOCK": clock, "SECRET_KEY": "test-secret",
+               "MESSAGE_QUEUE": REDIS_URL}
+        init_db(load(cfg), demo=True)
+        apps.append(create_app(cfg))
+    channels = ["layso:" + center_key(a.config["DATABASE_URL"]) for a in apps]
+    assert channels[0] != channels[1]
+    listener = redis.Redis.from_url(REDIS_URL).pubsub(ignore_subscribe_messages=True)
+    listener.subscribe(*channels)
+    try:
+        with apps[0].extensions["layso"].db.write() as conn:
+            kiosk = auth.add_device(conn, "Kiosk 1", "kiosk")
+        r = apps[0].test_client().post("/api/v1/tickets", json={"service": "land"},
+                                       headers={"Authorization": f"Bearer {kiosk}"})
+        assert r.status_code == 201
+        heard: list[str] = []
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not heard:
+            m = listener.get_message(timeout=0.2)
+            if m is not None:
+                heard.append(m["channel"].decode())
+        time.sleep(0.5)  # anything the other center would (wrongly) have heard
+        while (m := listener.get_message(timeout=0.1)) is not None:
+            heard.append(m["channel"].decode())
+        assert heard and set(heard) == {channels[0]}
+    finally:
+        listener.close()
+        for a in apps:
+            a.extensions["layso"].db.dispose()

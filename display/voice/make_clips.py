@@ -18,13 +18,16 @@ import sys
 import tempfile
 import wave
 from pathlib import Path
+from types import ModuleType
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _load_speech():
+def _load_speech() -> ModuleType:
     """Load layso/speech.py alone: it is pure Python, so the app's dependencies are not needed."""
     spec = importlib.util.spec_from_file_location("layso_speech", REPO / "layso" / "speech.py")
+    if spec is None or spec.loader is None:
+        raise ImportError("layso/speech.py not found")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

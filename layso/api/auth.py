@@ -53,8 +53,9 @@ def login() -> Any:
     if actor is None:
         raise ApiError(401, "invalid_credentials", "Wrong username or password")
     with center.write() as tx:
-        auth.upgrade_password_hash(tx.conn, actor.id, password)
-        token, login_id = auth.issue_login(tx.conn, actor.id, current_app.config["TOKEN_HOURS"])
+        auth.upgrade_password_hash(tx.conn, actor.user_id, password)
+        token, login_id = auth.issue_login(tx.conn, actor.user_id,
+                                           current_app.config["TOKEN_HOURS"])
     csrf = identity.start_session(actor, login_id)
     resp = jsonify(token=token, csrf_token=csrf,
                    user={"id": actor.id, "name": actor.name, "role": actor.role,

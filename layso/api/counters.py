@@ -34,22 +34,18 @@ def counters() -> Any:
 
 
 @bp.post("/counters")
-@require(*ADMINS)
 def create_counter() -> Any:
     """Add a counter `{number, name?, services, mode}`."""
+    actor = identity.demand(*ADMINS)
     data = body()
-    actor = identity.actor()
-    assert actor is not None
     return act(lambda tx: admin.create_counter(tx, actor, data), status=201)
 
 
 @bp.patch("/counters/<int:n>")
-@require(*ADMINS)
 def patch_counter(n: int) -> Any:
     """Change a counter; `active: false` retires it (only when closed)."""
+    actor = identity.demand(*ADMINS)
     data = body()
-    actor = identity.actor()
-    assert actor is not None
     return act(lambda tx: admin.update_counter(tx, actor, n, data))
 
 
@@ -76,13 +72,11 @@ def counter_absent(n: int) -> Any:
 
 
 @bp.get("/me/stats")
-@require(*STAFF)
 def my_stats() -> Any:
     """The logged-in official's figures for today, the counters they hold, the recall limit."""
-    actor = identity.actor()
-    assert actor is not None and actor.id is not None
+    actor = identity.demand(*STAFF)
     with identity.center().read() as r:
-        return jsonify(stats.officer_today(r, actor.id))
+        return jsonify(stats.officer_today(r, actor.user_id))
 
 
 @bp.post("/counters/<int:n>/open")

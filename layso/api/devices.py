@@ -34,42 +34,34 @@ def devices() -> Any:
 
 
 @bp.post("/devices")
-@require(*ADMINS)
 def create_device() -> Any:
     """Add a device: 201 with its `token` (shown once) and a one-time `enrol_code`."""
+    actor = identity.demand(*ADMINS)
     data = body()
-    actor = identity.actor()
-    assert actor is not None
     return act(lambda tx: admin.create_device(tx, actor, data), status=201)
 
 
 @bp.patch("/devices/<int:device_id>")
-@require(*ADMINS)
 def patch_device(device_id: int) -> Any:
     """Rename, bind to a counter, choose a kiosk's printer."""
+    actor = identity.demand(*ADMINS)
     data = body()
-    actor = identity.actor()
-    assert actor is not None
     return act(lambda tx: admin.update_device(tx, actor, device_id, data))
 
 
 @bp.post("/devices/<int:device_id>/revoke")
-@require(*ADMINS)
 def revoke_device(device_id: int) -> Any:
     """Stop a device at once (401 from now on; its socket is closed)."""
+    actor = identity.demand(*ADMINS)
     only(body())
-    actor = identity.actor()
-    assert actor is not None
     return act(lambda tx: admin.revoke_device(tx, actor, device_id))
 
 
 @bp.post("/devices/<int:device_id>/enrol-code")
-@require(*ADMINS)
 def enrol_code(device_id: int) -> Any:
     """A new one-time enrolment code for the device (valid 15 minutes)."""
+    actor = identity.demand(*ADMINS)
     only(body())
-    actor = identity.actor()
-    assert actor is not None
     return act(lambda tx: admin.new_enrol_code(tx, actor, device_id))
 
 

@@ -9,7 +9,7 @@ from flask import Blueprint, jsonify, request
 from layso import identity
 from layso.api.bodies import body
 from layso.api.idempotency import act
-from layso.identity import ADMINS, SUPERVISORS, require
+from layso.identity import ADMINS, SUPERVISORS
 from layso.queue import admin, reading
 
 bp = Blueprint("services", __name__)
@@ -35,20 +35,16 @@ def services() -> Any:
 
 
 @bp.post("/services")
-@require(*ADMINS)
 def create_service() -> Any:
     """Add a service with its procedures."""
+    actor = identity.demand(*ADMINS)
     data = body()
-    actor = identity.actor()
-    assert actor is not None
     return act(lambda tx: admin.create_service(tx, actor, data), status=201)
 
 
 @bp.patch("/services/<code>")
-@require(*ADMINS)
 def patch_service(code: str) -> Any:
     """Change a service (any subset); `active: false` retires it."""
+    actor = identity.demand(*ADMINS)
     data = body()
-    actor = identity.actor()
-    assert actor is not None
     return act(lambda tx: admin.update_service(tx, actor, code, data))

@@ -17,9 +17,9 @@ bp = Blueprint("tickets", __name__)
 
 
 @bp.post("/tickets")
-@require("kiosk", *STAFF)
 def issue_ticket() -> Any:
     """Issue a ticket (kiosk device or staff on a citizen's behalf)."""
+    actor = identity.demand("kiosk", *STAFF)
     data = body()
     only(data, "service", "priority", "procedure", "lang", "citizen_id", "dossier")
     service = field(data, "service", str, required=True)
@@ -29,8 +29,6 @@ def issue_ticket() -> Any:
     # the ID card's number: checked and counted in the domain, never kept (layso.queue.citizens)
     citizen_id = field(data, "citizen_id", str)
     dossier = field(data, "dossier", str)
-    actor = identity.actor()
-    assert actor is not None
     if actor.kind == "device":
         limiter: auth.Limiter = current_app.extensions["layso_issue_limiter"]
         if not limiter.allow(actor.key):
@@ -119,14 +117,13 @@ def ticket_reprint(ticket_id: int) -> Any:
 
 
 @bp.post("/ratings")
-@require("feedback")
 def ratings() -> Any:
     """The citizen's rating of a completed ticket (feedback device)."""
+    actor = identity.demand("feedback")
     data = body()
     only(data, "ticket", "score", "reason", "comment")
     ticket = field(data, "ticket", int, required=True)
     score = field(data, "score", int, required=True)
     reason = field(data, "reason", str)
     comment = field(data, "comment", str)
-    actor = identity.actor()
     return act(lambda tx: ops.rate(tx, actor, ticket, score, reason, comment), status=201)

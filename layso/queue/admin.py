@@ -210,13 +210,19 @@ def list_services_admin(r: Reader) -> list[dict[str, Any]]:
     return [service_admin_view(r, s, counts.get(s.code, 0), procs.get(s.id, [])) for s in rows]
 
 
-def _service_row(tx: Reader, code: Any) -> Row[Any]:
+def _row(r: Reader, column: Any, value: Any, kind: type, error: str, message: str) -> Row[Any]:
+    """The row whose `column` holds `value` (which must be of `kind`), else NotFound."""
     row = None
-    if isinstance(code, str):
-        row = tx.conn.execute(select(db.services).where(db.services.c.code == code)).first()
+    if isinstance(value, kind):
+        row = r.conn.execute(select(column.table).where(column == value)).first()
     if row is None:
-        raise NotFound("unknown_service", f"No service with code {code!r}")
+        raise NotFound(error, message)
     return row
+
+
+def _service_row(r: Reader, code: Any) -> Row[Any]:
+    return _row(r, db.services.c.code, code, str, "unknown_service",
+                f"No service with code {code!r}")
 
 
 def _service_values(data: dict[str, Any]) -> dict[str, Any]:
@@ -321,8 +327,7 @@ def create_service(tx: Tx, actor: Actor, data: dict[str, Any]) -> dict[str, Any]
         values["position"] = int(tx.conn.execute(
             select(func.coalesce(func.max(db.services.c.position), -1) + 1)).scalar_one())
     values = {"active": True, "target_wait_minutes": 30, "start_number": 1, **values}
-    sid = int(tx.conn.execute(insert(db.services).values(code=code, **values))
-              .inserted_primary_key[0])
+    sid = db.inserted_id(tx.conn.execute(insert(db.services).values(code=code, **values)))
     changes = {"code": code, **values}
     if procs:
         changes["procedures"] = _set_procedures(tx, sid, procs)
@@ -378,10 +383,8 @@ def list_counters_admin(r: Reader) -> list[dict[str, Any]]:
 
 
 def _counter_row(r: Reader, number: int) -> Row[Any]:
-    c = r.conn.execute(select(db.counters).where(db.counters.c.number == number)).first()
-    if c is None:
-        raise NotFound("unknown_counter", f"No counter number {number}")
-    return c
+    return _row(r, db.counters.c.number, number, int, "unknown_counter",
+                f"No counter number {number}")
 
 
 def _number(value: Any) -> int:
@@ -447,8 +450,8 @@ def create_counter(tx: Tx, actor: Actor, data: dict[str, Any]) -> dict[str, Any]
         raise Conflict("duplicate_number", f"Counter {number} exists", field="number")
     values = {"name_vi": f"Quầy {number}", "name_en": f"Counter {number}", "mode": "fifo",
               "active": True, **values}
-    cid = int(tx.conn.execute(insert(db.counters).values(
-        number=number, state="closed", normal_streak=0, **values)).inserted_primary_key[0])
+    cid = db.inserted_id(tx.conn.execute(insert(db.counters).values(
+        number=number, state="closed", normal_streak=0, **values)))
     _set_counter_services(tx, cid, sids)
     record(tx, actor, "counter.created", str(number),
            {"number": number, **values, "services": data.get("services") or []}, "counter",
@@ -508,13 +511,8 @@ def list_categories_admin(r: Reader) -> list[dict[str, Any]]:
 
 
 def _category_row(r: Reader, code: Any) -> Row[Any]:
-    row = None
-    if isinstance(code, str):
-        row = r.conn.execute(select(db.priority_categories).where(
-            db.priority_categories.c.code == code)).first()
-    if row is None:
-        raise NotFound("unknown_category", f"No priority category {code!r}")
-    return row
+    return _row(r, db.priority_categories.c.code, code, str, "unknown_category",
+                f"No priority category {code!r}")
 
 
 def _category_values(data: dict[str, Any]) -> dict[str, Any]:
@@ -578,12 +576,7 @@ def list_users(r: Reader) -> list[dict[str, Any]]:
 
 
 def _user_row(r: Reader, username: Any) -> Row[Any]:
-    row = None
-    if isinstance(username, str):
-        row = r.conn.execute(select(db.users).where(db.users.c.username == username)).first()
-    if row is None:
-        raise NotFound("unknown_user", f"No user {username!r}")
-    return row
+    return _row(r, db.users.c.username, username, str, "unknown_user", f"No user {username!r}")
 
 
 def _role(value: Any) -> str:
@@ -707,10 +700,7 @@ def list_devices(r: Reader) -> list[dict[str, Any]]:
 
 
 def _device_row(r: Reader, device_id: int) -> Row[Any]:
-    d = r.conn.execute(select(db.devices).where(db.devices.c.id == device_id)).first()
-    if d is None:
-        raise NotFound("unknown_device", f"No device {device_id}")
-    return d
+    return _row(r, db.devices.c.id, device_id, int, "unknown_device", f"No device {device_id}")
 
 
 def _device_values(tx: Reader, data: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -781,9 +771,9 @@ def create_device(tx: Tx, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
         raise _bad("counter", "counter_required", "a feedback tablet belongs to one counter")
     token = auth.new_device_token(kind)
     auth.forget_actors(tx.conn)
-    device_id = int(tx.conn.execute(insert(db.devices).values(
+    device_id = db.inserted_id(tx.conn.execute(insert(db.devices).values(
         kind=kind, token_hash=auth.token_digest(token), active=True, created_at=tx.now,
-        **{"counter_id": None, "printer": None, **values})).inserted_primary_key[0])
+        **{"counter_id": None, "printer": None, **values})))
     code = _new_enrol_code(tx, device_id)
     record(tx, actor, "device.created", str(device_id),
            {"name": values["name"], "kind": kind, "counter": data.get("counter"),
@@ -944,7 +934,7 @@ def import_config(tx: Tx, actor: Actor, data: Any) -> list[str]:
         exists = isinstance(code, str) and tx.conn.execute(select(
             db.priority_categories.c.id).where(db.priority_categories.c.code == code)).first()
         body = {**c, "position": pos}
-        if exists:
+        if exists and isinstance(code, str):
             update_category(tx, actor, code, body)
         else:
             create_category(tx, actor, body)
@@ -953,7 +943,7 @@ def import_config(tx: Tx, actor: Actor, data: Any) -> list[str]:
         row = tx.conn.execute(select(db.services).where(db.services.c.code == code)).first() \
             if isinstance(code, str) else None
         body = {**s, "position": pos}
-        if row is None:
+        if row is None or not isinstance(code, str):
             create_service(tx, actor, body)
             continue
         if body.get("procedures") is not None:
@@ -969,7 +959,7 @@ def import_config(tx: Tx, actor: Actor, data: Any) -> list[str]:
         number = c.get("number")
         exists = isinstance(number, int) and tx.conn.execute(select(db.counters.c.id).where(
             db.counters.c.number == number)).first()
-        if exists:
+        if exists and isinstance(number, int):
             update_counter(tx, actor, number, {k: v for k, v in c.items() if k != "number"})
         else:
             create_counter(tx, actor, c)

@@ -203,7 +203,7 @@ def upsert_service(conn: Connection, code: str, prefix: str, name_vi: str, name_
         values.setdefault("active", True)
         values.setdefault("target_wait_minutes", 30)
         values.setdefault("start_number", 1)
-        return int(conn.execute(insert(db.services).values(**values)).inserted_primary_key[0])
+        return db.inserted_id(conn.execute(insert(db.services).values(**values)))
     conn.execute(update(db.services).where(db.services.c.id == row.id).values(**values))
     return int(row.id)
 
@@ -234,9 +234,9 @@ def upsert_counter(conn: Connection, number: int, service_codes: list[str], mode
     name_en = name_en or f"Counter {number}"
     row = conn.execute(select(db.counters.c.id).where(db.counters.c.number == number)).first()
     if row is None:
-        cid = int(conn.execute(insert(db.counters).values(
+        cid = db.inserted_id(conn.execute(insert(db.counters).values(
             number=number, name_vi=name_vi, name_en=name_en, mode=mode, state="closed",
-            normal_streak=0)).inserted_primary_key[0])
+            normal_streak=0)))
     else:
         cid = int(row.id)
         conn.execute(update(db.counters).where(db.counters.c.id == cid)

@@ -20,7 +20,7 @@ import re
 import secrets
 from typing import Any
 
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import ColumnElement, delete, insert, select, text
 from sqlalchemy.engine import Row
 
 from layso import db
@@ -102,6 +102,8 @@ def _ended(r: Reader) -> list[int]:
 def forget_ended_days(tx: Tx, keep_day_id: int | None = None) -> int:
     """Delete the nonces and hashes of every day but `keep_day_id` (or, without it, of the
     days before today's date); returns how many days were forgotten."""
+    cond_days: ColumnElement[bool]
+    cond_counts: ColumnElement[bool]
     if keep_day_id is None:
         ended = _ended(tx)
         if not ended:

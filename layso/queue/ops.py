@@ -198,7 +198,7 @@ def issue(tx: Tx, actor: Actor, service: Any, priority: Any = None, procedure: A
         issued_by_user=actor.id if actor.kind == "user" else None,
         print_state=print_state, dossier=dossier,
     )
-    ticket_id = tx.conn.execute(_INSERT_TICKET, values).inserted_primary_key[0]
+    ticket_id = db.inserted_id(tx.conn.execute(_INSERT_TICKET, values))
     if print_state == "queued":
         printing.new_job(tx, ticket_id, *route)
     # the row as it was written (times as the database gives them back: UTC), not re-read

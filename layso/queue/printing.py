@@ -72,15 +72,15 @@ def route(r: Reader, actor: Actor | None, center_printer: str | None,
     return int(d.id), str(d.printer)
 
 
-def new_job(tx: Tx, ticket_id: int, device_id: int | None, printer: str) -> int:
+def new_job(tx: Tx, ticket_id: int, device_id: int | None, printer: str | None) -> int:
     """A queued job for a ticket on a route; earlier open jobs of the ticket are closed (the
     newest one prints, on one printer only)."""
     tx.conn.execute(update(db.print_jobs).where(
         _J.ticket_id == ticket_id, _J.state.in_(OPEN_STATES)).values(
         state="failed", error="replaced by a reprint", updated_at=tx.now))
-    return int(tx.conn.execute(db.print_jobs.insert().values(
+    return db.inserted_id(tx.conn.execute(db.print_jobs.insert().values(
         ticket_id=ticket_id, state="queued", attempts=0, device_id=device_id, printer=printer,
-        created_at=tx.now, updated_at=tx.now)).inserted_primary_key[0])
+        created_at=tx.now, updated_at=tx.now)))
 
 
 def latest_job(r: Reader, ticket_id: int) -> Row[Any] | None:

@@ -44,7 +44,7 @@ def ticket(t: dict[str, Any] | None) -> dict[str, Any] | None:
     """A ticket as a board shows it: label, service, state, and whether it has priority."""
     if not isinstance(t, dict):
         return None
-    out = {k: t[k] for k in ("label", "service", "state") if k in t}
+    out: dict[str, Any] = {k: t[k] for k in ("label", "service", "state") if k in t}
     out["priority"] = True if t.get("priority") else None
     return out
 

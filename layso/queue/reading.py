@@ -401,9 +401,9 @@ def recent_calls(r: Reader, limit: int = RECENT_CALLS) -> list[dict[str, Any]]:
         released[key] = max(released.get(key, 0), p.seq)
     want = limit + len(released)
     called = db.events.c.type == "ticket.called"
-    rows = r.conn.execute(
+    rows = list(r.conn.execute(
         select(*cols).where(db.events.c.epoch == epoch, called)
-        .order_by(db.events.c.seq.desc()).limit(want)).all()
+        .order_by(db.events.c.seq.desc()).limit(want)).all())
     if len(rows) < want:
         rows += r.conn.execute(
             select(*cols).where(db.events.c.epoch != epoch, called, today)

@@ -53,7 +53,7 @@ def day_report(r: Reader, day: date | None = None) -> dict[str, Any]:
     # only the day being worked has live counters: a past day's table is its figures alone
     live = d is None and the_date == r.local_now.date() or (
         d is not None and shown is not None and d.id == shown.id)
-    empty = {"day": the_date.isoformat(), "live": live,
+    empty: dict[str, Any] = {"day": the_date.isoformat(), "live": live,
              "totals": {"issued": 0, "served": 0, "waiting": 0, "no_show": 0, "cancelled": 0,
                         "expired": 0, "transferred": 0},
              "services": [], "counters": [], "officials": [], "ratings": {"count": 0,
@@ -137,12 +137,12 @@ def day_report(r: Reader, day: date | None = None) -> dict[str, Any]:
                 "mean_rating": round(statistics.fmean(scores), 2) if scores else None}
 
     by_counter, by_officer = group("counter_id"), group("officer_id")
-    for m in marks:  # an absence whose ticket has moved on still belongs to where it happened
-        if m.kind == "no_show":
-            if m.counter_id is not None:
-                by_counter.setdefault(m.counter_id, [])
-            if m.officer_id is not None:
-                by_officer.setdefault(m.officer_id, [])
+    for mark in marks:  # an absence whose ticket has moved on still belongs to where it was
+        if mark.kind == "no_show":
+            if mark.counter_id is not None:
+                by_counter.setdefault(mark.counter_id, [])
+            if mark.officer_id is not None:
+                by_officer.setdefault(mark.officer_id, [])
     out["counters"] = [{"number": counters[cid].number, "name": reading.name(counters[cid]),
                         # the counter's state now: only on the day being worked
                         "state": counters[cid].state if live else None,

@@ -32,6 +32,13 @@ class Actor:
     name: str = ""
 
     @property
+    def user_id(self) -> int:
+        """The id of the user this actor is (ValueError for a device or the system)."""
+        if self.kind != "user" or self.id is None:
+            raise ValueError(f"{self.kind} is not a user")
+        return self.id
+
+    @property
     def key(self) -> str:
         """A stable name for idempotency and rate limits."""
         return f"{self.kind}:{self.id}"
@@ -187,7 +194,7 @@ class Tx(Reader):
             return latest
         guard = self._clock_guard
         drift = guard.drift(self.now) if guard is not None and latest is not None else 0.0
-        if drift:
+        if drift and latest is not None:
             # a clock that jumped opens no day: the ticket joins the current one, and the
             # supervisors hear of it once
             if guard is not None and not guard.alerted:
@@ -199,9 +206,8 @@ class Tx(Reader):
         expired = self._close_day(latest) if latest is not None else 0
         self.flush()  # events so far belong to the old epoch
         epoch = events.new_epoch(today.isoformat())
-        day_id = self.conn.execute(
-            insert(db.business_days).values(day=today, epoch=epoch, opened_at=self.now)
-        ).inserted_primary_key[0]
+        day_id = db.inserted_id(self.conn.execute(
+            insert(db.business_days).values(day=today, epoch=epoch, opened_at=self.now)))
         events.start_epoch(self.conn, epoch)
         # counters start the day closed and empty; yesterday's leftovers stay in the log
         self.conn.execute(
@@ -218,7 +224,8 @@ class Tx(Reader):
 
             retention.purge(self.conn, self.now, *self._retention)
         opened: dict[str, Any] = {"day": today.isoformat()}
-        if expired:  # the log tells how the last day ended for the tickets it left open
+        # the log tells how the last day ended for the tickets it left open
+        if expired and latest is not None:
             opened["expired"] = {"day": latest.day.isoformat(), "tickets": expired}
         self.emit("day.opened", opened)
         self._day = self.conn.execute(
@@ -342,7 +349,7 @@ class Center:
                     self._batch_cond.notify_all()
         if op.error is not None:
             raise op.error
-        return op.result  # type: ignore[no-any-return]
+        return op.result
 
     def _run_batch(self, batch: list[_Op]) -> None:
         emitted: list[Event] = []

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import poll
 from tests.live import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -28,8 +29,27 @@ def fresh_server(tmp_path: Path) -> Any:
     server.kill()
 
 
+def log_in(page: Any, username: str, password: str) -> None:
+    """Fill the login page and submit it."""
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("#login-submit")
+
+
+def fill_in(page: Any, form: str, fields: dict[str, str], add: bool = False,
+            submit: bool = True) -> None:
+    """Fill fields of the `form` (e.g. service) editor by name, after its page's Add button
+    when `add`, then submit it unless `submit` is False."""
+    if add:
+        page.click("#add")
+    for name, value in fields.items():
+        page.fill(f"#{form}-form [name='{name}']", value)
+    if submit:
+        page.click(f"#{form}-form button[type=submit]")
+
+
 def saved(page: Any) -> None:
-    page.wait_for_function(
+    poll(page,
         "[...document.querySelectorAll('.form-status')]"
         ".some(s => s.textContent.includes('Đã lưu'))")
 
@@ -37,8 +57,8 @@ def saved(page: Any) -> None:
 def test_setup_wizard_from_an_empty_center_to_a_called_ticket(
         fresh_server: Any, browser: Any, screenshot_dir: Path) -> None:
     server = fresh_server
-    ctx = browser.new_context(viewport=LAPTOP, locale="vi-VN", bypass_csp=True)
-    kctx = browser.new_context(viewport=LAPTOP, locale="vi-VN", bypass_csp=True)
+    ctx = browser.new_context(viewport=LAPTOP, locale="vi-VN")
+    kctx = browser.new_context(viewport=LAPTOP, locale="vi-VN")
     try:
         # a kiosk of a center with nothing set up says so in a citizen's words
         admin_token = server.login("quantri", "password-123")
@@ -53,15 +73,12 @@ def test_setup_wizard_from_an_empty_center_to_a_called_ticket(
         empty.screenshot(path=str(screenshot_dir / "kiosk-not-ready.png"))
         empty.close()
         kctx.close()
-        kctx = browser.new_context(viewport=LAPTOP, locale="vi-VN",
-                                   bypass_csp=True)  # a browser never enrolled
+        kctx = browser.new_context(viewport=LAPTOP, locale="vi-VN")  # a browser never enrolled
 
         page = ctx.new_page()
         page.goto(server.url + "/admin/")
         page.wait_for_url("**/login**")
-        page.fill("#username", "quantri")
-        page.fill("#password", "password-123")
-        page.click("#login-submit")
+        log_in(page, "quantri", "password-123")
         page.wait_for_url("**/admin/setup")
         page.wait_for_selector("body[data-ready='1']")
         page.screenshot(path=str(screenshot_dir / "admin-setup.png"), full_page=True)
@@ -69,21 +86,18 @@ def test_setup_wizard_from_an_empty_center_to_a_called_ticket(
         # step 1: the center
         page.click("[data-step='settings'] a")
         page.wait_for_selector("#setup-bar")
-        page.wait_for_function("document.querySelector('[name=\"timezone\"]').value !== ''")
-        page.fill("[name='name.vi']", "Trung tâm Phục vụ hành chính công xã Đổi Mới")
-        page.fill("[name='name.en']", "Doi Moi Commune Public Administration Service Center")
-        page.click("#center-form button[type=submit]")
+        poll(page, "document.querySelector('[name=\"timezone\"]').value !== ''")
+        fill_in(page, "center", {
+            "name.vi": "Trung tâm Phục vụ hành chính công xã Đổi Mới",
+            "name.en": "Doi Moi Commune Public Administration Service Center"})
         saved(page)
         page.screenshot(path=str(screenshot_dir / "admin-settings.png"), full_page=True)
 
         # step 2: a service with two procedures
         page.click("#setup-next")
         page.wait_for_selector("body[data-page='services'][data-ready='1']")
-        page.click("#add")
-        page.fill("[name='code']", "civil-status")
-        page.fill("[name='prefix']", "A")
-        page.fill("[name='name.vi']", "Hộ tịch")
-        page.fill("[name='name.en']", "Civil status")
+        fill_in(page, "service", {"code": "civil-status", "prefix": "A", "name.vi": "Hộ tịch",
+                                  "name.en": "Civil status"}, add=True, submit=False)
         for i, (code, vi, en) in enumerate((("birth", "Đăng ký khai sinh", "Birth registration"),
                                             ("marriage", "Đăng ký kết hôn", "Marriage"))):
             page.click("#add-proc")
@@ -95,16 +109,11 @@ def test_setup_wizard_from_an_empty_center_to_a_called_ticket(
         saved(page)
         page.wait_for_selector("#list tr[data-code='civil-status']")
         # a second service with the same prefix: the 409 is shown next to the prefix field
-        page.click("#add")
-        page.fill("[name='code']", "land")
-        page.fill("[name='prefix']", "A")
-        page.fill("[name='name.vi']", "Đất đai")
-        page.click("#service-form button[type=submit]")
+        fill_in(page, "service", {"code": "land", "prefix": "A", "name.vi": "Đất đai"}, add=True)
         page.wait_for_selector("[data-field='prefix'] .field-error")
         assert "Ký hiệu này" in page.inner_text("[data-field='prefix'] .field-error")
         page.screenshot(path=str(screenshot_dir / "admin-services-error.png"), full_page=True)
-        page.fill("[name='prefix']", "C")
-        page.click("#service-form button[type=submit]")
+        fill_in(page, "service", {"prefix": "C"})
         page.wait_for_selector("#list tr[data-code='land']")
         page.screenshot(path=str(screenshot_dir / "admin-services.png"), full_page=True)
 
@@ -112,7 +121,7 @@ def test_setup_wizard_from_an_empty_center_to_a_called_ticket(
         page.click("#setup-next")
         page.wait_for_selector("body[data-page='counters'][data-ready='1']")
         page.click("#add")
-        page.wait_for_function("document.querySelector('#svc-pick').options.length > 0")
+        poll(page, "document.querySelector('#svc-pick').options.length > 0")
         page.select_option("#svc-pick", "civil-status")
         page.click("#svc-add")
         page.select_option("#svc-pick", "land")
@@ -126,11 +135,8 @@ def test_setup_wizard_from_an_empty_center_to_a_called_ticket(
         # step 4: an official
         page.click("#setup-next")
         page.wait_for_selector("body[data-page='users'][data-ready='1']")
-        page.click("#add")
-        page.fill("[name='username']", "canbo1")
-        page.fill("[name='name']", "Nguyễn Văn An")
-        page.fill("[name='password']", "matkhau-canbo1")
-        page.click("#user-form button[type=submit]")
+        fill_in(page, "user", {"username": "canbo1", "name": "Nguyễn Văn An",
+                               "password": "matkhau-canbo1"}, add=True)
         saved(page)
         page.wait_for_selector("#list tr[data-username='canbo1']")
         page.screenshot(path=str(screenshot_dir / "admin-users.png"), full_page=True)
@@ -138,8 +144,7 @@ def test_setup_wizard_from_an_empty_center_to_a_called_ticket(
         # step 5: a kiosk, enrolled by its short code
         page.click("#setup-next")
         page.wait_for_selector("body[data-page='devices'][data-ready='1']")
-        page.click("#add")
-        page.fill("[name='name']", "Máy lấy số sảnh")
+        fill_in(page, "device", {"name": "Máy lấy số sảnh"}, add=True, submit=False)
         page.select_option("[name='kind']", "kiosk")
         page.click("#device-form button[type=submit]")
         page.wait_for_selector("#enrolled:not([hidden])")
@@ -183,12 +188,11 @@ def test_setup_wizard_from_an_empty_center_to_a_called_ticket(
         page.goto(server.url + "/admin/services")
         page.wait_for_selector("#list tr[data-code='civil-status'] button")
         page.click("#list tr[data-code='civil-status'] button")
-        page.fill("[name='name.vi']", "Hộ tịch, chứng thực")
-        page.click("#service-form button[type=submit]")
+        fill_in(page, "service", {"name.vi": "Hộ tịch, chứng thực"})
         saved(page)
-        kiosk.wait_for_function(
+        poll(kiosk,
             "document.querySelector(\"[data-service='civil-status']\")"
-            ".textContent.includes('Hộ tịch, chứng thực')", timeout=15000)
+            ".textContent.includes('Hộ tịch, chứng thực')", timeout=15)
         kiosk.screenshot(path=str(screenshot_dir / "kiosk-after-rename.png"))
 
         # a filter keeps a long list usable
@@ -208,7 +212,7 @@ def test_every_page_of_the_demo_center_and_a_tablet_enrolled_by_code(
                       json={"name": "Máy đánh giá quầy 1", "kind": "feedback", "counter": 1})
     assert made.status_code == 201
     server.api("patch", "/center", admin, json={"recall_limit": 4})
-    ctx = browser.new_context(viewport=LAPTOP, locale="vi-VN", bypass_csp=True)
+    ctx = browser.new_context(viewport=LAPTOP, locale="vi-VN")
     try:
         tablet = ctx.new_page()
         tablet.set_viewport_size({"width": 1280, "height": 800})
@@ -231,9 +235,7 @@ def test_every_page_of_the_demo_center_and_a_tablet_enrolled_by_code(
 
         page = ctx.new_page()
         page.goto(server.url + "/login?next=/admin/")
-        page.fill("#username", "quantri")
-        page.fill("#password", "password-123")
-        page.click("#login-submit")
+        log_in(page, "quantri", "password-123")
         page.wait_for_url(lambda url: "/login" not in url)
         for name in ("settings", "services", "counters", "categories", "users", "devices",
                      "audit", "reports"):

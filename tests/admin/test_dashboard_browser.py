@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SHOTS
+from tests.conftest import SHOTS, poll
 
 
 @pytest.mark.browser
@@ -22,14 +22,14 @@ def test_leader_sees_figures_update_live(live_server: Any, page: Any) -> None:
     page.fill("#password", "layso-demo")
     page.click("#login-submit")
     page.wait_for_selector("#t-issued")
-    page.wait_for_function("document.getElementById('t-issued').textContent === '4'")
+    poll(page, "document.getElementById('t-issued').textContent === '4'")
     assert page.text_content("#t-waiting") == "3"
     row = page.locator("#counters tbody tr[data-number='1']")
     assert "A001" in row.inner_text() and "Đang gọi" in row.inner_text()
 
     live_server.api("POST", "/tickets", kiosk, json={"service": "land"})
-    page.wait_for_function("document.getElementById('t-issued').textContent === '5'",
-                           timeout=5000)
+    poll(page, "document.getElementById('t-issued').textContent === '5'",
+                           timeout=5)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": 1366, "height": 900})
     page.screenshot(path=str(SHOTS / "admin-dashboard.png"), full_page=True)

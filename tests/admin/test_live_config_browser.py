@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import poll
+
 pytestmark = pytest.mark.browser
 
 
@@ -17,26 +19,25 @@ def test_board_and_kiosk_follow_a_change_and_a_revoked_kiosk_is_sent_to_enrol(
     made = server.api("post", "/devices", admin, json={"name": "Kiosk sảnh", "kind": "kiosk"})
     assert made.status_code == 201
     kiosk_token = made.json()["token"]
-    ctx = browser.new_context(viewport={"width": 1280, "height": 800}, locale="vi-VN",
-                              bypass_csp=True)  # wait_for_function evaluates a string
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800}, locale="vi-VN")
     try:
         board = ctx.new_page()
         board.goto(server.url + "/display/")
-        board.wait_for_function("window.LaysoBoard && LaysoBoard.snapshots >= 1")
+        poll(board, "window.LaysoBoard && LaysoBoard.snapshots >= 1")
         kiosk = ctx.new_page()
         kiosk.add_init_script(f"localStorage.setItem('layso.kiosk.token', '{kiosk_token}')")
         kiosk.goto(server.url + "/kiosk/")
         kiosk.wait_for_selector(".k-service")
-        kiosk.wait_for_function("window.laysoKiosk && true")
+        poll(kiosk, "window.laysoKiosk && true")
         r = server.api("patch", "/center", admin,
                        json={"name": {"vi": "Trung tâm xã Đổi Mới", "en": "Doi Moi center"}})
         assert r.status_code == 200
         r = server.api("post", "/services", admin, json={
             "code": "justice", "prefix": "G", "name": {"vi": "Tư pháp", "en": "Justice"}})
         assert r.status_code == 201
-        board.wait_for_function(
+        poll(board,
             "document.getElementById('center-vi').textContent === 'Trung tâm xã Đổi Mới'",
-            timeout=10000)
+            timeout=10)
         kiosk.wait_for_selector("[data-service='justice']", timeout=10000)
         assert kiosk.text_content("#center-vi") == "Trung tâm xã Đổi Mới"
         kiosk.screenshot(path=str(screenshot_dir / "kiosk-after-config-change.png"))

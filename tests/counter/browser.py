@@ -79,3 +79,21 @@ def issue(server: Any, kiosk: str, service: str, priority: str | None = None) ->
     r = server.api("POST", "/tickets", kiosk, json=body)
     assert r.status_code == 201, r.text
     return dict(r.json())
+
+
+#: the terminal's command keys and the button each stands for (counter/static/terminal.js)
+KEY_BUTTONS = {"Space": "btn-call-next", "F1": "btn-call-next", "o": "btn-open",
+               "r": "btn-recall", "s": "btn-start", "c": "btn-complete", "v": "btn-no-show",
+               "t": "btn-transfer"}
+
+
+def press(page: Any, key: str) -> None:
+    """Press a command key once its button is shown and enabled: the terminal ignores a
+    command while a request is under way (its buttons are disabled then), as an official's
+    second press of the same key would be."""
+    from playwright.sync_api import expect
+
+    button = page.locator("#" + KEY_BUTTONS[key])
+    expect(button).to_be_visible()
+    expect(button).to_be_enabled()
+    page.keyboard.press(key)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import SHOTS
-from tests.counter.browser import age_ticket, issue, pick_counter, staff_page, tablet_page
+from tests.counter.browser import age_ticket, issue, pick_counter, press, staff_page, tablet_page
 
 pytestmark = pytest.mark.browser
 
@@ -20,8 +20,7 @@ def complete(page: Any) -> None:
     """Complete the current citizen with the default outcome (C, then Enter)."""
     from playwright.sync_api import expect
 
-    expect(page.locator("#btn-complete")).to_be_visible()
-    page.keyboard.press("c")
+    press(page, "c")
     expect(page.locator("#dlg-complete")).to_be_visible()
     page.keyboard.press("Enter")
     expect(page.locator("#dlg-complete")).to_be_hidden()
@@ -215,8 +214,7 @@ def test_the_tablet_asks_for_a_rating_and_a_reason(browser: Any, live_server: An
     expect(tablet.locator("#idle-officer")).to_contain_text("Cán bộ Quầy 1")
     officer.keyboard.press("Space")
     expect(tablet.locator("#idle-serving b")).to_have_text("A001")
-    expect(officer.locator("#btn-start")).to_be_visible()
-    officer.keyboard.press("s")
+    press(officer, "s")
     expect(tablet.locator("#idle-serving")).to_contain_text("Đang phục vụ số")
     tablet.screenshot(path=str(SHOTS / "feedback-idle.png"))
     complete(officer)
@@ -243,8 +241,7 @@ def test_the_tablet_asks_for_a_rating_and_a_reason(browser: Any, live_server: An
 
     # the next citizen walks away without rating: the rating screen gives up after 30 s too
     officer.keyboard.press("Space")
-    expect(officer.locator("#btn-start")).to_be_visible()
-    officer.keyboard.press("s")
+    press(officer, "s")
     complete(officer)
     expect(tablet.locator("body")).to_have_attribute("data-screen", "rate")
     tablet.clock.fast_forward("00:31")

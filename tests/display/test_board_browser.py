@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from layso.speech import call_clips
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, SHOTS
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, SHOTS, poll
 
 pytestmark = pytest.mark.browser
 
@@ -48,7 +48,7 @@ def open_board(page: Any, url: str, query: str = "") -> list[str]:
     page.on("request", lambda req: clip_requests.append(req.url)
             if "/display/voice/" in req.url and not req.url.endswith(".json") else None)
     page.goto(url + "/display/" + query)
-    page.wait_for_function("window.LaysoBoard && LaysoBoard.snapshots >= 1", timeout=10_000)
+    poll(page, "window.LaysoBoard && LaysoBoard.snapshots >= 1", timeout=10)
     return clip_requests
 
 
@@ -64,15 +64,15 @@ def test_call_appears_within_a_second_and_is_spoken_clip_by_clip(live_server, pa
     assert page.is_visible("#call-idle")
     started = time.monotonic()
     desk.call(1)
-    page.wait_for_function("document.getElementById('call-label').textContent === 'A001'",
-                           timeout=1000)
+    poll(page, "document.getElementById('call-label').textContent === 'A001'",
+                           timeout=1)
     print(f"\ncall shown on the board {1000 * (time.monotonic() - started):.0f} ms after the "
           "API call began")
     assert "quầy 1" in page.inner_text("#call-counter-vi")
     assert page.inner_text("#caption-vi") == "Mời công dân có số A một đến quầy số một"
     assert page.inner_text("#caption-en") == "Number A one, please go to counter one"
     expected = call_clips("A001", "A", 1, lang="vi+en")
-    page.wait_for_function(f"LaysoVoice._log.length >= {len(expected)}", timeout=30_000)
+    poll(page, f"LaysoVoice._log.length >= {len(expected)}", timeout=30)
     assert page.evaluate("LaysoVoice._log") == expected
     # each clip was fetched from the app, in the order of the announcement
     names = [u.split("/display/voice/", 1)[1] for u in requests]
@@ -91,7 +91,7 @@ def test_board_survives_a_server_restart_without_a_reload(live_server, page):
         desk.issue("land")
     open_board(page, live_server.url)
     desk.call(3)
-    page.wait_for_function("document.getElementById('call-label').textContent === 'C001'")
+    poll(page, "document.getElementById('call-label').textContent === 'C001'")
     page.evaluate("window.notReloaded = true")
 
     live_server.kill()
@@ -100,8 +100,8 @@ def test_board_survives_a_server_restart_without_a_reload(live_server, page):
     page.wait_for_selector("#offline", state="hidden", timeout=15_000)
     desk.finish(3)
     desk.call(3)
-    page.wait_for_function("document.getElementById('call-label').textContent === 'C002'",
-                           timeout=5000)
+    poll(page, "document.getElementById('call-label').textContent === 'C002'",
+                           timeout=5)
     assert page.evaluate("window.notReloaded") is True
     recent = page.eval_on_selector_all("#recent .recent-label",
                                        "els => els.map(e => e.textContent)")
@@ -117,14 +117,14 @@ def test_replayed_old_calls_are_shown_but_not_spoken(live_server, page):
     desk.issue("social")
     open_board(page, live_server.url)
     desk.call(4)
-    page.wait_for_function("document.getElementById('call-label').textContent === 'D001'")
+    poll(page, "document.getElementById('call-label').textContent === 'D001'")
     page.evaluate("LaysoBoard.socket.disconnect()")
     desk.finish(4)
     desk.call(4)
     # the board comes back 40 s (by its clock) after that call was made
     page.evaluate("LaysoBoard.state.offsetMs += 40000; LaysoBoard.socket.connect()")
-    page.wait_for_function("document.getElementById('call-label').textContent === 'D002'",
-                           timeout=5000)
+    poll(page, "document.getElementById('call-label').textContent === 'D002'",
+                           timeout=5)
     assert page.evaluate("LaysoBoard.announced.map(a => a.label)") == ["D001"]
     assert page.evaluate("LaysoBoard.snapshots") == 1  # replayed events, not a new snapshot
 
@@ -163,7 +163,7 @@ def _busy_morning(desk: Desk) -> None:
 def test_tv_layouts_and_screenshots(live_server, browser, orientation, viewport):
     desk = Desk(live_server)
     _busy_morning(desk)
-    ctx = browser.new_context(viewport=viewport, locale="vi-VN", bypass_csp=True)
+    ctx = browser.new_context(viewport=viewport, locale="vi-VN")
     try:
         page = ctx.new_page()
         query = "?orientation=portrait" if orientation == "portrait" else ""
@@ -172,7 +172,7 @@ def test_tv_layouts_and_screenshots(live_server, browser, orientation, viewport)
             orientation == "portrait")
         desk.finish(4)
         desk.call(4)
-        page.wait_for_function("document.getElementById('call-label').textContent === 'D002'")
+        poll(page, "document.getElementById('call-label').textContent === 'D002'")
         # the priority ticket called earlier keeps its own colour in the recent list
         prio = page.eval_on_selector_all("#recent .recent-item.prio .recent-label",
                                          "els => els.map(e => e.textContent)")
@@ -198,7 +198,7 @@ def test_priority_call_has_its_own_colour(live_server, page):
     desk.issue("land", "pregnant")
     open_board(page, live_server.url)
     desk.call(3)
-    page.wait_for_function("document.getElementById('call-label').textContent === 'C002'")
+    poll(page, "document.getElementById('call-label').textContent === 'C002'")
     assert page.is_visible("#call-prio")
     normal = "rgb(255, 210, 74)"
     color = page.eval_on_selector("#call-label", "e => getComputedStyle(e).color")
@@ -219,7 +219,7 @@ def test_blocked_autoplay_asks_for_one_tap(live_server, strict_browser):
     desk = Desk(live_server)
     desk.post("/counters/2/open")
     desk.issue("certification")
-    ctx = strict_browser.new_context(viewport={"width": 1920, "height": 1080}, bypass_csp=True)
+    ctx = strict_browser.new_context(viewport={"width": 1920, "height": 1080})
     try:
         page = ctx.new_page()
         console: list[str] = []
@@ -248,7 +248,7 @@ def test_blocked_autoplay_asks_for_one_tap(live_server, strict_browser):
         page.mouse.click(960, 540)
         page.wait_for_selector("#sound-bar", state="hidden", timeout=5000)
         # the waiting announcement is heard from its start after the tap
-        page.wait_for_function("LaysoVoice._log.length >= 2", timeout=15_000)
+        poll(page, "LaysoVoice._log.length >= 2", timeout=15)
         assert page.evaluate("LaysoVoice._log.slice(0, 2)") == ["chime", "vi/moi-cong-dan-co-so"]
     finally:
         ctx.close()

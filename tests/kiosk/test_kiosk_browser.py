@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SHOTS
+from tests.conftest import SHOTS, poll
 from tests.live import LiveServer
 from tests.printer_emulator import PrinterEmulator
 
@@ -183,11 +183,10 @@ def test_phone_page_turns_to_called_when_a_counter_calls(browser, live_server) -
     first = live_server.api("POST", "/tickets", kiosk, json={"service": "land"}).json()
     mine = live_server.api("POST", "/tickets", kiosk, json={"service": "land"}).json()
     ctx = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN",
-                              bypass_csp=True,  # for wait_for_function (see conftest's page)
                               is_mobile=True, has_touch=True, device_scale_factor=2)
     page = ctx.new_page()
     page.goto(mine["status_url"])
-    page.wait_for_function("window.laysoPhone && window.laysoPhone.updates > 0")
+    poll(page, "window.laysoPhone && window.laysoPhone.updates > 0")
     assert page.inner_text("#label") == "C002"
     assert page.inner_text("#ahead") == "1"
     body = page.inner_text("body")
@@ -196,7 +195,7 @@ def test_phone_page_turns_to_called_when_a_counter_calls(browser, live_server) -
     officer = live_server.user("canbo9", "officer")
     live_server.api("POST", "/counters/3/open", officer)
     live_server.api("POST", "/counters/3/call-next", officer)  # calls C001: one ahead less
-    page.wait_for_function("document.getElementById('ahead').textContent === '0'")
+    poll(page, "document.getElementById('ahead').textContent === '0'")
     live_server.api("POST", "/counters/3/no-show", officer)
     r = live_server.api("POST", "/counters/3/call-next", officer)
     assert r.json()["label"] == "C002" and first["label"] == "C001"
