@@ -292,6 +292,8 @@ class PrintRouter:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stopped = False
+        #: the kiosks' printers as last read, for health while the database is down
+        self._last_kiosks: tuple[list[tuple[int, str]], dict[int, str]] = ([], {})
         if center_uri != "none":
             self.workers[center_uri] = PrintWorker(center, center_uri, routes=(None, center_uri))
 
@@ -386,8 +388,12 @@ class PrintRouter:
         each active kiosk's own printer; an agent that is not connected is `offline`."""
         self.ensure_started()
         names: dict[int, str] = {}
-        with self.center.read() as r:
-            kiosks = self._kiosk_printers(r, names)
+        try:
+            with self.center.read() as r:
+                kiosks = self._kiosk_printers(r, names)
+            self._last_kiosks = (kiosks, names)
+        except Exception:  # noqa: BLE001 - the database is down: the printers are not
+            kiosks, names = self._last_kiosks  # the kiosks as last read
         deadline = time.monotonic() + wait
         out: list[dict[str, Any]] = []
         if self.center_uri != "none":
