@@ -34,7 +34,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 
 def logged_in(browser: Any, server: LiveServer, username: str) -> Any:
-    ctx = browser.new_context(viewport=LAPTOP, locale="vi-VN", bypass_csp=True)
+    ctx = browser.new_context(viewport=LAPTOP, locale="vi-VN")
     page = ctx.new_page()
     page.goto(server.url + "/login?next=/admin/")
     page.fill("#username", username)

@@ -15,6 +15,7 @@ from bench.reports import seed, working_days
 from layso.db import Database
 from layso.events import Hub
 from layso.queue import Center
+from tests.conftest import poll
 from tests.counter.browser import age_ticket
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -104,18 +105,17 @@ def test_an_alert_appears_with_a_beep_and_clears_by_itself(
         assert live_server.api("POST", "/tickets", kiosk, json={"service": "land"}).ok
     alert = page.wait_for_selector("#alerts .alert[data-key='queue_long:land']", timeout=8000)
     assert "Đất đai: 3 công dân đang chờ (ngưỡng 2)" in alert.inner_text()
-    page.wait_for_function("document.body.dataset.beeps === '1'", timeout=3000)
+    poll(page, "document.body.dataset.beeps === '1'", timeout=3)
     # the first of them has waited past the land service's target (30 min): a second, red one
     age_ticket(live_server, "C001", 45)
     assert live_server.api("POST", "/tickets", kiosk, json={"service": "civil-status"}).ok
     late = page.wait_for_selector("#alerts .alert.bad[data-key='wait_over_target:land']",
                                   timeout=20000)
     assert "Đất đai: công dân chờ lâu nhất 45 phút (mục tiêu 30 phút)" in late.inner_text()
-    page.wait_for_function("document.body.dataset.beeps === '2'", timeout=3000)
+    poll(page, "document.body.dataset.beeps === '2'", timeout=3)
     assert page.get_attribute("#alerts .alert:first-child", "data-key") == \
         "wait_over_target:land"  # the most serious first
-    page.wait_for_function("document.getElementById('t-issued').textContent === '4'",
-                           timeout=5000)
+    poll(page, "document.getElementById('t-issued').textContent === '4'", timeout=5)
     page.set_viewport_size({"width": 1366, "height": 900})
     page.screenshot(path=str(screenshot_dir / "admin-dashboard-alert.png"), full_page=True)
     live_server.api("POST", "/counters/3/open", officer)

@@ -118,7 +118,7 @@ def test_a_working_morning_fits_a_laptop_and_logging_out_releases_the_citizen(
     tablet.click(".face[data-score='4']")
 
     # logging out with a citizen called asks, then hands them back and closes the counter
-    board_ctx = browser.new_context(viewport={"width": 1920, "height": 1080}, bypass_csp=True)
+    board_ctx = browser.new_context(viewport={"width": 1920, "height": 1080})
     board = board_ctx.new_page()
     board.goto(live_server.url + "/display/")
     page.keyboard.press("Space")

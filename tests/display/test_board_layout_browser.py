@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import poll
 from tests.layout import assert_fits
 from tests.live import LiveServer
 
@@ -67,13 +68,12 @@ def room(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Room]:
 
 def open_board(browser: Any, server: LiveServer, size: str) -> Any:
     w, h = SIZES[size]
-    ctx = browser.new_context(viewport={"width": w, "height": h}, locale="vi-VN",
-                              bypass_csp=True)
+    ctx = browser.new_context(viewport={"width": w, "height": h}, locale="vi-VN")
     page = ctx.new_page()
     page.errors = []
     page.on("pageerror", lambda e: page.errors.append(str(e)))
     page.goto(server.url + "/display/")
-    page.wait_for_function("window.LaysoBoard && LaysoBoard.snapshots >= 1", timeout=10_000)
+    poll(page, "window.LaysoBoard && LaysoBoard.snapshots >= 1", timeout=10)
     time.sleep(0.3)  # fonts
     return page
 
@@ -149,8 +149,8 @@ def test_a_paused_counter_shows_its_reason_in_both_orientations(
     check(page, f"paused {size}")
     # the pause reason arrives live too
     room.post("/counters/3/pause", reason="Đang họp")
-    page.wait_for_function("""() => document.querySelector("#counters li[data-counter='3']")
-                              .innerText.includes('Đang họp')""", timeout=10_000)
+    poll(page, """() => document.querySelector("#counters li[data-counter='3']")
+                              .innerText.includes('Đang họp')""", timeout=10)
     check(page, f"paused live {size}")
     assert not page.errors
     page.context.close()

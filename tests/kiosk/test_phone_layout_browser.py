@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import poll
 from tests.layout import assert_langs, measure
 from tests.live import LiveServer
 
@@ -29,13 +30,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 def phone(browser: Any, url: str) -> Any:
     ctx = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN",
-                              bypass_csp=True, is_mobile=True, has_touch=True,
+                              is_mobile=True, has_touch=True,
                               device_scale_factor=2)
     page = ctx.new_page()
     page.errors = []
     page.on("pageerror", lambda e: page.errors.append(str(e)))
     page.goto(url)
-    page.wait_for_function("window.laysoPhone && window.laysoPhone.updates > 0")
+    poll(page, "window.laysoPhone && window.laysoPhone.updates > 0")
     time.sleep(0.2)  # fonts
     return page
 
