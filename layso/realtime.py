@@ -38,6 +38,9 @@ ASYNC_MODE = "threading"
 #: how often a process notes the devices whose sockets it holds as seen (seconds): a kiosk or
 #: board that only listens is alive too, and the supervisors' silence alert reads last_seen_at
 SEEN_SECONDS = 60.0
+#: how long after closing a device's or user's sockets they are closed once more (one that
+#: was still connecting when its access ended)
+CLOSE_AGAIN_SECONDS = 1.0
 #: events a counter's feedback tablet follows
 FEEDBACK_EVENTS = ("ticket.called", "ticket.started", "ticket.completed", "ticket.no_show",
                    "ticket.transferred", "counter.changed")
@@ -154,6 +157,15 @@ class Realtime:
         """Close this process's open sockets of a device or user (`device:ID`, `user:ID`)."""
         with self._sids_lock:
             sids = self._sids.pop(actor_key, set())
+        self._disconnect(sids)
+        if sids:
+            # a socket whose connect handler is still running is not connected yet, and
+            # Socket.IO ignores a disconnect then: close it again once it is
+            self.socketio.start_background_task(self._disconnect, sids, CLOSE_AGAIN_SECONDS)
+
+    def _disconnect(self, sids: set[str], after: float = 0.0) -> None:
+        if after:
+            self.socketio.sleep(after)
         for sid in sids:
             try:
                 self.socketio.server.disconnect(sid, namespace="/")
@@ -271,6 +283,7 @@ class Realtime:
         looked: tuple[str, int] | None = None
         closed_upto: tuple[str, int] | None = None
         forgot = 0.0
+        failing = False  # an outage is logged once, with its cause, and again when it ends
         if queued:
             try:
                 closed_upto = self.position()
@@ -305,8 +318,13 @@ class Realtime:
                 if time.monotonic() - last_seen >= SEEN_SECONDS:
                     last_seen = time.monotonic()
                     self.note_connected_devices()
+                if failing:
+                    failing = False
+                    log.warning("tick works again")
             except Exception:
-                log.exception("tick failed")
+                if not failing:
+                    log.exception("tick failed; retrying every %s s without logging each", step)
+                failing = True
 
     def _refresh_loop(self) -> None:
         last = 0.0
@@ -362,6 +380,9 @@ class Realtime:
             if actor is not None and actor.id is not None:
                 with self._sids_lock:
                     self._sids.setdefault(actor.key, set()).add(request.sid)  # type: ignore[attr-defined]
+                # revoked between the look-up and the line above: close_sockets missed it
+                if identity.socket_actor(data) is None:
+                    return False
             extra = self.channels.get(channel) if isinstance(channel, str) else None
             if extra is not None:
                 return bool(extra.connect(actor, data))

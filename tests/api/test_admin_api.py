@@ -382,3 +382,31 @@ def test_an_empty_change_answers_200_and_writes_nothing(app: Any, api: dict[str,
     r = call(api["adm"], "patch", "/center", {"recall_limit": 3})  # the value it has
     assert r.status_code == 200
     assert (count(app, db.audit), count(app, db.events)) == before
+
+
+def test_a_device_revoked_while_its_socket_connects_is_closed_too(
+        app: Any, api: dict[str, Any], tokens: dict[str, str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The revoke commits while the tablet's connect handler is running (Socket.IO ignores a
+    disconnect then): the socket must not stay open with a revoked token."""
+    import time
+
+    from layso.queue import reading
+
+    rt = app.extensions["layso_realtime"]
+    with app.extensions["layso"].db.read() as conn:
+        tablet_id = conn.execute(select(db.devices.c.id).where(
+            db.devices.c.name == "Tablet 1")).scalar_one()
+    rating_due = reading.rating_due
+
+    def revoke_meanwhile(r: Any, c: Any) -> Any:  # the feedback connect handler reads this
+        assert call(api["adm"], "post", f"/devices/{tablet_id}/revoke").status_code == 200
+        return rating_due(r, c)
+
+    monkeypatch.setattr(reading, "rating_due", revoke_meanwhile)
+    tablet = rt.socketio.test_client(app, auth={"channel": "feedback",
+                                                "token": tokens["feedback"]})
+    deadline = time.monotonic() + 5
+    while tablet.is_connected() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not tablet.is_connected()
