@@ -59,6 +59,9 @@ system-deps:
 	@command -v sox >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sox; \
 	  else echo "Install sox first (the voice clip tests measure clips with it): sudo apt-get install -y sox"; exit 1; fi; }
+	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light; \
+	  else echo "Install nginx first (the tests check the documented proxy in front of the server): sudo apt-get install -y nginx-light"; exit 1; fi; }
 
 # refresh docs/screenshots/ from the browser tests (a plain test run writes them to tmp)
 screenshots: setup system-deps
