@@ -85,8 +85,7 @@ def live_alerts() -> Any:
     printers in trouble, silent kiosks and boards (they clear when the condition ends)."""
     states = printer_states()
     center = identity.center()
-    guard = center.clock_guard
-    drift = guard.drift(center.clock()) if guard is not None else 0.0
+    drift = center.clock_drift()
     with center.read() as r:
         return jsonify({"at": r.now.astimezone(r.tz).isoformat(),
                         "items": alerts.alerts(r, states, clock_drift=drift)})

@@ -386,6 +386,11 @@ class Center:
             if not isinstance(exc, Exception):
                 raise
 
+    def clock_drift(self) -> float:
+        """Seconds the wall clock jumped against the monotonic one now (0.0: it agrees, or
+        this center's clock is not checked)."""
+        return self.clock_guard.drift(self.clock()) if self.clock_guard is not None else 0.0
+
     @contextmanager
     def read(self) -> Iterator[Reader]:
         """A read-only view at one instant."""
