@@ -283,88 +283,93 @@ class _Canvas:
         return self.img.crop((0, 0, self.width, bottom))
 
 
+@dataclass(frozen=True)
+class _Words:
+    """The fixed words of a ticket in one language (GLOSSARY.md)."""
+
+    heading: str
+    priority: str
+    ahead: str
+    soon: str
+    eta_label: str
+    eta: str
+    scan: str
+    wait: str
+
+
+_WORDS = {
+    # No English "Your number" on a Vietnamese ticket: the huge label says it, and the line
+    # cost 0.9 KiB.
+    "vi": _Words(
+        heading="Số thứ tự của bạn",
+        priority="Ưu tiên: {}",
+        ahead="Số người đang chờ trước bạn: ",
+        # nobody ahead: "about 1 minute" would be a guess dressed as a promise
+        soon="Sắp đến lượt của bạn",
+        eta_label="Thời gian chờ dự kiến: ",
+        eta="khoảng {} phút",
+        scan="Quét mã QR để theo dõi lượt của bạn",
+        wait="Vui lòng chờ đến lượt được gọi",
+    ),
+    "en": _Words(
+        heading="Your number",
+        priority="Priority: {}",
+        ahead="People ahead of you: ",
+        soon="Your turn is next",
+        eta_label="Estimated wait: ",
+        eta="about {} min",
+        scan="Scan the QR code to follow your turn",
+        wait="Please wait until your number is called",
+    ),
+}
+
+
 def render_ticket(t: TicketPrint, width: int = 576, qr: str = "image") -> Image.Image:
-    """Render the ticket as a 1-bit image exactly width dots wide."""
+    """Render the ticket as a 1-bit image exactly width dots wide.
+
+    A citizen who chose English gets English first with the Vietnamese service name and
+    waiting line small under it (the officials and the reception desk still read them)."""
     check_width(width)
     check_qr_mode(qr)
     if t.issued_at.tzinfo is None or t.issued_at.utcoffset() is None:
         raise ValueError("issued_at must be timezone-aware")
-    if t.lang == "en":
-        return _render_english(t, width, qr)
+    en = t.lang == "en"
+    w = _WORDS["en" if en else "vi"]
     c = _Canvas(width)
-    c.text(t.center_name, "Bold", 24)
+    c.text((t.center_name_en if en else None) or t.center_name, "Bold", 24)
     c.gap(6)
     c.rule()
     c.gap(12)
-    # No English "Your number": the huge label says it, and the line cost 0.9 KiB.
-    c.text("Số thứ tự của bạn", "Medium", 26)
+    c.text(w.heading, "Medium", 26)
     c.gap(10)
     c.label(t.label)
     c.gap(18)
-    c.text(t.service_name, "Bold", 30)
-    if t.priority_name:
-        c.gap(6)
-        c.badge(f"Ưu tiên: {t.priority_name}", 22)
-    c.gap(6)
-    c.text(t.issued_at.strftime("%d/%m/%Y  %H:%M"), "Regular", 22)
-    c.gap(8)
-    c.rule()
-    c.gap(10)
-    if t.ahead is not None:
-        c.pair("Số người đang chờ trước bạn: ", str(t.ahead), 23)
-    if t.eta_minutes is not None:
-        if t.eta_minutes <= 0:
-            # nobody ahead: "about 1 minute" would be a guess dressed as a promise
-            c.text("Sắp đến lượt của bạn", "Bold", 23)
-        else:
-            c.pair("Thời gian chờ dự kiến: ", f"khoảng {t.eta_minutes} phút", 23)
-    c.gap(14)
-    qr_row = _qr(c, t, qr)
-    c.gap(10)
-    c.text("Quét mã QR để theo dõi lượt của bạn", "Regular", 21)
-    c.gap(8)
-    c.text(t.instruction or "Vui lòng chờ đến lượt được gọi", "SemiBold", 23)
-    return _finish(c, qr_row)
-
-
-def _render_english(t: TicketPrint, width: int, qr: str) -> Image.Image:
-    """The ticket of a citizen who chose English: English leads, Vietnamese follows small
-    (the officials and the reception desk still read it)."""
-    c = _Canvas(width)
-    c.text(t.center_name_en or t.center_name, "Bold", 24)
-    c.gap(6)
-    c.rule()
-    c.gap(12)
-    c.text("Your number", "Medium", 26)
-    c.gap(10)
-    c.label(t.label)
-    c.gap(18)
-    c.text(t.service_name_en or t.service_name, "Bold", 30)
-    if t.service_name_en and t.service_name_en != t.service_name:
+    c.text((t.service_name_en if en else None) or t.service_name, "Bold", 30)
+    if en and t.service_name_en and t.service_name_en != t.service_name:
         c.text(t.service_name, "Regular", EN_SIZE, EN_SPACING)
     if t.priority_name:
         c.gap(6)
-        c.badge(f"Priority: {t.priority_name_en or t.priority_name}", 22)
+        c.badge(w.priority.format((t.priority_name_en if en else None) or t.priority_name), 22)
     c.gap(6)
     c.text(t.issued_at.strftime("%d/%m/%Y  %H:%M"), "Regular", 22)
     c.gap(8)
     c.rule()
     c.gap(10)
     if t.ahead is not None:
-        c.pair("People ahead of you: ", str(t.ahead), 23)
+        c.pair(w.ahead, str(t.ahead), 23)
     if t.eta_minutes is not None:
         if t.eta_minutes <= 0:
-            c.text("Your turn is next", "Bold", 23)
+            c.text(w.soon, "Bold", 23)
         else:
-            c.pair("Estimated wait: ", f"about {t.eta_minutes} min", 23)
+            c.pair(w.eta_label, w.eta.format(t.eta_minutes), 23)
     c.gap(14)
     qr_row = _qr(c, t, qr)
     c.gap(10)
-    c.text("Scan the QR code to follow your turn", "Regular", 21)
+    c.text(w.scan, "Regular", 21)
     c.gap(8)
-    c.text(t.instruction or "Please wait until your number is called", "SemiBold", 23)
-    if not t.instruction:
-        c.text("Vui lòng chờ đến lượt được gọi", "Regular", EN_SIZE, EN_SPACING)
+    c.text(t.instruction or w.wait, "SemiBold", 23)
+    if en and not t.instruction:
+        c.text(_WORDS["vi"].wait, "Regular", EN_SIZE, EN_SPACING)
     return _finish(c, qr_row)
 
 
