@@ -696,6 +696,11 @@ def _rating_open(tx: Tx, t: Row[Any]) -> None:
         raise Conflict("rating_closed",
                        f"The counter has served another citizen since {t.label}")
 
+
+#: the scores the three-level tablet sends: very satisfied, satisfied, unsatisfied
+THREE_LEVEL_SCORES = (5, 4, 1)
+
+
 def rate(tx: Tx, actor: Actor, ticket_id: Any, score: Any, reason: Any = None,
          comment: Any = None) -> dict[str, Any]:
     """The citizen's 1–5 rating of a completed visit, once, tied to the ticket and officer."""
@@ -703,6 +708,10 @@ def rate(tx: Tx, actor: Actor, ticket_id: Any, score: Any, reason: Any = None,
         raise Invalid("invalid_ticket", "ticket must be a ticket id")
     if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
         raise Invalid("invalid_score", "score must be a whole number from 1 to 5")
+    if tx.center.rating_scale == "three" and score not in THREE_LEVEL_SCORES:
+        # the three official levels are stored as 5, 4, 1: a 2 or a 3 would be counted in a
+        # level the citizen never saw
+        raise Invalid("invalid_score", "this center rates in three levels, sent as 5, 4 or 1")
     if reason is not None and reason not in RATING_REASONS:
         raise Invalid("invalid_reason", f"reason must be one of {', '.join(RATING_REASONS)}")
     if comment is not None:

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from layso import db
-from layso.queue import Actor, Conflict, Forbidden, Invalid, NotFound, ops
+from layso.queue import Actor, Conflict, Forbidden, Invalid, NotFound, admin, ops
 from tests.queue.helpers import refused, run, run_logged
 
 
@@ -91,6 +91,20 @@ def test_a_tablet_rates_only_visits_of_its_own_counter(center, officers, kiosk_a
 def test_the_score_is_a_whole_number_from_1_to_5(center, officers, kiosk_actor, tablet, score):
     t = served(center, officers, kiosk_actor)
     refused(center, Invalid, "invalid_score", ops.rate, tablet[1], t["id"], score)
+
+
+@pytest.mark.parametrize("score,allowed", [(1, True), (2, False), (3, False), (4, True),
+                                           (5, True)])
+def test_a_three_level_center_takes_only_the_three_level_scores(
+        center, officers, kiosk_actor, tablet, score, allowed):
+    run(center, admin.update_center, Actor(kind="user", id=None, role="admin", name="Quản trị"),
+        {"rating_scale": "three"})
+    t = served(center, officers, kiosk_actor)
+    if allowed:
+        assert run(center, ops.rate, tablet[1], t["id"], score)["score"] == score
+    else:
+        refused(center, Invalid, "invalid_score", ops.rate, tablet[1], t["id"], score)
+        assert ratings(center) == []
 
 
 def test_rating_input_checks(center, officers, kiosk_actor, tablet):
