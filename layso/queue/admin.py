@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-import unicodedata
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +22,7 @@ from layso import auth, db
 from layso.queue import printing, reading
 from layso.queue.catalog import CENTER_COLUMNS, CODE, check_center_value, check_service_value
 from layso.queue.errors import Conflict, Forbidden, Invalid, NotFound
+from layso.queue.text import clean_text
 from layso.queue.unit import Actor, Reader, Tx
 
 #: the center's settings as the API names them, and which of them anyone may read
@@ -59,11 +59,13 @@ def _text(value: Any, field: str, max_len: int, *, required: bool = True) -> str
         return None
     if not isinstance(value, str) or not value.strip() or BAD_TEXT.search(value):
         raise _bad(field, "invalid_" + field.split(".")[-1], f"{field} must be a non-empty text")
-    text = unicodedata.normalize("NFC", value.strip())
-    if len(text) > max_len:
-        raise _bad(field, "invalid_" + field.split(".")[-1],
-                   f"{field} is at most {max_len} characters")
-    return text
+    # the board, the counter, tickets, reports and exports show these names: the same rules
+    # as a pause reason (no line breaks, controls, direction overrides or invisible-only text)
+    code = "invalid_" + field.split(".")[-1]
+    try:
+        return clean_text(value, field, max_len, code=code)
+    except Invalid as e:
+        raise _bad(field, code, e.message) from None
 
 
 def _name(value: Any, field: str = "name", max_len: int = 200) -> tuple[str, str]:

@@ -192,6 +192,32 @@ def test_invalid_fields_are_422_naming_the_field(app: Any, api: dict[str, Any], 
     assert count(app, db.audit) == before
 
 
+#: names nobody could read as typed: invisible only, a second line, a direction override
+UNREADABLE = ["\u200b\u200b", "Quầy\n3", "\u202eayưrt ỉhgN", "a\u2066b", "\x1b[31mred"]
+
+
+@pytest.mark.parametrize("text", UNREADABLE)
+@pytest.mark.parametrize("method,path,data,field", [
+    ("patch", "/center", lambda t: {"name": {"vi": t}}, "name"),
+    ("patch", "/center", lambda t: {"name": {"vi": "Trung tâm", "en": t}}, "name"),
+    ("post", "/services", lambda t: {"code": "x", "prefix": "X", "name": {"vi": t}}, "name"),
+    ("patch", "/services/land", lambda t: {"procedures": [{"code": "p", "name": {"vi": t}}]},
+     "procedures[0].name"),
+    ("post", "/counters", lambda t: {"number": 7, "name": {"vi": t}}, "name"),
+    ("post", "/users", lambda t: {"username": "xy", "role": "officer", "name": t}, "name"),
+    ("patch", "/users/o1", lambda t: {"name": t}, "name"),
+    ("post", "/devices", lambda t: {"name": t, "kind": "display"}, "name"),
+])
+def test_a_name_the_room_sees_must_read_as_typed(app: Any, api: dict[str, Any], method: str,
+                                                 path: str, data: Any, field: str,
+                                                 text: str) -> None:
+    before = count(app, db.audit)
+    r = call(api["adm"], method, path, data(text))
+    assert r.status_code == 422, (text, r.get_json())
+    assert err(r)["details"]["field"] == field
+    assert count(app, db.audit) == before
+
+
 @pytest.mark.parametrize("raw", [b"{", b"[1]", b'"x"', b"\xff"])
 def test_malformed_json_is_400(api: dict[str, Any], raw: bytes) -> None:
     a = api["adm"]
