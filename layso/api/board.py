@@ -36,7 +36,7 @@ def set_notice() -> Any:
 
     def run(tx: Tx) -> dict[str, str]:
         catalog.update_center(tx, notice_vi=vi, notice_en=en)
-        return {"vi": vi, "en": en}
+        return {"vi": tx.center.notice_vi or "", "en": tx.center.notice_en or ""}
 
     return act(run)
 

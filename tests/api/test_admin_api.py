@@ -218,6 +218,14 @@ def test_a_name_the_room_sees_must_read_as_typed(app: Any, api: dict[str, Any], 
     assert count(app, db.audit) == before
 
 
+@pytest.mark.parametrize("text", UNREADABLE)
+def test_the_board_notice_must_read_as_typed(api: dict[str, Any], text: str) -> None:
+    assert api["adm"].post("/notice", {"vi": "Làm việc từ 7 giờ 30"}).status_code == 200
+    r = api["adm"].post("/notice", {"vi": text, "en": "Open from 7:30"})
+    assert r.status_code == 422 and err(r)["details"]["field"] in ("vi", "notice")
+    assert api["anon"].get("/board").get_json()["notice"]["vi"] == "Làm việc từ 7 giờ 30"
+
+
 @pytest.mark.parametrize("raw", [b"{", b"[1]", b'"x"', b"\xff"])
 def test_malformed_json_is_400(api: dict[str, Any], raw: bytes) -> None:
     a = api["adm"]
