@@ -532,23 +532,61 @@
     $('no-show-confirm').focus();
   }
 
-  /* Logging out with the counter open asks first; then the counter's citizen (if any) goes
-     back to the front of the queue and the counter closes, so nobody stays called forever. */
-  function openLogout() {
-    var c = S.counter;
-    if (!S.number || !c || c.state === 'closed') { logout(); return; }
-    $('logout-counter').textContent = (c.name && c.name.vi) || ('Quầy ' + c.number);
-    var t = c.current;
+  /* Leaving the counter (logging out, or switching to another counter) with it open asks
+     first; then the counter's citizen (if any) goes back to the front of the queue and the
+     counter closes, so nobody stays called forever and the board stops showing them. */
+  function leavingHint(node) {
+    var c = S.counter, t = c.current;
     if (t) {
-      bi($('logout-hint'), 'Số ' + t.label + ' đang ' + (c.state === 'serving' ? 'được phục vụ' : 'được mời') +
+      bi(node, 'Số ' + t.label + ' đang ' + (c.state === 'serving' ? 'được phục vụ' : 'được mời') +
          ' tại quầy này: số sẽ được đưa về đầu hàng chờ để quầy khác gọi.',
          t.label + ' is ' + (c.state === 'serving' ? 'being served' : 'called') +
          ' here: it goes back to the front of the queue for another counter.');
     } else {
-      bi($('logout-hint'), 'Quầy sẽ được đóng.', 'The counter will be closed.');
+      bi(node, 'Quầy sẽ được đóng.', 'The counter will be closed.');
     }
+  }
+  function counterWord(c) { return (c.name && c.name.vi) || ('Quầy ' + c.number); }
+  function holdsOpenCounter() {
+    return S.number !== null && S.counter && S.counter.state !== 'closed';
+  }
+
+  function openLogout() {
+    if (!holdsOpenCounter()) { logout(); return; }
+    $('logout-counter').textContent = counterWord(S.counter);
+    leavingHint($('logout-hint'));
     $('dlg-logout').showModal();
     $('logout-confirm').focus();
+  }
+
+  function openSwitch() {
+    if (!holdsOpenCounter()) { toPicker(); return; }
+    $('switch-counter').textContent = counterWord(S.counter);
+    leavingHint($('switch-hint'));
+    $('dlg-switch').showModal();
+    $('switch-confirm').focus();
+  }
+
+  function toPicker() {
+    S.number = null;
+    S.counter = null;
+    sessionStorage.removeItem('layso.counter');
+    history.replaceState(null, '', '/counter/');
+    showPicker();
+  }
+
+  /* POST release for the counter being left; true when it is left (or was not ours). */
+  async function release(btn) {
+    btn.disabled = true;
+    var r = await api('POST', base() + '/release', null, L.newKey());
+    btn.disabled = false;
+    if (r.status === 401) { goLogin(); return false; }
+    if (r.error && r.error.code !== 'not_your_counter') {
+      var d = L.describe(r.error);
+      message('error', d.vi, d.en, true);
+      return false;
+    }
+    return true;
   }
 
   async function logout() {
@@ -642,15 +680,12 @@
     $('logout-form').addEventListener('submit', async function (ev) {
       ev.preventDefault();
       $('dlg-logout').close();
-      $('btn-logout').disabled = true;
-      var r = await api('POST', base() + '/release', null, L.newKey());
-      if (r.error && r.error.code !== 'not_your_counter') {
-        $('btn-logout').disabled = false;
-        var d = L.describe(r.error);
-        message('error', d.vi, d.en, true);
-        return;
-      }
-      logout();
+      if (await release($('btn-logout'))) logout();
+    });
+    $('switch-form').addEventListener('submit', async function (ev) {
+      ev.preventDefault();
+      $('dlg-switch').close();
+      if (await release($('btn-switch'))) toPicker();
     });
     $('pause-form').addEventListener('submit', function (ev) {
       ev.preventDefault();
@@ -729,13 +764,7 @@
   ACTION_IDS.forEach(function (id) {
     $(id).addEventListener('click', function () { doAction(id); });
   });
-  $('btn-switch').addEventListener('click', function () {
-    S.number = null;
-    S.counter = null;
-    sessionStorage.removeItem('layso.counter');
-    history.replaceState(null, '', '/counter/');
-    showPicker();
-  });
+  $('btn-switch').addEventListener('click', openSwitch);
   $('btn-logout').addEventListener('click', openLogout);
   $('call-form').addEventListener('submit', function (ev) {
     ev.preventDefault();
