@@ -66,3 +66,59 @@ def test_every_admin_page_holds_on_a_laptop(browser: Any, server: LiveServer,
     assert not problems, f"{username}: " + "; ".join(problems)
     assert not errors
     page.context.close()
+
+
+#: what shows a supervisor an edit they may not make (admin.js hides and disables them)
+_EDIT_CONTROLS = r"""
+() => {
+  const shown = (e) => { const r = e.getBoundingClientRect();
+    return r.width > 0 && r.height > 0 && getComputedStyle(e).visibility !== 'hidden'; };
+  const out = [];
+  document.querySelectorAll('[data-edit]').forEach((e) => {
+    if (shown(e)) out.push(e.id || e.textContent.trim().slice(0, 30)); });
+  document.querySelectorAll('form:not([data-query]) input, form:not([data-query]) select')
+    .forEach((e) => { if (shown(e) && !e.disabled) out.push('field ' + (e.name || e.id)); });
+  return out;
+}
+"""
+
+#: search boxes whose hint is wider than the box (the hint is then cut mid-word)
+_CUT_PLACEHOLDERS = r"""
+() => {
+  const ctx = document.createElement('canvas').getContext('2d');
+  const out = [];
+  document.querySelectorAll('input[placeholder]').forEach((e) => {
+    const r = e.getBoundingClientRect();
+    if (!r.width) return;
+    const s = getComputedStyle(e);
+    ctx.font = s.font;
+    const room = e.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight);
+    if (ctx.measureText(e.placeholder).width > room + 1) out.push(e.placeholder);
+  });
+  return out;
+}
+"""
+
+
+@pytest.mark.parametrize("size", [LAPTOP, {"width": 1920, "height": 1080}])
+def test_a_supervisor_is_offered_no_edit_and_every_hint_is_whole(
+        browser: Any, server: LiveServer, size: dict[str, int]) -> None:
+    """Read-only means no "+ Add" button that opens a form nobody may save (a `hidden` button
+    was shown by `.btn`'s display rule), and a search box shows its whole hint."""
+    page = logged_in(browser, server, "lanhdao")
+    page.set_viewport_size(size)
+    problems = []
+    for path in PAGES[1:-1]:
+        page.goto(server.url + path)
+        page.wait_for_load_state("networkidle")
+        page.locator("body[data-ready='1']").wait_for()
+        if page.locator("#list tbody tr").count():  # "Xem / View" opens the form, read only
+            page.locator("#list tbody tr .actions .btn").first.click()
+        controls = page.evaluate(_EDIT_CONTROLS)
+        if controls:
+            problems.append(f"{path}: a supervisor is offered {controls}")
+        cut = page.evaluate(_CUT_PLACEHOLDERS)
+        if cut:
+            problems.append(f"{path}: hint cut {cut}")
+    assert not problems, "; ".join(problems)
+    page.context.close()
