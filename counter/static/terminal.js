@@ -55,6 +55,7 @@
   function message(kind, vi, en, sticky) {
     var m = $('message');
     m.className = 'msg' + (kind ? ' ' + kind : '');
+    m.dataset.code = '';
     bi(m, vi, en);
     m.hidden = false;
     clearTimeout(S.messageTimer);
@@ -64,6 +65,13 @@
     if (res.status === 401) { goLogin(); return; }
     var d = L.describe(res.error);
     message('error', d.vi, d.en, true);
+    $('message').dataset.code = res.error.code;
+  }
+  /* Back in touch with the server: a "cannot reach the server" left from the outage no longer
+     holds (a refusal, like another official's counter, still does). */
+  function clearOutage() {
+    var m = $('message'), code = m.dataset.code || '';
+    if (code === 'network' || code === 'storage_unavailable' || /^http_5/.test(code)) m.hidden = true;
   }
   var loggingOut = false;
   function goLogin() {
@@ -727,7 +735,11 @@
     if (typeof io === 'undefined') return;
     var socket = io({auth: {channel: 'counter'}, transports: ['websocket', 'polling']});
     var seen = {epoch: null, seq: null};
-    socket.on('connect', function () { $('conn-banner').hidden = true; refresh(true); });
+    socket.on('connect', function () {
+      $('conn-banner').hidden = true;
+      clearOutage();
+      refresh(true);
+    });
     socket.on('disconnect', function () { $('conn-banner').hidden = false; });
     socket.on('connect_error', async function () {
       $('conn-banner').hidden = false;

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import poll
 from tests.layout import measure
 from tests.live import LiveServer
 
@@ -121,4 +122,26 @@ def test_a_supervisor_is_offered_no_edit_and_every_hint_is_whole(
         if cut:
             problems.append(f"{path}: hint cut {cut}")
     assert not problems, "; ".join(problems)
+    page.context.close()
+
+
+def test_the_priority_rule_asks_for_n_only_when_it_uses_one(browser: Any,
+                                                            server: LiveServer) -> None:
+    """"Priority first" has no N: the settings showed an empty, unlabelled number box under it."""
+    page = logged_in(browser, server, "admin")
+    page.goto(server.url + "/admin/settings")
+    page.locator("body[data-ready='1']").wait_for()
+    n = page.locator("input[name=policy_n]")
+    poll(page, "document.querySelector('select[name=policy_kind]').value === 'strict'")
+    assert not n.is_visible()
+    page.select_option("select[name=policy_kind]", "ratio")
+    assert n.is_visible() and "N" in (n.get_attribute("placeholder") or "")
+    page.select_option("select[name=policy_kind]", "aging")
+    assert "phút" in (n.get_attribute("placeholder") or "")
+    page.select_option("select[name=policy_kind]", "strict")
+    assert not n.is_visible()
+    # the counters list says each state in both languages, like every other list
+    page.goto(server.url + "/admin/counters")
+    page.locator("#list tbody tr").first.wait_for()
+    assert "Closed" in page.locator("#list tbody tr").first.inner_text()
     page.context.close()

@@ -25,7 +25,8 @@
     csrf_failed: 'Phiên làm việc đã thay đổi. Vui lòng tải lại trang.',
     device_revoked: 'Thiết bị đã bị thu hồi.', network: 'Không kết nối được máy chủ.'
   };
-  var STATES = {closed: 'Đóng', open: 'Sẵn sàng', calling: 'Đang gọi', serving: 'Đang phục vụ', paused: 'Tạm dừng'};
+  var STATES = {closed: 'Đóng / Closed', open: 'Sẵn sàng / Open', calling: 'Đang gọi / Calling',
+    serving: 'Đang phục vụ / Serving', paused: 'Tạm dừng / Paused'};
   var ROLES = {officer: 'Cán bộ, công chức / Official', supervisor: 'Lãnh đạo / Leader', admin: 'Quản trị viên / Admin'};
   var KINDS = {kiosk: 'Máy lấy số / Kiosk', feedback: 'Máy đánh giá / Feedback tablet', display: 'Bảng hiển thị / Board'};
   var KIND_PATH = {kiosk: '/kiosk/', feedback: '/counter/feedback', display: '/display/'};
@@ -142,8 +143,17 @@
        'alert_silent_minutes'].forEach(function (k) { setVal(form, k, c[k]); });
       var p = String(c.priority_policy || 'strict').split(':');
       setVal(form, 'policy_kind', p[0]); setVal(form, 'policy_n', p[1] || '');
+      policyN();
       setVal(form, 'result_service', c.result_service || '');
     }
+    // N belongs to the interleaving and ageing rules only: an empty box under "priority first"
+    // asked for a number nothing uses
+    function policyN() {
+      var n = form.elements.policy_n;
+      n.hidden = getVal(form, 'policy_kind') === 'strict';
+      n.placeholder = getVal(form, 'policy_kind') === 'aging' ? 'N phút / minutes' : 'N số / numbers';
+    }
+    form.elements.policy_kind.addEventListener('change', policyN);
     // the services a citizen may join to collect a result, then the settings
     api('GET', '/services').then(function (r) {
       var sel = form.elements.result_service;
