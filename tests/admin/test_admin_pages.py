@@ -95,5 +95,8 @@ def test_a_fresh_center_leads_its_first_admin_to_the_setup(tmp_path: Any, clock:
     for step in ("settings", "services", "counters", "users", "devices"):
         assert f'href="/admin/{step}?setup=1"' in html
     assert "Thiết lập Trung tâm lần đầu" in html and "Setting up the center" in html
+    # the header names the page, as on every other page (it read "… Center · /")
+    assert "Service Center · Thiết lập ban đầu / First setup</p>" in html
+    assert "<title>Thiết lập ban đầu · Lấy Số</title>" in html
     assert client.get("/admin/?skip_setup=1").status_code == 200
     app.extensions["layso"].db.dispose()

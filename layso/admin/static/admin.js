@@ -295,6 +295,9 @@
         if (q && fold(s.prefix + ' ' + s.name.vi + ' ' + s.name.en + ' ' + s.code).indexOf(q) < 0) return;
         var o = el('option', null, s.prefix + ' · ' + s.name.vi); o.value = s.code; sel.appendChild(o);
       });
+      // a new center's admin who skipped step 2 is told why the list is empty, and where to go
+      $('svc-none').hidden = services.some(function (s) { return s.active; });
+      $('svc-none').querySelector('a').href = '/admin/services' + (SETUP ? '?setup=1' : '');
     }
     function edit(c) {
       editing = c;
