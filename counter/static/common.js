@@ -77,6 +77,7 @@
     rate_limited: 'Thao tác quá nhanh. Vui lòng chờ một phút.',
     idempotency_key_reused: 'Thao tác bị trùng. Vui lòng thử lại.',
     invalid_dossier: 'Mã hồ sơ không hợp lệ.',
+    unknown_priority: 'Không có đối tượng ưu tiên này.',
     citizen_limit: 'Công dân đã lấy đủ số thứ tự hôm nay cho lĩnh vực này.',
     storage_unavailable: 'Máy chủ tạm thời không lưu được dữ liệu. Vui lòng thử lại sau ít phút; ' +
                          'nếu vẫn lỗi, báo quản trị viên.'

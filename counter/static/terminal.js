@@ -31,7 +31,7 @@
 
   var S = {
     csrf: null, role: document.body.dataset.userRole, services: {}, serviceList: [],
-    categories: {}, number: null, counter: null, queue: [], absent: [], stats: null,
+    categories: {}, categoryList: [], number: null, counter: null, queue: [], absent: [], stats: null,
     skew: 0, inFlight: false, recallLimit: 3, messageTimer: null
   };
 
@@ -108,6 +108,7 @@
     }
     if (res[1].body) {
       S.categories = {};
+      S.categoryList = res[1].body.items;
       res[1].body.items.forEach(function (c) { S.categories[c.code] = c.name; });
     }
   }
@@ -361,6 +362,14 @@
       btn.title = 'Gọi số ' + t.label + ' / Call ' + t.label;
       btn.disabled = !canCall;
       btn.addEventListener('click', function () { callChosen(t.id, btn); });
+      // a citizen who did not say at the kiosk that they are elderly or disabled: the official
+      // corrects it here (the queue then reorders by the center's priority rule)
+      var pb = el('button', 'btn btn-small set-prio', 'Sửa ưu tiên');
+      pb.type = 'button';
+      pb.title = 'Đối tượng ưu tiên của số ' + t.label + ' / Priority of ' + t.label;
+      pb.disabled = S.inFlight || !S.categoryList.length;
+      pb.addEventListener('click', function () { openPriority(t); });
+      act.appendChild(pb);
       act.appendChild(btn);
       tr.appendChild(act);
       body.appendChild(tr);
@@ -605,6 +614,28 @@
     window.location.href = '/login';
   }
 
+  var prioTicket = null;
+  function openPriority(t) {
+    prioTicket = t;
+    $('priority-label').textContent = t.label;
+    var box = $('priority-options');
+    box.textContent = '';
+    var choices = [{code: '', name: {vi: 'Không ưu tiên', en: 'No priority'}}].concat(S.categoryList);
+    choices.forEach(function (c) {
+      var lab = el('label', 'outcome');
+      var input = el('input');
+      input.type = 'radio'; input.name = 'priority'; input.value = c.code;
+      input.checked = (t.priority || '') === c.code;
+      lab.appendChild(input);
+      var txt = el('span', 'outcome-text');
+      bi(txt, c.name.vi, c.name.en);
+      lab.appendChild(txt);
+      box.appendChild(lab);
+    });
+    $('dlg-priority').showModal();
+    $('priority-confirm').focus();
+  }
+
   function openPause() {
     $('pause-reason').value = '';
     $('dlg-pause').showModal();
@@ -694,6 +725,20 @@
       ev.preventDefault();
       $('dlg-switch').close();
       if (await release($('btn-switch'))) toPicker();
+    });
+    $('priority-form').addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      var t = prioTicket, picked = document.querySelector('#priority-options input:checked');
+      $('dlg-priority').close();
+      if (!t || !picked) return;
+      var code = picked.value || null;
+      run(null, 'POST', '/tickets/' + t.id + '/priority', {priority: code}, function (res) {
+        var name = code ? S.categories[code] : null;
+        message('ok', name ? 'Số ' + res.body.label + ' được ưu tiên: ' + name.vi + '.'
+                           : 'Số ' + res.body.label + ' không còn ưu tiên.',
+                name ? res.body.label + ' now has priority: ' + name.en + '.'
+                     : res.body.label + ' has no priority now.');
+      });
     });
     $('pause-form').addEventListener('submit', function (ev) {
       ev.preventDefault();

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.counter.browser import pick_counter, staff_page, tablet_page
+from tests.counter.browser import pick_counter, press, staff_page, tablet_page
 from tests.layout import measure
 
 pytestmark = pytest.mark.browser
@@ -187,4 +187,38 @@ def test_a_pause_an_outage_and_a_server_fault_read_clearly_on_a_laptop(
     page.keyboard.press("Space")
     expect(page.locator("#counter-state")).to_have_attribute("data-state", "calling")
     expect(page.locator("#message.ok")).to_be_visible()
+    assert not page.js_errors
+
+
+def test_an_official_corrects_a_waiting_citizens_priority(browser: Any, live_server: Any,
+                                                          screenshot_dir: Path) -> None:
+    """An elderly citizen who pressed "no priority" at the kiosk tells the official: the
+    terminal corrects it (the API had it, no page did), the queue reorders, and it undoes."""
+    from playwright.sync_api import expect
+
+    kiosk = live_server.device("Kiosk", "kiosk")
+    labels = [live_server.api("POST", "/tickets", kiosk, json={"service": "civil-status"})
+              .json()["label"] for _ in range(3)]
+    page = staff_page(browser, live_server, "canbo1")
+    pick_counter(page, 1)
+    last = page.locator(f"#queue-list tr[data-label='{labels[2]}']")
+    last.locator(".set-prio").click()
+    expect(page.locator("#dlg-priority")).to_be_visible()
+    expect(page.locator("#priority-label")).to_have_text(labels[2])
+    assert page.locator("#priority-options input:checked").get_attribute("value") == ""
+    page.locator("#priority-options label", has_text="Người cao tuổi").click()
+    fits(page, "priority dialog", "#priority-confirm")
+    page.screenshot(path=str(screenshot_dir / "counter-priority.png"))
+    page.keyboard.press("Enter")
+    expect(page.locator("#queue-list tr").first).to_have_attribute("data-label", labels[2])
+    expect(page.locator("#queue-list tr").first.locator(".badge-prio")).to_be_visible()
+    expect(page.locator("#message.ok")).to_contain_text("Người cao tuổi")
+    fits(page, "queue with a priority citizen", "#btn-call-next")
+    # and back: the citizen was not entitled after all
+    page.locator(f"#queue-list tr[data-label='{labels[2]}'] .set-prio").click()
+    page.locator("#priority-options label", has_text="Không ưu tiên").click()
+    page.keyboard.press("Enter")
+    expect(page.locator("#queue-list tr").last).to_have_attribute("data-label", labels[2])
+    press(page, "Space")
+    expect(page.locator("#cur-label")).to_have_text(labels[0])
     assert not page.js_errors
