@@ -145,3 +145,27 @@ def test_the_priority_rule_asks_for_n_only_when_it_uses_one(browser: Any,
     page.locator("#list tbody tr").first.wait_for()
     assert "Closed" in page.locator("#list tbody tr").first.inner_text()
     page.context.close()
+
+
+def test_a_list_that_cannot_be_read_says_so_instead_of_looking_empty(
+        browser: Any, server: LiveServer) -> None:
+    """A 503 (or no network) while a list loads left an empty table that looked like an empty
+    center: the page says it could not read its data, in words, and offers to reload."""
+    page = logged_in(browser, server, "admin")
+    page.route("**/api/v1/services?all=1", lambda r: r.fulfill(
+        status=503, body="<h1>503 Service Unavailable</h1>", content_type="text/html"))
+    page.goto(server.url + "/admin/services")
+    page.locator("#load-error").wait_for()
+    text = page.inner_text("#load-error")
+    assert "Máy chủ tạm thời không phản hồi" in text and "Tải lại" in text
+    assert "<h1>" not in text
+    page.unroute("**/api/v1/services?all=1")
+    page.route("**/api/v1/users", lambda r: r.abort())
+    page.goto(server.url + "/admin/users")
+    page.locator("#load-error").wait_for()
+    assert "Không kết nối được máy chủ" in page.inner_text("#load-error")
+    page.unroute("**/api/v1/users")
+    page.click("#load-error button")  # reload: the list is back, and the warning gone
+    page.locator("#list tbody tr").first.wait_for()
+    assert page.locator("#load-error").count() == 0
+    page.context.close()

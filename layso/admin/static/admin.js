@@ -514,6 +514,30 @@
       });
   };
 
+  // -- a list that could not be read --------------------------------------------------------------
+  // A page whose data did not load said nothing: an empty table looked like an empty center.
+  // Any API failure no form handled is told at the top of the page, in words, with a way on.
+  WORDS.storage_unavailable = 'Máy chủ tạm thời không lưu, đọc được dữ liệu.';
+  function loadFailed(err) {
+    var code = err && err.code ? String(err.code) : '';
+    var vi = WORDS[code] || (/^http_5/.test(code) ? 'Máy chủ tạm thời không phản hồi.' : 'Không tải được dữ liệu.');
+    var bar = $('load-error');
+    if (!bar) {
+      bar = el('div', 'load-error'); bar.id = 'load-error'; bar.setAttribute('role', 'alert');
+      var main = document.querySelector('.admin-main'); main.insertBefore(bar, main.firstChild);
+    }
+    bar.textContent = '';
+    bar.appendChild(bi(el('span'), vi + ' Trang này có thể chưa đầy đủ.',
+      'This page could not load everything' + (err && err.message ? ' (' + err.message + ')' : '') + '.'));
+    var again = bi(el('button', 'btn'), 'Tải lại', 'Reload'); again.type = 'button';
+    again.addEventListener('click', function () { window.location.reload(); });
+    bar.appendChild(again);
+  }
+  window.addEventListener('unhandledrejection', function (ev) {
+    var r = ev.reason;
+    if (r && typeof r === 'object' && 'code' in r && r.status !== 401) { ev.preventDefault(); loadFailed(r); }
+  });
+
   // -- start -----------------------------------------------------------------------------------
   var logout = $('logout');
   if (logout) {
