@@ -77,7 +77,7 @@
   function goLogin() {
     // a refresh answered 401 because the official just logged out: that page goes to /login
     if (loggingOut) return;
-    window.location.href = '/login?next=' + encodeURIComponent('/counter/');
+    window.location.href = '/login?ended=1&next=' + encodeURIComponent('/counter/');
   }
 
   // -- loading --------------------------------------------------------------------------------

@@ -353,3 +353,19 @@ def test_switching_from_a_closed_counter_asks_nothing(browser: Any, live_server:
     expect(page.locator("#picker")).to_be_visible()
     expect(page.locator("#dlg-switch")).to_be_hidden()
     assert not page.js_errors
+
+
+def test_a_terminal_whose_account_is_deactivated_goes_to_login_and_says_why(
+        browser: Any, live_server: Any) -> None:
+    from playwright.sync_api import expect
+
+    page = staff_page(browser, live_server, "canbo3")
+    pick_counter(page, 3)
+    admin = live_server.login("admin", "layso-demo")
+    assert live_server.api("PATCH", "/users/canbo3", admin,
+                           json={"active": False}).status_code == 200
+    page.keyboard.press("Space")  # the next thing the official does
+    expect(page).to_have_url(live_server.url + "/login?ended=1&next=%2Fcounter%2F")
+    expect(page.locator("#login-ended")).to_be_visible()
+    expect(page.locator("#login-ended .en")).to_contain_text("session ended")
+    assert not page.js_errors

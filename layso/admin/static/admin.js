@@ -47,7 +47,7 @@
     if (method !== 'GET' && csrf) headers['X-CSRF-Token'] = csrf;
     return fetch('/api/v1' + path, {method: method, headers: headers, credentials: 'same-origin',
       body: body === undefined ? undefined : JSON.stringify(body)}).then(function (r) {
-      if (r.status === 401) { window.location.href = '/login?next=' + encodeURIComponent(window.location.pathname); }
+      if (r.status === 401) { window.location.href = '/login?ended=1&next=' + encodeURIComponent(window.location.pathname + window.location.search); }
       return r.text().then(function (t) {
         var data = null; try { data = t ? JSON.parse(t) : null; } catch (e) { data = null; }
         if (!r.ok) { var err = (data && data.error) || {code: 'http_' + r.status, message: r.statusText}; err.status = r.status; throw err; }
