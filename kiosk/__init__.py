@@ -6,9 +6,6 @@ from typing import Any
 
 from flask import Blueprint, Flask, abort, current_app, render_template, request
 
-# layso.api first: layso.identity and layso.api import each other, and only this order works
-# when nothing else loaded them (the `layso printer test` and `layso print-agent` commands)
-import layso.api  # noqa: F401, I001
 from layso import identity
 from layso.queue import reading
 

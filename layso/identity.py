@@ -17,7 +17,6 @@ from flask import Response, current_app, g, request, session
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from layso import auth
-from layso.api.errors import ApiError
 from layso.queue import Actor, Center
 
 STAFF = ("officer", "supervisor", "admin")
@@ -26,6 +25,18 @@ ADMINS = ("admin",)
 #: every token we hand out: users' `u_…`, devices' `dk_…`, tickets' public tokens
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 _SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+class Refused(Exception):
+    """The request did not prove it may do this: 401 (nobody, or a bad token) or 403.
+
+    Identity owns its refusals, so it imports nothing from the API (which imports it); the
+    API answers one in its documented error shape like any other of its errors.
+    """
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
 
 
 def center() -> Center:
@@ -69,10 +80,10 @@ def who() -> Who:
         scheme, _, token = header.partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not TOKEN_RE.match(token):
-            raise ApiError(401, "invalid_credentials", "Authorization must be 'Bearer <token>'")
+            raise Refused(401, "invalid_credentials", "Authorization must be 'Bearer <token>'")
         actor = auth.bearer_actor(center().db, token)
         if actor is None:
-            raise ApiError(401, "invalid_credentials", "Unknown, expired or revoked token")
+            raise Refused(401, "invalid_credentials", "Unknown, expired or revoked token")
         found = Who(actor, token=token)
     else:
         actor = _from_session()
@@ -91,7 +102,7 @@ def check_csrf() -> None:
     w = who()
     if w.via_session and request.method not in _SAFE_METHODS and not auth.csrf_matches(
             session.get("csrf"), request.headers.get("X-CSRF-Token")):
-        raise ApiError(403, "csrf_failed",
+        raise Refused(403, "csrf_failed",
                        "Missing or wrong X-CSRF-Token header for a session request")
 
 
@@ -100,9 +111,9 @@ def demand(*roles: str) -> Actor:
     for nobody, else 403. For a view whose rule depends on the request (`?all=1`)."""
     a = actor()
     if a is None:
-        raise ApiError(401, "unauthenticated", "Log in or send a bearer token")
+        raise Refused(401, "unauthenticated", "Log in or send a bearer token")
     if a.role not in roles:
-        raise ApiError(403, "forbidden", f"This needs one of: {', '.join(roles)}")
+        raise Refused(403, "forbidden", f"This needs one of: {', '.join(roles)}")
     return a
 
 

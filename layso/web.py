@@ -61,7 +61,10 @@ def favicon() -> Any:
 @bp.get("/login")
 def login_page() -> Any:
     """The login page for officials, supervisors and admins."""
-    return render_template("login.html", next=request.args.get("next", "/counter/"))
+    # ended=1: a page whose session ended under it (expired, logged out elsewhere, account
+    # deactivated) sent the official here, and the page says why rather than nothing
+    return render_template("login.html", next=request.args.get("next", "/counter/"),
+                           ended=request.args.get("ended") == "1")
 
 
 #: what a storage fault means, for the API's message and the pages' plain page

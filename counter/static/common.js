@@ -77,12 +77,19 @@
     rate_limited: 'Thao tác quá nhanh. Vui lòng chờ một phút.',
     idempotency_key_reused: 'Thao tác bị trùng. Vui lòng thử lại.',
     invalid_dossier: 'Mã hồ sơ không hợp lệ.',
-    citizen_limit: 'Công dân đã lấy đủ số thứ tự hôm nay cho lĩnh vực này.'
+    unknown_priority: 'Không có đối tượng ưu tiên này.',
+    citizen_limit: 'Công dân đã lấy đủ số thứ tự hôm nay cho lĩnh vực này.',
+    storage_unavailable: 'Máy chủ tạm thời không lưu được dữ liệu. Vui lòng thử lại sau ít phút; ' +
+                         'nếu vẫn lỗi, báo quản trị viên.'
   };
+  // a proxy's or server's 5xx page has no error body: one plain sentence, not "SERVICE UNAVAILABLE"
+  var SERVER_DOWN = {vi: 'Máy chủ tạm thời không phản hồi. Vui lòng thử lại sau ít phút.',
+                     en: 'The server is not answering for now; try again in a moment.'};
 
   /* `{vi, en}` for an error: our Vietnamese words, the server's English message second. */
   function describe(error) {
     var code = (error && error.code) || 'unknown';
+    if (/^http_5\d\d$/.test(code)) return {vi: SERVER_DOWN.vi, en: SERVER_DOWN.en};
     var vi = WORDS[code] || 'Không thực hiện được thao tác.';
     var en = (error && error.message) || 'The action failed.';
     return {vi: vi, en: en};

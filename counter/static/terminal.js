@@ -31,7 +31,7 @@
 
   var S = {
     csrf: null, role: document.body.dataset.userRole, services: {}, serviceList: [],
-    categories: {}, number: null, counter: null, queue: [], absent: [], stats: null,
+    categories: {}, categoryList: [], number: null, counter: null, queue: [], absent: [], stats: null,
     skew: 0, inFlight: false, recallLimit: 3, messageTimer: null
   };
 
@@ -55,6 +55,7 @@
   function message(kind, vi, en, sticky) {
     var m = $('message');
     m.className = 'msg' + (kind ? ' ' + kind : '');
+    m.dataset.code = '';
     bi(m, vi, en);
     m.hidden = false;
     clearTimeout(S.messageTimer);
@@ -64,12 +65,19 @@
     if (res.status === 401) { goLogin(); return; }
     var d = L.describe(res.error);
     message('error', d.vi, d.en, true);
+    $('message').dataset.code = res.error.code;
+  }
+  /* Back in touch with the server: a "cannot reach the server" left from the outage no longer
+     holds (a refusal, like another official's counter, still does). */
+  function clearOutage() {
+    var m = $('message'), code = m.dataset.code || '';
+    if (code === 'network' || code === 'storage_unavailable' || /^http_5/.test(code)) m.hidden = true;
   }
   var loggingOut = false;
   function goLogin() {
     // a refresh answered 401 because the official just logged out: that page goes to /login
     if (loggingOut) return;
-    window.location.href = '/login?next=' + encodeURIComponent('/counter/');
+    window.location.href = '/login?ended=1&next=' + encodeURIComponent('/counter/');
   }
 
   // -- loading --------------------------------------------------------------------------------
@@ -100,6 +108,7 @@
     }
     if (res[1].body) {
       S.categories = {};
+      S.categoryList = res[1].body.items;
       res[1].body.items.forEach(function (c) { S.categories[c.code] = c.name; });
     }
   }
@@ -353,6 +362,14 @@
       btn.title = 'Gọi số ' + t.label + ' / Call ' + t.label;
       btn.disabled = !canCall;
       btn.addEventListener('click', function () { callChosen(t.id, btn); });
+      // a citizen who did not say at the kiosk that they are elderly or disabled: the official
+      // corrects it here (the queue then reorders by the center's priority rule)
+      var pb = el('button', 'btn btn-small set-prio', 'Sửa ưu tiên');
+      pb.type = 'button';
+      pb.title = 'Đối tượng ưu tiên của số ' + t.label + ' / Priority of ' + t.label;
+      pb.disabled = S.inFlight || !S.categoryList.length;
+      pb.addEventListener('click', function () { openPriority(t); });
+      act.appendChild(pb);
       act.appendChild(btn);
       tr.appendChild(act);
       body.appendChild(tr);
@@ -532,23 +549,61 @@
     $('no-show-confirm').focus();
   }
 
-  /* Logging out with the counter open asks first; then the counter's citizen (if any) goes
-     back to the front of the queue and the counter closes, so nobody stays called forever. */
-  function openLogout() {
-    var c = S.counter;
-    if (!S.number || !c || c.state === 'closed') { logout(); return; }
-    $('logout-counter').textContent = (c.name && c.name.vi) || ('Quầy ' + c.number);
-    var t = c.current;
+  /* Leaving the counter (logging out, or switching to another counter) with it open asks
+     first; then the counter's citizen (if any) goes back to the front of the queue and the
+     counter closes, so nobody stays called forever and the board stops showing them. */
+  function leavingHint(node) {
+    var c = S.counter, t = c.current;
     if (t) {
-      bi($('logout-hint'), 'Số ' + t.label + ' đang ' + (c.state === 'serving' ? 'được phục vụ' : 'được mời') +
+      bi(node, 'Số ' + t.label + ' đang ' + (c.state === 'serving' ? 'được phục vụ' : 'được mời') +
          ' tại quầy này: số sẽ được đưa về đầu hàng chờ để quầy khác gọi.',
          t.label + ' is ' + (c.state === 'serving' ? 'being served' : 'called') +
          ' here: it goes back to the front of the queue for another counter.');
     } else {
-      bi($('logout-hint'), 'Quầy sẽ được đóng.', 'The counter will be closed.');
+      bi(node, 'Quầy sẽ được đóng.', 'The counter will be closed.');
     }
+  }
+  function counterWord(c) { return (c.name && c.name.vi) || ('Quầy ' + c.number); }
+  function holdsOpenCounter() {
+    return S.number !== null && S.counter && S.counter.state !== 'closed';
+  }
+
+  function openLogout() {
+    if (!holdsOpenCounter()) { logout(); return; }
+    $('logout-counter').textContent = counterWord(S.counter);
+    leavingHint($('logout-hint'));
     $('dlg-logout').showModal();
     $('logout-confirm').focus();
+  }
+
+  function openSwitch() {
+    if (!holdsOpenCounter()) { toPicker(); return; }
+    $('switch-counter').textContent = counterWord(S.counter);
+    leavingHint($('switch-hint'));
+    $('dlg-switch').showModal();
+    $('switch-confirm').focus();
+  }
+
+  function toPicker() {
+    S.number = null;
+    S.counter = null;
+    sessionStorage.removeItem('layso.counter');
+    history.replaceState(null, '', '/counter/');
+    showPicker();
+  }
+
+  /* POST release for the counter being left; true when it is left (or was not ours). */
+  async function release(btn) {
+    btn.disabled = true;
+    var r = await api('POST', base() + '/release', null, L.newKey());
+    btn.disabled = false;
+    if (r.status === 401) { goLogin(); return false; }
+    if (r.error && r.error.code !== 'not_your_counter') {
+      var d = L.describe(r.error);
+      message('error', d.vi, d.en, true);
+      return false;
+    }
+    return true;
   }
 
   async function logout() {
@@ -557,6 +612,28 @@
     await api('POST', '/auth/logout', null);
     sessionStorage.removeItem('layso.counter');
     window.location.href = '/login';
+  }
+
+  var prioTicket = null;
+  function openPriority(t) {
+    prioTicket = t;
+    $('priority-label').textContent = t.label;
+    var box = $('priority-options');
+    box.textContent = '';
+    var choices = [{code: '', name: {vi: 'Không ưu tiên', en: 'No priority'}}].concat(S.categoryList);
+    choices.forEach(function (c) {
+      var lab = el('label', 'outcome');
+      var input = el('input');
+      input.type = 'radio'; input.name = 'priority'; input.value = c.code;
+      input.checked = (t.priority || '') === c.code;
+      lab.appendChild(input);
+      var txt = el('span', 'outcome-text');
+      bi(txt, c.name.vi, c.name.en);
+      lab.appendChild(txt);
+      box.appendChild(lab);
+    });
+    $('dlg-priority').showModal();
+    $('priority-confirm').focus();
   }
 
   function openPause() {
@@ -642,15 +719,26 @@
     $('logout-form').addEventListener('submit', async function (ev) {
       ev.preventDefault();
       $('dlg-logout').close();
-      $('btn-logout').disabled = true;
-      var r = await api('POST', base() + '/release', null, L.newKey());
-      if (r.error && r.error.code !== 'not_your_counter') {
-        $('btn-logout').disabled = false;
-        var d = L.describe(r.error);
-        message('error', d.vi, d.en, true);
-        return;
-      }
-      logout();
+      if (await release($('btn-logout'))) logout();
+    });
+    $('switch-form').addEventListener('submit', async function (ev) {
+      ev.preventDefault();
+      $('dlg-switch').close();
+      if (await release($('btn-switch'))) toPicker();
+    });
+    $('priority-form').addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      var t = prioTicket, picked = document.querySelector('#priority-options input:checked');
+      $('dlg-priority').close();
+      if (!t || !picked) return;
+      var code = picked.value || null;
+      run(null, 'POST', '/tickets/' + t.id + '/priority', {priority: code}, function (res) {
+        var name = code ? S.categories[code] : null;
+        message('ok', name ? 'Số ' + res.body.label + ' được ưu tiên: ' + name.vi + '.'
+                           : 'Số ' + res.body.label + ' không còn ưu tiên.',
+                name ? res.body.label + ' now has priority: ' + name.en + '.'
+                     : res.body.label + ' has no priority now.');
+      });
     });
     $('pause-form').addEventListener('submit', function (ev) {
       ev.preventDefault();
@@ -692,7 +780,11 @@
     if (typeof io === 'undefined') return;
     var socket = io({auth: {channel: 'counter'}, transports: ['websocket', 'polling']});
     var seen = {epoch: null, seq: null};
-    socket.on('connect', function () { $('conn-banner').hidden = true; refresh(true); });
+    socket.on('connect', function () {
+      $('conn-banner').hidden = true;
+      clearOutage();
+      refresh(true);
+    });
     socket.on('disconnect', function () { $('conn-banner').hidden = false; });
     socket.on('connect_error', async function () {
       $('conn-banner').hidden = false;
@@ -729,13 +821,7 @@
   ACTION_IDS.forEach(function (id) {
     $(id).addEventListener('click', function () { doAction(id); });
   });
-  $('btn-switch').addEventListener('click', function () {
-    S.number = null;
-    S.counter = null;
-    sessionStorage.removeItem('layso.counter');
-    history.replaceState(null, '', '/counter/');
-    showPicker();
-  });
+  $('btn-switch').addEventListener('click', openSwitch);
   $('btn-logout').addEventListener('click', openLogout);
   $('call-form').addEventListener('submit', function (ev) {
     ev.preventDefault();

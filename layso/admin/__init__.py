@@ -85,13 +85,15 @@ def dashboard() -> Any:
             fresh = not admin.is_configured(r)
         if fresh:
             return redirect(url_for("admin.setup"))
-    return _admin_page("admin/dashboard.html", "dashboard")
+    return _admin_page("admin/dashboard.html", "dashboard", title_vi="Bảng điều hành",
+                       title_en="Dashboard")
 
 
 @bp.get("/setup")
 def setup() -> Any:
     """The first run: center, services, counters, officials, devices, one step after another."""
-    return _admin_page("admin/setup.html", "setup")
+    return _admin_page("admin/setup.html", "setup", title_vi="Thiết lập ban đầu",
+                       title_en="First setup")
 
 
 def _section(endpoint: str, title_vi: str, title_en: str) -> Any:

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from layso.identity import Refused
 from layso.queue import QueueError
 
 #: ids and numbers fit a 32-bit column on every database (PostgreSQL's INTEGER is 32 bits)
@@ -38,6 +39,10 @@ def register(bp: Blueprint) -> None:
 
     @bp.errorhandler(ApiError)
     def _api_error(e: ApiError) -> Response:
+        return error(e.status, e.code, e.message)
+
+    @bp.errorhandler(Refused)  # identity's 401 and 403, in the same shape
+    def _refused(e: Refused) -> Response:
         return error(e.status, e.code, e.message)
 
     @bp.errorhandler(QueueError)

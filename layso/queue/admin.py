@@ -19,7 +19,7 @@ from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.engine import Row
 
 from layso import auth, db
-from layso.queue import printing, reading
+from layso.queue import ops, printing, reading
 from layso.queue.catalog import CENTER_COLUMNS, CODE, check_center_value, check_service_value
 from layso.queue.errors import Conflict, Forbidden, Invalid, NotFound
 from layso.queue.text import clean_text
@@ -669,6 +669,8 @@ def update_user(tx: Tx, actor: Actor, username: str, data: dict[str, Any],
         # deactivation ends every login of the account
         auth.revoke_all_user_tokens(tx.conn, u.id)
         ends = f"user:{u.id}"
+    if changes.get("active") is False:
+        ops.release_held_by(tx, u.id)
     audit_changes = dict(changes)
     if values_pw:
         audit_changes["password"] = "reset"

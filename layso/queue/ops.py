@@ -629,6 +629,21 @@ def release(tx: Tx, actor: Actor, number: int) -> dict[str, Any]:
     return view
 
 
+def release_held_by(tx: Tx, officer_id: int) -> list[int]:
+    """Every counter an official holds is left as their logging out would leave it: its
+    citizen back to the front of the queue, the counter closed. For an account deactivated
+    while at work (nobody is left "called" at a counter nobody can work at). Answers the
+    counters' numbers."""
+    held = tx.conn.execute(select(db.counters.c.number).where(
+        db.counters.c.officer_id == officer_id, db.counters.c.state != "closed")
+        .order_by(db.counters.c.number)).scalars().all()
+    # the official's own leave: their role decides nothing here, the counter is theirs
+    leaving = Actor(kind="user", id=officer_id, role="officer")
+    for number in held:
+        release(tx, leaving, number)
+    return list(held)
+
+
 def _staff_ticket(tx: Tx, actor: Actor, ticket_id: int, state: str, doing: str,
                   state_word: str) -> Row[Any]:
     """The guard of the ticket actions staff take outside a counter (reactivate, cancel,

@@ -83,6 +83,17 @@ def test_setup_wizard_from_an_empty_center_to_a_called_ticket(
         page.wait_for_selector("body[data-ready='1']")
         page.screenshot(path=str(screenshot_dir / "admin-setup.png"), full_page=True)
 
+        # an admin who jumps to the counters before any service is told why the list is empty
+        page.goto(server.url + "/admin/counters?setup=1")
+        page.wait_for_selector("body[data-page='counters'][data-ready='1']")
+        page.click("#add")
+        page.wait_for_selector("#svc-none:not([hidden])")
+        assert "Thêm lĩnh vực trước" in page.inner_text("#svc-none")
+        assert page.get_attribute("#svc-none a", "href") == "/admin/services?setup=1"
+        page.click("[data-close]")
+        page.goto(server.url + "/admin/setup")
+        page.wait_for_selector("body[data-ready='1']")
+
         # step 1: the center
         page.click("[data-step='settings'] a")
         page.wait_for_selector("#setup-bar")
@@ -130,6 +141,7 @@ def test_setup_wizard_from_an_empty_center_to_a_called_ticket(
         saved(page)
         page.wait_for_selector("#list tr[data-number='1']")
         assert "A · Hộ tịch → C · Đất đai" in page.inner_text("#list tr[data-number='1']")
+        assert page.is_hidden("#svc-none")  # there are services now
         page.screenshot(path=str(screenshot_dir / "admin-counters.png"), full_page=True)
 
         # step 4: an official

@@ -63,9 +63,13 @@ def test_an_official_is_refused_and_nobody_is_sent_to_log_in(client: Any, path: 
     r = client.get(path)
     assert r.status_code == 302 and "/login" in r.headers["Location"]
     login(client, "canbo9", "officer")
-    r = client.get(path)
+    r = client.get(path + "?day=2026-12-01")
     assert r.status_code == 403
-    assert "Lãnh đạo" in r.get_data(as_text=True)
+    html = r.get_data(as_text=True)
+    assert "Lãnh đạo" in html
+    # a leader at this official's terminal is offered the login, and comes back to this page
+    assert "Đăng nhập bằng tài khoản khác" in html and "Log in with another account" in html
+    assert f'href="/login?next={path}?day%3D2026-12-01"' in html
 
 
 def test_the_demo_center_admin_lands_on_the_dashboard_with_the_navigation(client: Any) -> None:
@@ -91,5 +95,8 @@ def test_a_fresh_center_leads_its_first_admin_to_the_setup(tmp_path: Any, clock:
     for step in ("settings", "services", "counters", "users", "devices"):
         assert f'href="/admin/{step}?setup=1"' in html
     assert "Thiết lập Trung tâm lần đầu" in html and "Setting up the center" in html
+    # the header names the page, as on every other page (it read "… Center · /")
+    assert "Service Center · Thiết lập ban đầu / First setup</p>" in html
+    assert "<title>Thiết lập ban đầu · Lấy Số</title>" in html
     assert client.get("/admin/?skip_setup=1").status_code == 200
     app.extensions["layso"].db.dispose()

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.counter.browser import pick_counter, staff_page, tablet_page
+from tests.counter.browser import pick_counter, press, staff_page, tablet_page
 from tests.layout import measure
 
 pytestmark = pytest.mark.browser
@@ -140,3 +140,85 @@ def test_a_working_morning_fits_a_laptop_and_logging_out_releases_the_citizen(
     assert live_server.api("GET", "/counters/4", sup).json()["state"] == "closed"
     assert not page.js_errors
     board_ctx.close()
+
+
+def test_a_pause_an_outage_and_a_server_fault_read_clearly_on_a_laptop(
+        browser: Any, live_server: Any, screenshot_dir: Path) -> None:
+    """The states a walk through the day found unreadable or stuck: the paused pill and the
+    lost-connection banner in AA contrast; "cannot reach the server" gone once it is back; a
+    5xx without an error body said in words, not as "SERVICE UNAVAILABLE"."""
+    from playwright.sync_api import expect
+
+    kiosk = live_server.device("Kiosk", "kiosk")
+    for _ in range(2):
+        assert live_server.api("POST", "/tickets", kiosk,
+                               json={"service": "civil-status"}).status_code == 201
+    page = staff_page(browser, live_server, "canbo1", width=1280, height=720)
+    pick_counter(page, 1)
+    page.keyboard.press("p")
+    expect(page.locator("#dlg-pause")).to_be_visible()
+    page.click("#pause-chips .chip >> nth=0")
+    page.keyboard.press("Enter")
+    expect(page.locator("#btn-resume")).to_be_visible()
+    fits(page, "paused at 1280×720", "#btn-resume")
+    page.screenshot(path=str(screenshot_dir / "counter-paused.png"))
+    page.keyboard.press("p")
+    expect(page.locator("#btn-call-next")).to_be_visible()
+
+    page.context.set_offline(True)
+    expect(page.locator("#conn-banner")).to_be_visible()
+    page.keyboard.press("Space")  # the official tries anyway
+    expect(page.locator("#message.error")).to_contain_text("Không kết nối được máy chủ")
+    expect(page.locator("#btn-call-next")).to_be_enabled()
+    fits(page, "offline", "#btn-call-next")
+    page.screenshot(path=str(screenshot_dir / "counter-offline.png"))
+    page.context.set_offline(False)
+    expect(page.locator("#conn-banner")).to_be_hidden()
+    expect(page.locator("#message")).to_be_hidden()  # the outage is over: so is its message
+
+    page.route("**/api/v1/counters/1/call-next",
+               lambda r: r.fulfill(status=503, body="<h1>503 Service Unavailable</h1>",
+                                   content_type="text/html"))
+    page.keyboard.press("Space")
+    expect(page.locator("#message.error")).to_contain_text("Máy chủ tạm thời không phản hồi")
+    assert "SERVICE UNAVAILABLE" not in page.locator("#message").inner_text().upper()
+    fits(page, "a 503", "#btn-call-next")
+    page.unroute("**/api/v1/counters/1/call-next")
+    page.keyboard.press("Space")
+    expect(page.locator("#counter-state")).to_have_attribute("data-state", "calling")
+    expect(page.locator("#message.ok")).to_be_visible()
+    assert not page.js_errors
+
+
+def test_an_official_corrects_a_waiting_citizens_priority(browser: Any, live_server: Any,
+                                                          screenshot_dir: Path) -> None:
+    """An elderly citizen who pressed "no priority" at the kiosk tells the official: the
+    terminal corrects it (the API had it, no page did), the queue reorders, and it undoes."""
+    from playwright.sync_api import expect
+
+    kiosk = live_server.device("Kiosk", "kiosk")
+    labels = [live_server.api("POST", "/tickets", kiosk, json={"service": "civil-status"})
+              .json()["label"] for _ in range(3)]
+    page = staff_page(browser, live_server, "canbo1")
+    pick_counter(page, 1)
+    last = page.locator(f"#queue-list tr[data-label='{labels[2]}']")
+    last.locator(".set-prio").click()
+    expect(page.locator("#dlg-priority")).to_be_visible()
+    expect(page.locator("#priority-label")).to_have_text(labels[2])
+    assert page.locator("#priority-options input:checked").get_attribute("value") == ""
+    page.locator("#priority-options label", has_text="Người cao tuổi").click()
+    fits(page, "priority dialog", "#priority-confirm")
+    page.screenshot(path=str(screenshot_dir / "counter-priority.png"))
+    page.keyboard.press("Enter")
+    expect(page.locator("#queue-list tr").first).to_have_attribute("data-label", labels[2])
+    expect(page.locator("#queue-list tr").first.locator(".badge-prio")).to_be_visible()
+    expect(page.locator("#message.ok")).to_contain_text("Người cao tuổi")
+    fits(page, "queue with a priority citizen", "#btn-call-next")
+    # and back: the citizen was not entitled after all
+    page.locator(f"#queue-list tr[data-label='{labels[2]}'] .set-prio").click()
+    page.locator("#priority-options label", has_text="Không ưu tiên").click()
+    page.keyboard.press("Enter")
+    expect(page.locator("#queue-list tr").last).to_have_attribute("data-label", labels[2])
+    press(page, "Space")
+    expect(page.locator("#cur-label")).to_have_text(labels[0])
+    assert not page.js_errors

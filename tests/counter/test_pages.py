@@ -87,3 +87,13 @@ def test_the_tablet_learns_its_counter_and_the_official_there(api: dict[str, Any
 def test_the_openapi_document_lists_the_new_endpoints(api: dict[str, Any]) -> None:
     paths = api["anon"].get("/openapi.json").get_json()["paths"]
     assert "get" in paths["/me/stats"] and "get" in paths["/counters/{n}/absent"]
+
+
+def test_the_login_page_says_why_when_a_session_ended(client: Any) -> None:
+    """A terminal whose session ended under it (expired, revoked, account deactivated) sends
+    the official to /login?ended=1: the page says why, in both languages; a plain visit not."""
+    html = client.get("/login?ended=1&next=/counter/").get_data(as_text=True)
+    assert 'id="login-ended"' in html
+    assert "Phiên làm việc đã kết thúc" in html and "Your session ended" in html
+    assert 'data-next="/counter/"' in html
+    assert 'id="login-ended"' not in client.get("/login?next=/counter/").get_data(as_text=True)

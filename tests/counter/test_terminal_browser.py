@@ -293,3 +293,79 @@ def test_the_terminal_fits_a_1366_laptop(browser: Any, live_server: Any) -> None
     for sel in ("#btn-recall", "#btn-start", "#btn-no-show", "#btn-transfer", "#cur-label"):
         box = page.locator(sel).bounding_box()
         assert box is not None and box["y"] + box["height"] <= 768, sel
+
+
+def test_switching_counter_asks_and_hands_the_citizen_back(browser: Any,
+                                                           live_server: Any) -> None:
+    """Switching counter with a citizen called is leaving the counter: like logging out it
+    asks, then the citizen goes back to the front of the queue and the old counter closes, so
+    the board stops showing them at a counter nobody works at."""
+    from playwright.sync_api import expect
+
+    kiosk = live_server.device("Kiosk", "kiosk")
+    first = issue(live_server, kiosk, "civil-status")
+    issue(live_server, kiosk, "civil-status")
+    board = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
+    board.goto(live_server.url + "/display/")
+    page = staff_page(browser, live_server, "canbo1")
+    pick_counter(page, 1)
+    press(page, "Space")
+    expect(page.locator("#cur-label")).to_have_text(first["label"])
+    expect(board.locator("#counters li[data-counter='1'] .counter-ticket")).to_have_text(
+        first["label"])
+
+    page.click("#btn-switch")
+    expect(page.locator("#dlg-switch")).to_be_visible()  # never silently
+    expect(page.locator("#switch-counter")).to_have_text("Quầy 1")
+    expect(page.locator("#switch-hint")).to_contain_text(first["label"])
+    expect(page.locator("#switch-hint .en")).to_contain_text("front of the queue")
+    page.keyboard.press("Escape")  # staying keeps everything as it was
+    expect(page.locator("#dlg-switch")).to_be_hidden()
+    expect(page.locator("#counter-state")).to_have_attribute("data-state", "calling")
+    expect(page.locator("#desk")).to_be_visible()
+
+    page.click("#btn-switch")
+    page.click("#switch-confirm")
+    expect(page.locator("#picker")).to_be_visible()
+    expect(page.locator("button.pick[data-counter='1'] .state-pill")).to_have_attribute(
+        "data-state", "closed")
+    expect(board.locator("#counters li[data-counter='1']")).to_have_count(0)  # closed
+    sup = live_server.login("lanhdao", "layso-demo")
+    queue = live_server.api("GET", "/queue?service=civil-status", sup).json()["items"]
+    assert queue[0]["label"] == first["label"] and queue[0]["state"] == "waiting"
+    assert live_server.api("GET", "/counters/1", sup).json()["state"] == "closed"
+
+    # on the new counter the handed-back citizen is the next one called
+    pick_counter(page, 2)
+    press(page, "Space")
+    expect(page.locator("#cur-label")).to_have_text(first["label"])
+    assert not page.js_errors
+
+
+def test_switching_from_a_closed_counter_asks_nothing(browser: Any, live_server: Any) -> None:
+    from playwright.sync_api import expect
+
+    page = staff_page(browser, live_server, "canbo1")
+    pick_counter(page, 1)
+    page.click("#btn-close")
+    expect(page.locator("#counter-state")).to_have_attribute("data-state", "closed")
+    page.click("#btn-switch")
+    expect(page.locator("#picker")).to_be_visible()
+    expect(page.locator("#dlg-switch")).to_be_hidden()
+    assert not page.js_errors
+
+
+def test_a_terminal_whose_account_is_deactivated_goes_to_login_and_says_why(
+        browser: Any, live_server: Any) -> None:
+    from playwright.sync_api import expect
+
+    page = staff_page(browser, live_server, "canbo3")
+    pick_counter(page, 3)
+    admin = live_server.login("admin", "layso-demo")
+    assert live_server.api("PATCH", "/users/canbo3", admin,
+                           json={"active": False}).status_code == 200
+    page.keyboard.press("Space")  # the next thing the official does
+    expect(page).to_have_url(live_server.url + "/login?ended=1&next=%2Fcounter%2F")
+    expect(page.locator("#login-ended")).to_be_visible()
+    expect(page.locator("#login-ended .en")).to_contain_text("session ended")
+    assert not page.js_errors

@@ -348,3 +348,38 @@ def test_the_audit_lists_changes_newest_first_within_the_range(center: Center,
         assert items[0]["actor"] == {"kind": "user", "name": "Quản trị"}
         assert len(admin.audit_items(r, start=clock.now - timedelta(minutes=30))) == 1
         assert len(admin.audit_items(r, end=clock.now - timedelta(minutes=30))) == 1
+
+
+def test_deactivating_an_official_at_work_hands_their_citizen_back_and_closes_the_counter(
+        center: Center, officers: dict[str, Actor], kiosk_actor: Actor) -> None:
+    """An account deactivated while its official has a citizen called would leave that
+    citizen "called" at a counter nobody can work at, and the board showing it: it is left
+    as their logging out leaves it. Another official's counter is untouched."""
+    first = run(center, ops.issue, kiosk_actor, "civil-status")
+    run(center, ops.issue, kiosk_actor, "civil-status")
+    run(center, ops.open_counter, officers["o1"], 1)
+    run(center, ops.open_counter, officers["o2"], 2)
+    called = run(center, ops.call_next, officers["o1"], 1)
+    assert called["label"] == first["label"]
+    _, types = run_logged(center, admin.update_user, ADMIN, "o1", {"active": False})
+    assert "ticket.released" in types and "counter.changed" in types
+    with center.read() as r:
+        one = r.conn.execute(select(db.counters).where(db.counters.c.number == 1)).one()
+        two = r.conn.execute(select(db.counters).where(db.counters.c.number == 2)).one()
+        back = r.conn.execute(select(db.tickets).where(db.tickets.c.id == first["id"])).one()
+    assert one.state == "closed" and one.officer_id is None and one.current_ticket_id is None
+    assert two.state == "open" and two.officer_id == officers["o2"].id
+    assert back.state == "waiting" and back.counter_id is None
+    # and the handed-back citizen is the next one called, at the other counter
+    assert run(center, ops.call_next, officers["o2"], 2)["label"] == first["label"]
+
+
+def test_deactivating_an_official_from_the_command_line_releases_their_counter(
+        center: Center, officers: dict[str, Actor]) -> None:
+    from layso.queue import SYSTEM
+
+    run(center, ops.open_counter, officers["o3"], 3)
+    run(center, admin.update_user, SYSTEM, "o3", {"active": False})
+    with center.read() as r:
+        assert r.conn.execute(select(db.counters.c.state).where(
+            db.counters.c.number == 3)).scalar() == "closed"

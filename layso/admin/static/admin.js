@@ -25,7 +25,8 @@
     csrf_failed: 'Phiên làm việc đã thay đổi. Vui lòng tải lại trang.',
     device_revoked: 'Thiết bị đã bị thu hồi.', network: 'Không kết nối được máy chủ.'
   };
-  var STATES = {closed: 'Đóng', open: 'Sẵn sàng', calling: 'Đang gọi', serving: 'Đang phục vụ', paused: 'Tạm dừng'};
+  var STATES = {closed: 'Đóng / Closed', open: 'Sẵn sàng / Open', calling: 'Đang gọi / Calling',
+    serving: 'Đang phục vụ / Serving', paused: 'Tạm dừng / Paused'};
   var ROLES = {officer: 'Cán bộ, công chức / Official', supervisor: 'Lãnh đạo / Leader', admin: 'Quản trị viên / Admin'};
   var KINDS = {kiosk: 'Máy lấy số / Kiosk', feedback: 'Máy đánh giá / Feedback tablet', display: 'Bảng hiển thị / Board'};
   var KIND_PATH = {kiosk: '/kiosk/', feedback: '/counter/feedback', display: '/display/'};
@@ -46,7 +47,7 @@
     if (method !== 'GET' && csrf) headers['X-CSRF-Token'] = csrf;
     return fetch('/api/v1' + path, {method: method, headers: headers, credentials: 'same-origin',
       body: body === undefined ? undefined : JSON.stringify(body)}).then(function (r) {
-      if (r.status === 401) { window.location.href = '/login?next=' + encodeURIComponent(window.location.pathname); }
+      if (r.status === 401) { window.location.href = '/login?ended=1&next=' + encodeURIComponent(window.location.pathname + window.location.search); }
       return r.text().then(function (t) {
         var data = null; try { data = t ? JSON.parse(t) : null; } catch (e) { data = null; }
         if (!r.ok) { var err = (data && data.error) || {code: 'http_' + r.status, message: r.statusText}; err.status = r.status; throw err; }
@@ -142,8 +143,17 @@
        'alert_silent_minutes'].forEach(function (k) { setVal(form, k, c[k]); });
       var p = String(c.priority_policy || 'strict').split(':');
       setVal(form, 'policy_kind', p[0]); setVal(form, 'policy_n', p[1] || '');
+      policyN();
       setVal(form, 'result_service', c.result_service || '');
     }
+    // N belongs to the interleaving and ageing rules only: an empty box under "priority first"
+    // asked for a number nothing uses
+    function policyN() {
+      var n = form.elements.policy_n;
+      n.hidden = getVal(form, 'policy_kind') === 'strict';
+      n.placeholder = getVal(form, 'policy_kind') === 'aging' ? 'N phút / minutes' : 'N số / numbers';
+    }
+    form.elements.policy_kind.addEventListener('change', policyN);
     // the services a citizen may join to collect a result, then the settings
     api('GET', '/services').then(function (r) {
       var sel = form.elements.result_service;
@@ -285,6 +295,9 @@
         if (q && fold(s.prefix + ' ' + s.name.vi + ' ' + s.name.en + ' ' + s.code).indexOf(q) < 0) return;
         var o = el('option', null, s.prefix + ' · ' + s.name.vi); o.value = s.code; sel.appendChild(o);
       });
+      // a new center's admin who skipped step 2 is told why the list is empty, and where to go
+      $('svc-none').hidden = services.some(function (s) { return s.active; });
+      $('svc-none').querySelector('a').href = '/admin/services' + (SETUP ? '?setup=1' : '');
     }
     function edit(c) {
       editing = c;
@@ -500,6 +513,30 @@
         });
       });
   };
+
+  // -- a list that could not be read --------------------------------------------------------------
+  // A page whose data did not load said nothing: an empty table looked like an empty center.
+  // Any API failure no form handled is told at the top of the page, in words, with a way on.
+  WORDS.storage_unavailable = 'Máy chủ tạm thời không lưu, đọc được dữ liệu.';
+  function loadFailed(err) {
+    var code = err && err.code ? String(err.code) : '';
+    var vi = WORDS[code] || (/^http_5/.test(code) ? 'Máy chủ tạm thời không phản hồi.' : 'Không tải được dữ liệu.');
+    var bar = $('load-error');
+    if (!bar) {
+      bar = el('div', 'load-error'); bar.id = 'load-error'; bar.setAttribute('role', 'alert');
+      var main = document.querySelector('.admin-main'); main.insertBefore(bar, main.firstChild);
+    }
+    bar.textContent = '';
+    bar.appendChild(bi(el('span'), vi + ' Trang này có thể chưa đầy đủ.',
+      'This page could not load everything' + (err && err.message ? ' (' + err.message + ')' : '') + '.'));
+    var again = bi(el('button', 'btn'), 'Tải lại', 'Reload'); again.type = 'button';
+    again.addEventListener('click', function () { window.location.reload(); });
+    bar.appendChild(again);
+  }
+  window.addEventListener('unhandledrejection', function (ev) {
+    var r = ev.reason;
+    if (r && typeof r === 'object' && 'code' in r && r.status !== 401) { ev.preventDefault(); loadFailed(r); }
+  });
 
   // -- start -----------------------------------------------------------------------------------
   var logout = $('logout');
