@@ -111,7 +111,7 @@ def _safe_url(url: str) -> str:
 def cmd_run(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
     from layso import web
     from layso.db import DataDirBusy, hold_data_dir
-    from layso.server import serve
+    from layso.server import WORKERS, serve
 
     missing = web.missing_browser_files()
     if missing:
@@ -121,9 +121,15 @@ def cmd_run(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
               f"{web.VENDOR_DIR}); {web.BUILD_HINT}", file=sys.stderr)
         return 1
 
+    worker = str(cfg["WORKER"])
+    if worker not in WORKERS:
+        print(f"error: LAYSO_WORKER must be one of {', '.join(WORKERS)}, not {worker!r}",
+              file=sys.stderr)
+        return 1
     try:
-        # held for the server's life (the worker inherits it): `layso restore` refuses meanwhile
-        hold_data_dir(cfg["DATA_DIR"], exclusive=False)
+        # held for the server's life (the patched interpreter `serve` becomes and the worker
+        # inherit it): `layso restore` refuses meanwhile
+        os.set_inheritable(hold_data_dir(cfg["DATA_DIR"], exclusive=False), True)
     except DataDirBusy:
         print("error: a restore is running on this data directory; start the server after it",
               file=sys.stderr)
@@ -154,7 +160,8 @@ def cmd_run(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
                         ("API", "/api/v1/openapi.json")):
         print(f"  {label:9} {base}{path}")
     sys.stdout.flush()
-    serve(args.host, args.port, threads=cfg["THREADS"], public_url=derived)
+    serve(args.host, args.port, threads=cfg["THREADS"], public_url=derived, worker=worker,
+          connections=cfg["CONNECTIONS"])
     return 0
 
 

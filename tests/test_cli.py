@@ -409,7 +409,7 @@ def test_run_says_which_public_address_and_printer_it_uses(
     monkeypatch.delenv("LAYSO_PUBLIC_URL", raising=False)
     monkeypatch.setenv("LAYSO_PRINTER", "dir:///tmp/layso-tickets")
     given: list[str | None] = []
-    monkeypatch.setattr(server, "serve", lambda host, port, threads=0, public_url=None:
+    monkeypatch.setattr(server, "serve", lambda host, port, public_url=None, **kw:
                         given.append(public_url))
     code, out, _ = layso(capsys, "run", "--port", "8411")
     assert code == 0 and given == ["http://127.0.0.1:8411"]
