@@ -36,6 +36,22 @@ def server_model() -> str:
     return GEVENT if gevent_patched() else THREADING
 
 
+def _outcome(fn: Callable[..., T], args: tuple[Any, ...]) -> tuple[bool, Any]:
+    # on the pool's thread: gevent would print an exception's traceback there as well as
+    # raise it in the caller; here it is only raised, in the caller, by `_answer`
+    try:
+        return True, fn(*args)
+    except Exception as exc:  # noqa: BLE001 - handed to the caller
+        return False, exc
+
+
+def _answer(outcome: tuple[bool, Any]) -> Any:
+    ok, value = outcome
+    if not ok:
+        raise value
+    return value
+
+
 def run_off_loop(fn: Callable[..., T], *args: Any) -> T:
     """`fn(*args)` on a real thread of gevent's hub pool when on the loop; else right here.
 
@@ -44,7 +60,7 @@ def run_off_loop(fn: Callable[..., T], *args: Any) -> T:
         return fn(*args)
     import gevent
 
-    return gevent.get_hub().threadpool.apply(fn, args)
+    return _answer(gevent.get_hub().threadpool.apply(_outcome, (fn, args)))
 
 
 class ThreadPool:
@@ -70,5 +86,5 @@ class ThreadPool:
     def run(self, fn: Callable[..., T], *args: Any) -> T:
         """`fn(*args)` on one of the pool's threads; the caller waits for its answer."""
         if self._gevent is not None:
-            return self._gevent.apply(fn, args)
+            return _answer(self._gevent.apply(_outcome, (fn, args)))
         return self._executor.submit(fn, *args).result()
