@@ -148,12 +148,17 @@ def cmd_run(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
         print("  note: phones cannot open a 127.0.0.1 address; serve the LAN through nginx "
               "(docs/operations.md, \"Behind nginx\") and set LAYSO_PUBLIC_URL to its address")
     if args.host not in ("127.0.0.1", "localhost", "::1"):
-        # gunicorn reads a request's header with no time limit: on the center's open Wi-Fi a
-        # few phones sending one byte each can hold every request thread (docs/benchmarks.md)
-        print(f"  warning: listening on {args.host} directly; any phone on the Wi-Fi can hold "
-              "the server's threads with slow connections. Put nginx in front (docs/"
+        # no limit per address in front: on the center's open Wi-Fi a few phones can open
+        # connections without end (and hold every thread of gthread, docs/benchmarks.md)
+        print(f"  warning: listening on {args.host} directly; any phone on the Wi-Fi can fill "
+              "the server's connections with slow ones. Put nginx in front (docs/"
               "operations.md, \"Behind nginx\") and keep --host 127.0.0.1", file=sys.stderr)
     print(f"Printer: {cfg['PRINTER']}  (kiosks with their own printer: /admin/devices)")
+    if worker == "gevent":
+        print(f"Server: gevent, {cfg['CONNECTIONS']} connections at most  (LAYSO_WORKER, "
+              "LAYSO_CONNECTIONS)")
+    else:
+        print(f"Server: gthread, {cfg['THREADS']} threads  (LAYSO_WORKER, LAYSO_THREADS)")
     print("Lấy Số is running:")
     for label, path in (("Kiosk", "/kiosk/"), ("Board", "/display/"), ("Counter", "/counter/"),
                         ("Feedback", "/counter/feedback"), ("Admin", "/admin/"),
