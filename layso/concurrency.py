@@ -52,6 +52,16 @@ def _answer(outcome: tuple[bool, Any]) -> Any:
     return value
 
 
+def let_others_run() -> None:
+    """Between the steps of a long computation on the loop (a year's report): every other
+    greenlet gets its turn first, so each step holds sockets back, not the whole. A no-op
+    with threads (the interpreter switches them itself)."""
+    if gevent_patched():
+        import gevent
+
+        gevent.sleep(0)
+
+
 def run_off_loop(fn: Callable[..., T], *args: Any) -> T:
     """`fn(*args)` on a real thread of gevent's hub pool when on the loop; else right here.
 
