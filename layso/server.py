@@ -15,6 +15,7 @@ threaded worker instead, unpatched (one thread per open socket, `LAYSO_THREADS`)
 from __future__ import annotations
 
 import gc
+import importlib.util
 import json
 import os
 import sys
@@ -106,6 +107,10 @@ def serve(host: str, port: int, threads: int = 600, public_url: str | None = Non
     opts = options(host, port, worker, threads, connections)
     app_config = {"PUBLIC_URL": public_url} if public_url else None
     if worker == "gevent" and not concurrency.gevent_patched():
+        if importlib.util.find_spec("gevent") is None:
+            raise SystemExit("error: gevent is not installed (an older install: run `make "
+                             "setup` or pip install the package again), or set "
+                             "LAYSO_WORKER=gthread")
         argument = json.dumps({"options": opts, "app_config": app_config})
         root = str(Path(__file__).resolve().parent.parent)  # this very layso, installed or not
         path = os.environ.get("PYTHONPATH")
