@@ -10,11 +10,12 @@ same run (for each client count, every mode in turn, so the box's load touches t
   Engine.IO), served from a checkout of that code (`--main-tree`, e.g.
   `git worktree add /tmp/rt-main <commit>`): `layso run` run with that tree first on the path.
   Never part of the product; here only to compare.
-- `threading`: this tree's `layso run`: Flask-SocketIO threading mode under gunicorn gthread
-  (one worker; `LAYSO_THREADS` raised to clients + 200, since each WebSocket holds a thread).
-- `gevent`: this tree under gunicorn's gevent worker (`-k gevent -w 1`, the Flask-SocketIO
-  deployment docs), Flask-SocketIO in gevent mode with simple-websocket; needs gevent in
-  the venv.
+- `threading`: this tree's `layso run` with `LAYSO_WORKER=gthread`: Flask-SocketIO threading
+  mode under gunicorn gthread (one worker; `LAYSO_THREADS` raised to clients + 200, since
+  each WebSocket holds a thread). The product's model until 2026-12-03, kept as a fallback.
+- `gevent`: this tree's plain `layso run` (the product's model since 2026-12-03): gunicorn's
+  gevent worker (one worker, `LAYSO_CONNECTIONS` default 2,000), the standard library
+  patched first, Flask-SocketIO in gevent mode with simple-websocket (`layso/server.py`).
 
 For each client count N it connects N sockets (half boards on the `board` channel, half phones
 on the `ticket` channel of waiting tickets), then makes `--calls` calls at counter 3. A board's
@@ -195,7 +196,10 @@ class Server:
         self.url = f"http://{HOST}:{self.port}"
         self.env = {**os.environ, "LAYSO_DATA_DIR": str(self.dir), "LAYSO_PUBLIC_URL": self.url,
                     "LAYSO_THREADS": str(max(600, clients + 200))}
-        self.env.pop("LAYSO_MESSAGE_QUEUE", None)
+        for key in ("LAYSO_MESSAGE_QUEUE", "LAYSO_WORKER", "LAYSO_CONNECTIONS"):
+            self.env.pop(key, None)
+        if mode == "threading":
+            self.env["LAYSO_WORKER"] = "gthread"
         self.cwd = ROOT
         if mode == "fanout":
             if main_tree is None or not (main_tree / "layso" / "fanout.py").exists():
@@ -208,10 +212,7 @@ class Server:
         """Initialise the demo center and start serving; returns once health answers."""
         subprocess.run([sys.executable, "-m", "layso.cli", "init", "--demo"], env=self.env,
                        check=True, capture_output=True, cwd=self.cwd, timeout=120)
-        if self.mode == "gevent":
-            cmd = [sys.executable, "-c", GEVENT_LAUNCHER, str(self.port)]
-        else:
-            cmd = [sys.executable, "-m", "layso.cli", "run", "--port", str(self.port)]
+        cmd = [sys.executable, "-m", "layso.cli", "run", "--port", str(self.port)]
         log = open(self.dir / "server.log", "wb")  # noqa: SIM115 - lives with the process
         self.proc = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                                      start_new_session=True, cwd=self.cwd)
@@ -263,22 +264,6 @@ class Server:
             except (ProcessLookupError, subprocess.TimeoutExpired):
                 os.killpg(self.proc.pid, 9)
         shutil.rmtree(self.dir, ignore_errors=True)
-
-
-# This tree's app under gunicorn's gevent worker, Flask-SocketIO in gevent mode: the standard
-# library patched before anything else is imported, as gevent requires.
-GEVENT_LAUNCHER = """
-from gevent import monkey
-monkey.patch_all()
-import sys
-import layso.api  # first: layso.identity and layso.api import each other
-import layso.realtime
-from layso.server import _Server
-layso.realtime.ASYNC_MODE = "gevent"
-_Server({"bind": "127.0.0.1:" + sys.argv[1], "workers": 1, "worker_class": "gevent",
-         "worker_connections": 2000, "timeout": 0, "graceful_timeout": 5,
-         "accesslog": None, "errorlog": "-", "loglevel": "warning"}).run()
-"""
 
 
 # -- one measurement ---------------------------------------------------------------------------

@@ -1,13 +1,14 @@
 """Health and issue latency while N idle or one-byte sockets are open to `layso run`.
 
-    .venv/bin/python bench/idle_sockets.py --sockets 16,100,600 --threads 600
+    .venv/bin/python bench/idle_sockets.py --sockets 16,100,600,1500 --workers gevent,gthread
 
-For each N it starts a fresh demo center on 127.0.0.1, opens N sockets from this process
-(`idle`: connected, nothing sent; `one-byte`: the first byte of a request line, then nothing),
-waits `--hold` seconds, then times `--requests` sequential GET /api/v1/health and POST
-/api/v1/tickets (a supervisor's token: not rate limited). A request that gets no answer within
-10 s counts as failed; after 3 failures a row stops trying. It prints figures and the `uptime`
-load; it never asserts them.
+For each N and server model (`gevent`: the plain `layso run`; `gthread`:
+`LAYSO_WORKER=gthread` with `--threads` threads) it starts a fresh demo center on 127.0.0.1,
+opens N sockets from this process (`idle`: connected, nothing sent; `one-byte`: the first byte
+of a request line, then nothing), waits `--hold` seconds, then times `--requests` sequential
+GET /api/v1/health and POST /api/v1/tickets (a supervisor's token: not rate limited). A
+request that gets no answer within 10 s counts as failed; after 3 failures a row stops trying.
+It prints figures and the `uptime` load; it never asserts them.
 """
 
 from __future__ import annotations
@@ -61,9 +62,11 @@ def timed(fn: Any, n: int) -> tuple[list[float], int]:
     return out, failed
 
 
-def row(kind: str, n: int, threads: int, hold: float, count: int, base: Path) -> str:
+def row(kind: str, n: int, worker: str, threads: int, hold: float, count: int,
+        base: Path) -> str:
     """One fresh server with n sockets of one kind open."""
-    srv = LiveServer(base / f"{kind}-{n}", env={"LAYSO_THREADS": str(threads)})
+    srv = LiveServer(base / f"{worker}-{kind}-{n}",
+                     env={"LAYSO_WORKER": worker, "LAYSO_THREADS": str(threads)})
     srv.init()
     srv.start()
     socks = []
@@ -80,7 +83,8 @@ def row(kind: str, n: int, threads: int, hold: float, count: int, base: Path) ->
         issue, fi = timed(lambda: srv.api("POST", "/tickets", sup, json={"service": "land"}),
                           count)
         open_now = sum(1 for s in socks if _still_open(s))
-        return (f"| {kind} | {n} | {threads} | {pct(health, 50):.1f} / {pct(health, 99):.1f} "
+        model = f"gthread, {threads} threads" if worker == "gthread" else "gevent"
+        return (f"| {model} | {kind} | {n} | {pct(health, 50):.1f} / {pct(health, 99):.1f} "
                 f"| {hf} | {pct(issue, 50):.1f} / {pct(issue, 99):.1f} | {fi} | {open_now} | "
                 f"{load} |")
     finally:
@@ -104,7 +108,8 @@ def main() -> None:
     """Parse the options and run."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sockets", default="16,100,600")
-    ap.add_argument("--threads", type=int, default=600, help="LAYSO_THREADS of the server")
+    ap.add_argument("--workers", default="gevent,gthread", help="server models (LAYSO_WORKER)")
+    ap.add_argument("--threads", type=int, default=600, help="LAYSO_THREADS (gthread)")
     ap.add_argument("--hold", type=float, default=8.0, help="seconds before measuring")
     ap.add_argument("--requests", type=int, default=20)
     args = ap.parse_args()
@@ -112,13 +117,14 @@ def main() -> None:
 
     base = Path(tempfile.mkdtemp(prefix="layso-idle-"))
     print(f"load before: {uptime()}")
-    print("| sockets | N | threads | health p50 / p99 ms | health failed | issue p50 / p99 ms "
+    print("| server | sockets | N | health p50 / p99 ms | health failed | issue p50 / p99 ms "
           "| issue failed | sockets still open | load |")
     print("|---|---|---|---|---|---|---|---|---|")
     for n in [min(int(x), 2000) for x in args.sockets.split(",")]:
-        for kind in ("idle", "one-byte"):
-            print(row(kind, n, args.threads, args.hold, min(args.requests, 200), base),
-                  flush=True)
+        for worker in args.workers.split(","):
+            for kind in ("idle", "one-byte"):
+                print(row(kind, n, worker, args.threads, args.hold, min(args.requests, 200),
+                          base), flush=True)
 
 
 if __name__ == "__main__":

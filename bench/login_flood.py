@@ -10,7 +10,10 @@ Scenarios: `default` (every flooder behind one address, the default limits), `ad
 (each attempt from a new address through a trusted proxy: the per-address limit never
 triggers, only the bound on concurrent hashes holds memory).
 
-Run: .venv/bin/python bench/login_flood.py [FLOODERS] [SECONDS]
+Each scenario runs on both server models (`gevent`: the plain `layso run`; `gthread`:
+`LAYSO_WORKER=gthread`), or on those named in WORKERS.
+
+Run: .venv/bin/python bench/login_flood.py [FLOODERS] [SECONDS] [WORKERS, e.g. gevent,gthread]
 """
 
 from __future__ import annotations
@@ -118,10 +121,10 @@ def flood(server: LiveServer, n: int, seconds: float, spread: bool) -> Counter[i
     return answers
 
 
-def scenario(name: str, flooders: int, seconds: float) -> None:
+def scenario(name: str, flooders: int, seconds: float, worker: str = "gevent") -> None:
     """One server, a baseline, then the flood."""
     with tempfile.TemporaryDirectory() as tmp:
-        env = {"LAYSO_KIOSK_RATE_PER_MINUTE": "100000"}
+        env = {"LAYSO_KIOSK_RATE_PER_MINUTE": "100000", "LAYSO_WORKER": worker}
         if name == "addresses":
             env["LAYSO_PROXY_HOPS"] = "1"
         server = LiveServer(Path(tmp) / "data", env=env)
@@ -147,7 +150,7 @@ def scenario(name: str, flooders: int, seconds: float) -> None:
             sampler.stop.set()
             sampler.join()
             answers = result["a"]
-            print(f"[{name}] {flooders} flooders, {seconds:.0f} s: answers "
+            print(f"[{name}, {worker}] {flooders} flooders, {seconds:.0f} s: answers "
                   + ", ".join(f"{k}: {v}" for k, v in sorted(answers.items())))
             print(f"  server RSS: {idle:.0f} MB idle, peak {sampler.peak:.0f} MB during flood")
             for label, lat in (("no flood", base), ("flood", during)):
@@ -162,8 +165,10 @@ def main() -> None:
     seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 10
     with open("/proc/loadavg") as fh:
         print("load average before:", " ".join(fh.read().split()[:3]))
+    workers = sys.argv[3].split(",") if len(sys.argv) > 3 else ["gevent", "gthread"]
     for name in ("default", "addresses"):
-        scenario(name, flooders, seconds)
+        for worker in workers:
+            scenario(name, flooders, seconds, worker)
     with open("/proc/loadavg") as fh:
         print("load average after:", " ".join(fh.read().split()[:3]))
 

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from layso import db
+from layso import concurrency, db
 from layso.events import Event
 from layso.queue import Center, QueueError, ops, printing, reading
 from printer_drivers import status as st
@@ -133,7 +133,9 @@ class PrinterTending:
             return SKIPPED, None
         if status not in st.PRINTABLE:
             return WAITING_PRINTER, self.printer.last_error or status
-        outcome = print_ticket(self.printer, job, status=status)
+        # rendering takes tens of ms of CPU: under gevent on a real thread, not the loop
+        outcome = print_ticket(self.printer, job, status=status,
+                               render=concurrency.run_off_loop)
         if outcome == PRINTED:
             return PRINTED, None
         if outcome == WAITING_PRINTER:

@@ -22,7 +22,7 @@ from sqlalchemy import bindparam, event, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from layso import db
+from layso import concurrency, db
 from layso.config import center_key
 from layso.queue.errors import Conflict, Invalid
 from layso.queue.text import check_username, clean_text
@@ -61,8 +61,10 @@ USERNAME = re.compile(r"^[A-Za-z0-9._-]{1,80}$")
 
 
 def hash_password(password: str) -> str:
-    """An Argon2id hash of a password (slow on purpose: never inside a write transaction)."""
-    return _hasher.hash(password)
+    """An Argon2id hash of a password (slow on purpose: never inside a write transaction).
+
+    Under gevent it runs on a real thread, so the loop (every socket) goes on meanwhile."""
+    return concurrency.run_off_loop(_hasher.hash, password)
 
 
 def unusable_password() -> str:
@@ -94,7 +96,7 @@ def add_user(conn: Connection, username: str, password: str, role: str, name: st
     try:
         forget_actors(conn)
         return db.inserted_id(conn.execute(insert(db.users).values(
-            username=username, name=name, role=role, password_hash=_hasher.hash(password),
+            username=username, name=name, role=role, password_hash=hash_password(password),
             active=True, created_at=db.utcnow())))
     except IntegrityError as exc:
         raise Conflict("user_exists", f"User {username!r} exists already") from exc
@@ -106,7 +108,7 @@ def set_password(conn: Connection, username: str, password: str) -> None:
         raise Invalid("weak_password", "password must have at least 8 characters")
     forget_actors(conn)
     conn.execute(update(db.users).where(db.users.c.username == username)
-                 .values(password_hash=_hasher.hash(password)))
+                 .values(password_hash=hash_password(password)))
     user_id = conn.execute(select(db.users.c.id).where(
         db.users.c.username == username)).scalar()
     if user_id is not None:
@@ -126,14 +128,15 @@ def check_password(conn: Connection, username: str, password: str,
 
     It only reads: call it outside any write transaction, because Argon2 takes tens of
     milliseconds on purpose, and a write lock held meanwhile would hold back every kiosk.
-    With `slots` (held by the caller) the hash runs on their threads.
+    With `slots` (held by the caller) the hash runs on their threads; never on gevent's loop.
     """
     rows = conn.execute(select(db.users).where(
         db.users.c.username.in_({username, username.lower()}))).all()
     # the exact name first (an account made before usernames were lower-cased)
     row = next((r for r in rows if r.username == username), rows[0] if rows else None)
     stored = row.password_hash if row else _DUMMY_HASH
-    ok = slots.run(_verify, stored, password) if slots else _verify(stored, password)
+    ok = (slots.run(_verify, stored, password) if slots
+          else concurrency.run_off_loop(_verify, stored, password))
     if not ok:
         return None
     if row is None or not row.active:
@@ -147,7 +150,7 @@ def upgrade_password_hash(conn: Connection, user_id: int, password: str) -> None
                           .where(db.users.c.id == user_id)).scalar_one()
     if _hasher.check_needs_rehash(stored):
         conn.execute(update(db.users).where(db.users.c.id == user_id)
-                     .values(password_hash=_hasher.hash(password)))
+                     .values(password_hash=hash_password(password)))
 
 
 def user_actor(row: Any) -> Actor:
@@ -493,12 +496,11 @@ class HashSlots:
     """
 
     def __init__(self, n: int, wait: float) -> None:
-        from concurrent.futures import ThreadPoolExecutor
-
         self.n = max(1, n)
         self.wait = wait
         self._sem = threading.BoundedSemaphore(self.n)
-        self._pool = ThreadPoolExecutor(self.n, thread_name_prefix="layso-hash")
+        # real OS threads under gevent too: a hash on the loop would hold every socket still
+        self._pool = concurrency.ThreadPool(self.n, "layso-hash")
 
     def acquire(self) -> bool:
         """Take a slot, waiting at most `wait` seconds; False when none came free."""
@@ -510,7 +512,7 @@ class HashSlots:
 
     def run(self, fn: Any, *args: Any) -> Any:
         """`fn(*args)` run on one of the pool's threads (hold a slot first)."""
-        return self._pool.submit(fn, *args).result()
+        return self._pool.run(fn, *args)
 
 
 def new_csrf_token() -> str:

@@ -111,7 +111,7 @@ def _safe_url(url: str) -> str:
 def cmd_run(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
     from layso import web
     from layso.db import DataDirBusy, hold_data_dir
-    from layso.server import serve
+    from layso.server import WORKERS, serve
 
     missing = web.missing_browser_files()
     if missing:
@@ -121,9 +121,15 @@ def cmd_run(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
               f"{web.VENDOR_DIR}); {web.BUILD_HINT}", file=sys.stderr)
         return 1
 
+    worker = str(cfg["WORKER"])
+    if worker not in WORKERS:
+        print(f"error: LAYSO_WORKER must be one of {', '.join(WORKERS)}, not {worker!r}",
+              file=sys.stderr)
+        return 1
     try:
-        # held for the server's life (the worker inherits it): `layso restore` refuses meanwhile
-        hold_data_dir(cfg["DATA_DIR"], exclusive=False)
+        # held for the server's life (the patched interpreter `serve` becomes and the worker
+        # inherit it): `layso restore` refuses meanwhile
+        os.set_inheritable(hold_data_dir(cfg["DATA_DIR"], exclusive=False), True)
     except DataDirBusy:
         print("error: a restore is running on this data directory; start the server after it",
               file=sys.stderr)
@@ -142,19 +148,25 @@ def cmd_run(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
         print("  note: phones cannot open a 127.0.0.1 address; serve the LAN through nginx "
               "(docs/operations.md, \"Behind nginx\") and set LAYSO_PUBLIC_URL to its address")
     if args.host not in ("127.0.0.1", "localhost", "::1"):
-        # gunicorn reads a request's header with no time limit: on the center's open Wi-Fi a
-        # few phones sending one byte each can hold every request thread (docs/benchmarks.md)
-        print(f"  warning: listening on {args.host} directly; any phone on the Wi-Fi can hold "
-              "the server's threads with slow connections. Put nginx in front (docs/"
+        # no limit per address in front: on the center's open Wi-Fi a few phones can open
+        # connections without end (and hold every thread of gthread, docs/benchmarks.md)
+        print(f"  warning: listening on {args.host} directly; any phone on the Wi-Fi can fill "
+              "the server's connections with slow ones. Put nginx in front (docs/"
               "operations.md, \"Behind nginx\") and keep --host 127.0.0.1", file=sys.stderr)
     print(f"Printer: {cfg['PRINTER']}  (kiosks with their own printer: /admin/devices)")
+    if worker == "gevent":
+        print(f"Server: gevent, {cfg['CONNECTIONS']} connections at most  (LAYSO_WORKER, "
+              "LAYSO_CONNECTIONS)")
+    else:
+        print(f"Server: gthread, {cfg['THREADS']} threads  (LAYSO_WORKER, LAYSO_THREADS)")
     print("Lấy Số is running:")
     for label, path in (("Kiosk", "/kiosk/"), ("Board", "/display/"), ("Counter", "/counter/"),
                         ("Feedback", "/counter/feedback"), ("Admin", "/admin/"),
                         ("API", "/api/v1/openapi.json")):
         print(f"  {label:9} {base}{path}")
     sys.stdout.flush()
-    serve(args.host, args.port, threads=cfg["THREADS"], public_url=derived)
+    serve(args.host, args.port, threads=cfg["THREADS"], public_url=derived, worker=worker,
+          connections=cfg["CONNECTIONS"])
     return 0
 
 

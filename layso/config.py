@@ -33,7 +33,11 @@ DEFAULTS: dict[str, Any] = {
     # days a citizen's rating comment (free text) is kept, and a spent login token (0: keep)
     "RETENTION_COMMENT_DAYS": 90,
     "RETENTION_TOKEN_DAYS": 30,
-    "THREADS": 600,
+    # the server model of `layso run`: gevent (one loop, a greenlet per connection), or
+    # gthread (a thread per connection, LAYSO_THREADS of them)
+    "WORKER": "gevent",
+    "CONNECTIONS": 2000,  # gevent: connections (sockets and requests) open at once at most
+    "THREADS": 600,  # gthread only
 }
 
 CONFIG_FILE_NAME = "layso.cfg"

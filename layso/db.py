@@ -40,6 +40,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
+from layso import concurrency
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(column_0_label)s",
@@ -538,6 +540,15 @@ def disk_state(path: str | os.PathLike[str]) -> str:
     return "low" if free < DISK_LOW_BYTES else "ok"
 
 
+def _lock_file(fd: int) -> None:
+    """Take the SQLite write lock file, waiting for another process's writer if need be: on a
+    real thread under gevent (a blocking flock() would hold the whole loop still meanwhile)."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        concurrency.run_off_loop(fcntl.flock, fd, fcntl.LOCK_EX)
+
+
 class Database:
     """Owns the engine and hands out read and write transactions."""
 
@@ -596,7 +607,7 @@ class Database:
         """
         fd = self._file_lock()
         if fd is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            _lock_file(fd)
         try:
             with self._engine.connect() as conn:
                 with conn.begin():

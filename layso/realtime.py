@@ -15,7 +15,7 @@ from flask import Flask, request
 from flask_socketio import SocketIO, emit, join_room, rooms
 from sqlalchemy import bindparam, select
 
-from layso import db, events, identity
+from layso import concurrency, db, events, identity
 from layso.config import center_key
 from layso.events import Event
 from layso.queue import Center, citizens, public, reading
@@ -34,7 +34,6 @@ FORGET_SECONDS = 60
 #: reconnect back-off of up to 60 s), so each process tells its own clients where the log
 #: stands one look after it moved, and a client that missed something resyncs within seconds
 QUEUE_LOOK_SECONDS = 2.0
-ASYNC_MODE = "threading"
 #: how often a process notes the devices whose sockets it holds as seen (seconds): a kiosk or
 #: board that only listens is alive too, and the supervisors' silence alert reads last_seen_at
 SEEN_SECONDS = 60.0
@@ -87,7 +86,8 @@ class Realtime:
         self.center = center
         self.socketio = SocketIO(
             app,
-            async_mode=ASYNC_MODE,
+            # gevent under `layso run` (patched at start, `layso.server`), else threads
+            async_mode=concurrency.server_model(),
             message_queue=app.config.get("MESSAGE_QUEUE") or None,
             # Redis pub/sub ignores the db number: one channel per center, so centers (or
             # test runs) sharing a Redis never receive each other's events

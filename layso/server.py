@@ -1,11 +1,40 @@
-"""The production server: gunicorn, one worker process, threads for the sockets."""
+"""The production server: gunicorn, one worker process, gevent (or threads) for the sockets.
+
+`layso run` serves with gunicorn's gevent worker and Flask-SocketIO in gevent mode (the
+Flask-SocketIO deployment docs: `gunicorn -k gevent -w 1`, WebSockets by simple-websocket):
+every socket and request is a greenlet on one loop, so a thousand boards and phones cost two
+OS threads (docs/benchmarks.md, "Board latency"). gevent must patch the standard library
+before anything else is imported, or the modules imported before keep real locks and
+blocking calls (psycopg, for one, chooses its wait function when it is imported). So `serve`
+replaces the CLI's process with a fresh interpreter whose first statement is gevent's
+`monkey.patch_all()`, and only then imports Lấy Số and gunicorn (`BOOT`); gunicorn's worker
+patches again after the fork (a no-op by then). `LAYSO_WORKER=gthread` serves with gunicorn's
+threaded worker instead, unpatched (one thread per open socket, `LAYSO_THREADS`).
+"""
 
 from __future__ import annotations
 
 import gc
+import importlib.util
+import json
+import os
+import sys
+from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+
+from layso import concurrency
+
+#: the server models `layso run` knows (`LAYSO_WORKER`)
+WORKERS = ("gevent", "gthread")
+
+#: the serving process's first statements (`python -P -c BOOT ARGS`): patch, then import
+BOOT = ("from gevent import monkey\n"
+        "monkey.patch_all()\n"
+        "import sys\n"
+        "from layso.server import serve_from_argument\n"
+        "serve_from_argument(sys.argv[1])\n")
 
 
 class _Server(BaseApplication):
@@ -30,30 +59,72 @@ class _Server(BaseApplication):
 def tune_gc() -> None:
     """Keep the garbage collector's pauses out of a call's way.
 
-    With 500 boards and phones connected (about 2,000 threads), a full collection took
-    120–145 ms, long enough to hold a call back from every board. The objects made at start-up
-    are frozen (never traversed again: a full collection then took about 40 ms), and the young
-    generation is collected less often, so full collections are rare. Cyclic garbage (a
-    refused request's traceback, say) still goes, just in larger, rarer sweeps.
+    With 500 boards and phones connected (about 2,000 threads under gthread), a full
+    collection took 120–145 ms, long enough to hold a call back from every board. The objects
+    made at start-up are frozen (never traversed again: a full collection then took about
+    40 ms), and the young generation is collected less often, so full collections are rare.
+    Cyclic garbage (a refused request's traceback, say) still goes, just in larger, rarer
+    sweeps.
     """
     gc.collect()
     gc.freeze()
     gc.set_threshold(10_000, 20, 50)
 
 
-def serve(host: str, port: int, threads: int = 600, public_url: str | None = None) -> None:
-    """Serve the app with gunicorn's threaded worker (Flask-SocketIO threading mode);
-    `public_url` overrides the configured base of the QR links."""
-    _Server({
+def options(host: str, port: int, worker: str = "gevent", threads: int = 600,
+            connections: int = 2000) -> dict[str, Any]:
+    """gunicorn's settings for `layso run`."""
+    if worker not in WORKERS:
+        raise ValueError(f"LAYSO_WORKER must be one of {', '.join(WORKERS)}, not {worker!r}")
+    opts: dict[str, Any] = {
         "bind": f"{host}:{port}",
         "workers": 1,  # one process; scale out with more processes and the Redis queue
-        "worker_class": "gthread",
-        "threads": threads,
-        # gunicorn's default (1,000) would cap the open sockets below the threads meant for them
-        "worker_connections": max(1000, threads + 400),
         "timeout": 0,  # websockets live long; liveness is the socket's own ping
         "graceful_timeout": 5,
         "accesslog": None,
         "errorlog": "-",
         "loglevel": "warning",
-    }, {"PUBLIC_URL": public_url} if public_url else None).run()
+    }
+    if worker == "gevent":
+        # every open socket and request is one greenlet; past this many, new connections wait
+        # in the listen backlog. A request's header must arrive within gunicorn's keepalive
+        # (2 s) or the connection is closed: a phone that sends one byte holds nothing long
+        opts.update(worker_class="gevent", worker_connections=max(100, connections))
+    else:
+        # gunicorn's default (1,000) would cap the open sockets below the threads meant for them
+        opts.update(worker_class="gthread", threads=threads,
+                    worker_connections=max(1000, threads + 400))
+    return opts
+
+
+def serve(host: str, port: int, threads: int = 600, public_url: str | None = None,
+          worker: str = "gevent", connections: int = 2000) -> None:
+    """Serve the app with gunicorn, one worker: gevent (`connections` open at most) or
+    gthread (`threads`); `public_url` overrides the configured base of the QR links.
+
+    With gevent, from a process not patched yet, this process becomes a fresh, patched
+    interpreter (os.execv: same pid, same open files that are inheritable) and never returns."""
+    opts = options(host, port, worker, threads, connections)
+    app_config = {"PUBLIC_URL": public_url} if public_url else None
+    if worker == "gevent" and not concurrency.gevent_patched():
+        if importlib.util.find_spec("gevent") is None:
+            raise SystemExit("error: gevent is not installed (an older install: run `make "
+                             "setup` or pip install the package again), or set "
+                             "LAYSO_WORKER=gthread")
+        argument = json.dumps({"options": opts, "app_config": app_config})
+        root = str(Path(__file__).resolve().parent.parent)  # this very layso, installed or not
+        path = os.environ.get("PYTHONPATH")
+        env = {**os.environ, "PYTHONPATH": root + (os.pathsep + path if path else "")}
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # -P: the working directory is not put on the path (a queue.py there would shadow)
+        os.execve(sys.executable, [sys.executable, "-P", "-c", BOOT, argument], env)
+    _Server(opts, app_config).run()
+
+
+def serve_from_argument(argument: str) -> None:
+    """The patched process's side of `serve` (`BOOT`)."""
+    data = json.loads(argument)
+    if not concurrency.gevent_patched():
+        raise SystemExit("the gevent server must be started through layso.server.BOOT")
+    _Server(data["options"], data["app_config"]).run()

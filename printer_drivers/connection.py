@@ -447,6 +447,14 @@ def make_job(ticket: TicketPrint, width: int = 576, qr: str = "image") -> PrintJ
     return PrintJob(label=ticket.label, data=data, image=image)
 
 
+def _printer_job(printer: Printer, ticket: TicketPrint, width: int, qr: str) -> PrintJob:
+    job = make_job(ticket, width, qr)
+    if job.image.info.get("layso_qr_row") is not None and isinstance(printer, DirPrinter):
+        # The virtual printer's PNG should look like the paper, QR included.
+        job.image = render_ticket(ticket, job.image.width, "image")
+    return job
+
+
 def print_ticket(
     printer: Printer,
     ticket: TicketPrint,
@@ -454,17 +462,18 @@ def print_ticket(
     qr: str | None = None,
     confirm_timeout: float = CONFIRM_TIMEOUT,
     status: str | None = None,
+    render: Callable[..., PrintJob] | None = None,
 ) -> str:
     """Print one ticket if the printer can take it; return its print state (module docstring).
 
     `status`: the printer's status as the caller read it just now (the print workers read it
     before each job), so it is not read twice; without it the status is read here.
+    `render(fn, *args)`: runs the rendering (`fn(*args)`, tens of ms of CPU) where the caller
+    wants it (the server: off gevent's loop); by default right here.
     """
     try:
-        job = make_job(ticket, width or printer.uri.width, qr or printer.uri.qr)
-        if job.image.info.get("layso_qr_row") is not None and isinstance(printer, DirPrinter):
-            # The virtual printer's PNG should look like the paper, QR included.
-            job.image = render_ticket(ticket, job.image.width, "image")
+        args = (printer, ticket, width or printer.uri.width, qr or printer.uri.qr)
+        job = render(_printer_job, *args) if render is not None else _printer_job(*args)
     except ValueError as exc:
         printer.last_error = f"cannot render ticket: {exc}"
         return FAILED

@@ -409,7 +409,7 @@ def test_run_says_which_public_address_and_printer_it_uses(
     monkeypatch.delenv("LAYSO_PUBLIC_URL", raising=False)
     monkeypatch.setenv("LAYSO_PRINTER", "dir:///tmp/layso-tickets")
     given: list[str | None] = []
-    monkeypatch.setattr(server, "serve", lambda host, port, threads=0, public_url=None:
+    monkeypatch.setattr(server, "serve", lambda host, port, public_url=None, **kw:
                         given.append(public_url))
     code, out, _ = layso(capsys, "run", "--port", "8411")
     assert code == 0 and given == ["http://127.0.0.1:8411"]
@@ -428,6 +428,30 @@ def test_run_says_which_public_address_and_printer_it_uses(
     assert config.public_url_set()
     code, out, _ = layso(capsys, "run", "--port", "8411")
     assert given[-1] is None and "http://layso.lan" in out
+
+
+def test_run_says_and_takes_its_server_model(
+        data_dir: Path, capsys: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """gevent by default (LAYSO_CONNECTIONS open at most); LAYSO_WORKER=gthread takes
+    LAYSO_THREADS; a model it does not know is refused before anything starts."""
+    from layso import server
+
+    given: list[dict[str, Any]] = []
+    monkeypatch.setattr(server, "serve", lambda host, port, **kw: given.append(kw))
+    code, out, _ = layso(capsys, "run")
+    assert code == 0 and given[-1]["worker"] == "gevent" and given[-1]["connections"] == 2000
+    assert "Server: gevent, 2000 connections at most" in out
+    monkeypatch.setenv("LAYSO_WORKER", "gthread")
+    monkeypatch.setenv("LAYSO_THREADS", "48")
+    code, out, _ = layso(capsys, "run")
+    assert code == 0 and given[-1]["worker"] == "gthread" and given[-1]["threads"] == 48
+    assert "Server: gthread, 48 threads" in out
+    monkeypatch.setenv("LAYSO_WORKER", "eventlet")
+    code, _out, err = layso(capsys, "run")
+    assert code == 1 and "LAYSO_WORKER" in err and len(given) == 2
+    opts = server.options("127.0.0.1", 8000, "gevent", connections=300)
+    assert opts["worker_class"] == "gevent" and opts["worker_connections"] == 300
+    assert server.options("127.0.0.1", 8000, "gthread", threads=48)["threads"] == 48
 
 
 def test_run_refuses_to_start_without_the_browser_files(

@@ -43,8 +43,9 @@ def set_notice() -> Any:
 
 @bp.get("/health")
 def health() -> Any:
-    """`{ok, db, printer, printers, disk, fault}`: what is wrong, so a supervisor knows whom
-    to call; `printers` lists each printer `{device, uri, state}`, `printer` is the worst."""
+    """`{ok, db, printer, printers, disk, fault, server}`: what is wrong, so a supervisor knows
+    whom to call; `printers` lists each printer `{device, uri, state}`, `printer` is the worst;
+    `server` is the server model (`gevent` or `threading`)."""
     center = identity.center()
     db_ok = True
     try:
@@ -64,10 +65,13 @@ def health() -> Any:
     ok = db_ok and disk != "full" and fault is None
     state = "down" if not db_ok else ("read_only" if fault is not None else "ok")
     drift = center.clock_drift()
+    realtime = current_app.extensions["layso_realtime"]
     body: dict[str, Any] = {"ok": ok, "db": state, "printer": printer, "printers": printers,
                             "disk": disk,
                             "clock": "jumped" if drift else "ok",
-                            "build": current_app.config["BUILD"]}
+                            "build": current_app.config["BUILD"],
+                            # how this process serves: `gevent` (`layso run`) or `threading`
+                            "server": realtime.socketio.async_mode}
     if drift:
         body["clock_drift_seconds"] = round(drift)
     if fault is not None:
