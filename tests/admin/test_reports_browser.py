@@ -55,6 +55,14 @@ def test_the_reports_page_draws_its_charts_and_prints_on_a4(
     assert page.get_attribute("#report-charts", "data-charts") == str(len(CHARTS))
     drawn = dict(page.evaluate(DRAWN, CHARTS))
     assert all(n > 500 for n in drawn.values()), drawn
+    # each service's target is drawn across its own bars, even where only one service had
+    # citizens (a line joining the services drew nothing there)
+    marks = page.evaluate("""() => {
+      const ch = Chart.getChart('chart-waits'), m = ch.getDatasetMeta(2);
+      return [ch.data.labels.length, m.data.filter(p => !p.skip && isFinite(p.y)).length,
+              ch.data.datasets[2].pointStyle];
+    }""")
+    assert marks[0] > 1 and marks[1] == marks[0] and marks[2] == "line", marks
     # the figures and the picker: Vietnamese numbers, the period's shortcuts
     table = page.inner_text("#report-table")
     assert "Tổng cộng" in table

@@ -72,10 +72,13 @@
     var items = rep.items.filter(function (i) { return i.issued || i.served; });
     if (!items.length) return empty('chart-waits', NO_DATA[0], NO_DATA[1]);
     make('chart-waits', {type: 'bar', data: {labels: items.map(function (i) { return i.name.vi; }), datasets: [
-      {label: 'Chờ trung bình', backgroundColor: '#2f7fc1', data: items.map(function (i) { return i.mean_wait_minutes; })},
-      {label: 'Chờ P90', backgroundColor: '#1f4e9a', data: items.map(function (i) { return i.p90_wait_minutes; })},
-      {label: 'Mục tiêu', type: 'line', borderColor: '#b5121b', backgroundColor: '#b5121b', borderDash: [6, 4],
-       pointRadius: 0, borderWidth: 2, data: items.map(function (i) { return targets[i.key]; })}
+      {label: 'Chờ trung bình', backgroundColor: '#2f7fc1', order: 1, data: items.map(function (i) { return i.mean_wait_minutes; })},
+      {label: 'Chờ P90', backgroundColor: '#1f4e9a', order: 1, data: items.map(function (i) { return i.p90_wait_minutes; })},
+      // a mark across each service's bars, not a line from one service to the next: a line
+      // joins nothing when one service had citizens, and targets differ per service
+      {label: 'Mục tiêu', type: 'line', showLine: false, pointStyle: 'line', pointRadius: 30,
+       pointHoverRadius: 30, pointBorderWidth: 4, order: 0, borderColor: '#b5121b', backgroundColor: '#b5121b',
+       data: items.map(function (i) { return targets[i.key]; })}
     ]}, options: {scales: {y: {beginAtZero: true, title: {display: true, text: 'phút / min'}}}}});
   }
 
