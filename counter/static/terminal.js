@@ -511,8 +511,11 @@
     $('complete-confirm').focus();
   }
 
-  function openTransfer() {
+  async function openTransfer() {
     var t = S.counter.current;
+    // the waiting counts as they are now, not as they were when the page loaded
+    var fresh = await api('GET', '/services');
+    if (fresh.body && fresh.body.items) S.serviceList = fresh.body.items;
     $('transfer-label').textContent = t.label;
     var box = $('transfer-services');
     box.textContent = '';
@@ -528,7 +531,7 @@
       var txt = el('span');
       bi(txt, s.name.vi, s.name.en);
       lab.appendChild(txt);
-      lab.appendChild(el('span', 'svc-waiting', s.waiting + ' chờ'));
+      lab.appendChild(bi(el('span', 'svc-waiting'), s.waiting + ' chờ', s.waiting + ' waiting'));
       box.appendChild(lab);
     });
     document.querySelector('#transfer-form input[value=front]').checked = true;

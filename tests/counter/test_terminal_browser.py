@@ -67,9 +67,13 @@ def test_an_official_serves_a_citizen_with_single_keys(browser: Any, live_server
     expect(page.locator("#btn-complete")).to_be_visible()
     page.screenshot(path=str(SHOTS / "counter-serving.png"))
 
+    issue(live_server, kiosk, "land")  # since the page loaded: the dialog counts it
     page.keyboard.press("t")
     expect(page.locator("#dlg-transfer")).to_be_visible()
     expect(page.locator("#transfer-services input[value=certification]")).to_have_count(0)
+    land = page.locator("#transfer-services label:has(input[value=land]) .svc-waiting")
+    expect(land).to_have_text("2 chờ2 waiting")
+    expect(land.locator(".en")).to_have_attribute("lang", "en")
     page.screenshot(path=str(SHOTS / "counter-transfer.png"))
     page.keyboard.press("Escape")
     expect(page.locator("#dlg-transfer")).to_be_hidden()
