@@ -12,7 +12,7 @@ demo: setup
 	$(BIN)/layso init --demo
 	$(BIN)/layso run --host $(HOST) --port $(PORT)
 
-# the suite on one pytest-xdist worker per core (TEST_WORKERS=0 for a serial run); each worker
+# the suite on two pytest-xdist workers per core (tests/conftest.py; TEST_WORKERS=0 for a serial run); each worker
 # has its own databases, temporary folders, ports, browser and Redis channels
 TEST_WORKERS ?= auto
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -120,3 +121,39 @@ def test_the_models_match_the_migrations(db_url: str) -> None:
     finally:
         engine.dispose()
     assert diff == [], "layso/db.py and the migrations differ: write a new revision"
+
+
+def test_the_suites_copied_schema_is_what_init_makes(tmp_path: Path) -> None:
+    """The test suite lays a copy of one migrated PostgreSQL schema into each test's schema
+    (tests/conftest.py, Prepared): the copy must be the schema `layso init --demo` makes, down
+    to every constraint, index, default and sequence."""
+    import shutil
+    import subprocess
+
+    from tests.conftest import PG_URL, _pg_database, prepare_database
+
+    if not PG_URL or shutil.which("pg_dump") is None:
+        pytest.skip("needs LAYSO_TEST_DATABASE_URL and pg_dump")
+
+    def schema_sql(url: str) -> str:
+        schema = url.split("search_path%3D", 1)[1].split("%20", 1)[0]
+        out = subprocess.run(["pg_dump", "--schema-only", "--schema", schema, PG_URL],
+                             capture_output=True, text=True, check=True, timeout=60).stdout
+        return "\n".join(line for line in out.splitlines()
+                         if not line.startswith("\\")).replace(schema, "s")
+
+    made, copied = _pg_database(PG_URL), _pg_database(PG_URL)
+    try:
+        made_url, copied_url = next(made), next(copied)
+        init_db(load({"DATA_DIR": str(tmp_path / "made"), "DATABASE_URL": made_url}),
+                demo=True)
+        prepare_database(copied_url, tmp_path / "copied")
+        assert (tmp_path / "copied" / "demo-devices.txt").exists()
+        assert schema_sql(copied_url) == schema_sql(made_url)
+        assert current_revision(copied_url) == head_revision()
+        rows, fresh = dump(copied_url), dump(made_url)
+        assert rows.keys() == fresh.keys()
+        assert {t: len(r) for t, r in rows.items()} == {t: len(r) for t, r in fresh.items()}
+    finally:
+        next(made, None)
+        next(copied, None)

@@ -79,6 +79,7 @@ def raw_socket_stays_up(url: str, seconds: float, out: dict[str, Any]) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.minutes
 def test_four_clients_stay_connected_three_minutes_and_miss_nothing(live_server):
     srv = live_server
     sup = srv.login("lanhdao", "layso-demo")
