@@ -429,10 +429,14 @@
         }
         if (code === "citizen_limit") {
           var n = r.data.error.details && r.data.error.details.limit;
-          return failure("Hôm nay bạn đã lấy đủ " + (n || "") + " số thứ tự cho lĩnh vực này. " +
+          // one number a day (the usual limit): no "1" in the sentence, which reads oddly
+          var many = n > 1;
+          return failure((many ? "Hôm nay bạn đã lấy đủ " + n + " số thứ tự cho lĩnh vực này. "
+                               : "Hôm nay bạn đã lấy số thứ tự cho lĩnh vực này. ") +
                          "Vui lòng chờ đến lượt với số đã lấy, hoặc liên hệ bàn hướng dẫn.",
-                         "You already have today's " + (n || "") + " number" + (n > 1 ? "s" : "") +
-                         " for this service. Please wait for your turn with the number you have, " +
+                         (many ? "You already took today's " + n + " numbers for this service. "
+                               : "You already took a number for this service today. ") +
+                         "Please wait for your turn with the number you have, " +
                          "or ask at the help desk.");
         }
         if (code === "invalid_dossier") {

@@ -108,8 +108,49 @@ def test_every_kiosk_screen_fits(browser, kiosk_server, screenshot_dir, size, la
     page.click("#no-priority")
     page.wait_for_selector("#s-error:not([hidden])")
     check(page, f"closed message {tag}", screenshot_dir, f"kiosk-closed-message-{tag}.png")
+    # the message leads in the chosen language too (it stayed Vietnamese-first in English)
+    assert lead_lang(page, "#s-error .k-error-title") == lang, f"{tag}: error not {lang}-first"
+    assert lead_lang(page, ".k-brand") == lang, f"{tag}: the center's name not {lang}-first"
     page.unroute_all(behavior="ignoreErrors")
     assert not page.errors
+    page.context.close()
+
+
+def lead_lang(page: Any, selector: str) -> str:
+    """The language of the larger of the element's two language parts, the one on top."""
+    return str(page.evaluate("""(sel) => {
+      const parts = [...document.querySelector(sel).querySelectorAll('[lang]')]
+        .filter(e => e.getBoundingClientRect().height > 0);
+      const size = (e) => parseFloat(getComputedStyle(e).fontSize);
+      parts.sort((a, b) => size(b) - size(a) ||
+                 a.getBoundingClientRect().top - b.getBoundingClientRect().top);
+      if (parts.length < 2 || size(parts[0]) === size(parts[1])) return 'same size';
+      return parts[0].lang;
+    }""", selector))
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_the_printer_warning_fits_the_home_screen(browser, kiosk_server, screenshot_dir,
+                                                  size, lang) -> None:
+    """The center's printer out of paper: the home screen's warning reads at AA and pushes
+    nothing off screen (in portrait English it pushed the help line 97 px below the screen)."""
+    token = kiosk_server.device(f"Kiosk warn {size} {lang}", "kiosk")
+    w, h = SIZES[size]
+    ctx = browser.new_context(viewport={"width": w, "height": h}, locale="vi-VN", has_touch=True)
+    ctx.add_init_script(f"localStorage.setItem('layso.kiosk.token', {json.dumps(token)})")
+    page = ctx.new_page()
+    page.route("**/api/v1/health", lambda route: route.fulfill(
+        status=200, content_type="application/json",
+        body=json.dumps({**route.fetch().json(), "printer": "paper_out",
+                         "printers": [{"device": None, "name": "", "state": "paper_out"}]})))
+    page.goto(kiosk_server.url + "/kiosk/")
+    page.wait_for_selector(".k-service")
+    page.wait_for_selector("#printer-warn:not([hidden])")
+    set_lang(page, lang)
+    check(page, f"printer warning {size} {lang}", screenshot_dir,
+          f"kiosk-home-printer-warn-{lang}-{size}.png")
+    assert lead_lang(page, "#printer-warn") == lang
     page.context.close()
 
 
