@@ -185,3 +185,61 @@ def test_the_kiosk_works_by_keyboard(browser, kiosk_server) -> None:
     page.wait_for_selector("#s-home:not([hidden])")
     page.keyboard.press("Escape")
     page.context.close()
+
+
+@pytest.fixture(scope="module")
+def big_catalogue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The demo center with 14 services (eight more, with long names) and a result service."""
+    tmp = tmp_path_factory.mktemp("kiosk-big")
+    server = LiveServer(tmp / "live", env={"LAYSO_PRINTER": f"dir://{tmp}/tickets"})
+    server.init()
+    server.start()
+    admin = server.login("admin", "layso-demo")
+    for i in range(8):
+        r = server.api("POST", "/services", admin, json={
+            "code": f"extra-{i}", "prefix": "GHJKLMNP"[i],
+            "name": {"vi": f"Lĩnh vực bổ sung số {i + 1} có tên khá dài",
+                     "en": f"Additional service number {i + 1} with a long name"}})
+        assert r.status_code == 201, r.text
+    r = server.api("PATCH", "/center", admin, json={"result_service": "certification"})
+    assert r.status_code == 200, r.text
+    yield server
+    server.kill()
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_a_large_catalogue_pages_with_buttons(browser, big_catalogue, screenshot_dir,
+                                              size, lang) -> None:
+    """Fourteen services: pages of six turned with Next and Previous, each page fitting the
+    screen, every service reachable by a tap (they ran 1,800–3,900 px down a screen that
+    cannot scroll: services 7 to 14 could not be reached at all)."""
+    token = big_catalogue.device(f"Kiosk big {size} {lang}", "kiosk")
+    page = open_kiosk(browser, big_catalogue, size, token)
+    set_lang(page, lang)
+    page.wait_for_selector("#pager:not([hidden])")
+    seen: list[str] = []
+    for n in range(14):
+        check(page, f"page {n + 1} {size} {lang}", screenshot_dir,
+              f"kiosk-catalogue-page{n + 1}-{lang}-{size}.png")
+        codes = page.eval_on_selector_all("#services .k-service",
+                                          "bs => bs.map(b => b.dataset.service)")
+        assert 0 < len(codes) <= 6, codes
+        seen += codes
+        assert page.locator("#page-prev").is_disabled() == (n == 0)
+        if page.locator("#page-next").is_disabled():
+            break
+        page.click("#page-next")
+    assert n <= 3, f"{size} {lang}: {n + 1} pages for 14 services"
+    assert len(seen) == 14 and len(set(seen)) == 14, seen
+    page.click("#page-prev")
+    page.locator("#services .k-service").first.click()
+    page.wait_for_selector("#s-priority:not([hidden])")
+    page.click("#no-priority")
+    page.wait_for_selector("#s-ticket:not([hidden])")
+    page.click("#done")
+    page.wait_for_selector("#s-home:not([hidden])")
+    # a new citizen starts on the first page
+    assert page.locator("[data-service=civil-status]").is_visible()
+    assert not page.errors
+    page.context.close()
