@@ -111,6 +111,10 @@ def test_every_kiosk_screen_fits(browser, kiosk_server, screenshot_dir, size, la
     # the message leads in the chosen language too (it stayed Vietnamese-first in English)
     assert lead_lang(page, "#s-error .k-error-title") == lang, f"{tag}: error not {lang}-first"
     assert lead_lang(page, ".k-brand") == lang, f"{tag}: the center's name not {lang}-first"
+    # the green button's leading line is white in either language, the second one pale
+    colours = page.evaluate(f"""() => ['{lang}', '{'vi' if lang == 'en' else 'en'}'].map(
+      l => getComputedStyle(document.querySelector('#error-ok .' + l)).color)""")
+    assert colours == ["rgb(255, 255, 255)", "rgb(216, 239, 230)"], f"{tag}: {colours}"
     page.unroute_all(behavior="ignoreErrors")
     assert not page.errors
     page.context.close()
