@@ -379,9 +379,17 @@
     return starts.length ? starts : plain;
   }
 
+  // a citizen who turns the page and walks away: the next one starts on the first page
+  var pageTimer = null;
   function turnPage(by) {
     state.page = (state.page || 0) + by;
     renderServices();
+    global.clearTimeout(pageTimer);
+    if (state.page > 0) {
+      pageTimer = global.setTimeout(function () {
+        if (doc.body.getAttribute("data-screen") === "s-home") home();
+      }, IDLE_FLOW_MS);
+    }
     var first = doc.querySelector("#services .k-service");
     var focused = doc.activeElement;
     if (focused && focused.disabled && first) first.focus({preventScroll: true});

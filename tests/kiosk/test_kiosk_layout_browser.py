@@ -247,3 +247,21 @@ def test_a_large_catalogue_pages_with_buttons(browser, big_catalogue, screenshot
     assert page.locator("[data-service=civil-status]").is_visible()
     assert not page.errors
     page.context.close()
+
+
+def test_a_turned_page_goes_back_to_the_first_when_the_citizen_leaves(browser,
+                                                                      big_catalogue) -> None:
+    """The next citizen does not find the kiosk on the third page of services."""
+    token = big_catalogue.device("Kiosk big idle", "kiosk")
+    ctx = browser.new_context(viewport={"width": 1080, "height": 1920}, has_touch=True)
+    ctx.add_init_script(f"localStorage.setItem('layso.kiosk.token', {json.dumps(token)})")
+    page = ctx.new_page()
+    page.clock.install()
+    page.goto(big_catalogue.url + "/kiosk/")
+    page.wait_for_selector("#pager:not([hidden])")
+    page.click("#page-next")
+    assert page.locator("[data-service=civil-status]").count() == 0
+    page.clock.fast_forward("01:01")
+    page.wait_for_selector("[data-service=civil-status]")
+    assert page.locator("#page-prev").is_disabled()
+    ctx.close()
