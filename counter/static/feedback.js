@@ -63,6 +63,15 @@
     ['screen-rate', 'screen-reason', 'screen-thanks', 'fb-head'].forEach(function (id) {
       swapLines($(id));
     });
+    headCounter();
+  }
+  /* the counter's name in the header, in the language that leads ("Quầy 4" to a citizen
+     rating in English read as an untranslated word) */
+  function headCounter() {
+    if (!S.me || !S.me.counter) return;
+    var name = S.me.counter.name, node = $('fb-counter');
+    node.textContent = lead === 'en' ? (name.en || name.vi) : name.vi;
+    node.lang = lead === 'en' && name.en ? 'en' : 'vi';
   }
   /* bi() for lines the tablet writes while a citizen reads: in the citizen's language first */
   function say(node, vi, en) {
@@ -152,7 +161,7 @@
     var me = S.me;
     if (!me) return;
     var c = me.counter;
-    bi($('fb-counter'), c.name.vi, '');
+    headCounter();
     bi($('idle-counter'), c.name.vi, c.name.en);
     var off = $('idle-officer');
     if (me.officer) bi(off, 'Cán bộ tiếp nhận: ' + me.officer.name, 'Official: ' + me.officer.name);

@@ -11,6 +11,7 @@
   var IDLE_TROUBLE_MS = 60000;
   var PRINT_WAIT_MS = 3000;
   var REFRESH_MS = 30000;
+  var PAGE_SIZE = 6;  // the services a screen holds at both kiosk sizes
 
   var state = {
     token: null, csrf: null, lang: "vi", services: [], categories: [], full: {},
@@ -141,16 +142,20 @@
     doc.body.classList.toggle("lang-vi", lang !== "en");
     doc.documentElement.lang = lang;
   }
-  $("lang").addEventListener("click", function () { setLang(state.lang === "en" ? "vi" : "en"); });
+  $("lang").addEventListener("click", function () {
+    setLang(state.lang === "en" ? "vi" : "en");
+    // the other language's names are longer or shorter: the pages are made again
+    if (doc.body.getAttribute("data-screen") === "s-home") renderServices();
+  });
 
   function home() {
     state.service = null; state.procedure = null; state.key = null; state.busy = false;
-    state.ticket = null; state.trouble = false; state.dossier = null;
+    state.ticket = null; state.trouble = false; state.dossier = null; state.page = 0;
     forgetCard();
     if (global.LaysoCamera) global.LaysoCamera.stop();
     setLang("vi");
-    renderServices();
     show("s-home");
+    renderServices();
     refresh();
   }
 
@@ -264,6 +269,13 @@
   function hours(s) {
     return (s.opens_at || "00:00") + "–" + (s.closes_at || "24:00");
   }
+  // "not issuing numbers now", with the hours only when it has some ("00:00–24:00" beside
+  // "not issuing now" read as a contradiction: a service retired meanwhile has no hours)
+  function closedText(s) {
+    var timed = s.opens_at || s.closes_at;
+    return ["Lĩnh vực này hiện đã ngừng cấp số." + (timed ? " Giờ cấp số: " + hours(s) : ""),
+            "This service is not issuing numbers now." + (timed ? " Hours: " + hours(s) : "")];
+  }
 
   function resultService() {
     if (!state.resultService) return null;
@@ -286,36 +298,104 @@
     $("services-empty").hidden = state.services.length > 0 || state.loaded;
     $("not-ready").hidden = !(state.loaded && state.services.length === 0);
     box.setAttribute("data-count", String(state.services.length));
-    state.services.forEach(function (s) {
-      var b = el("button", "k-card k-service");
-      b.type = "button";
-      b.setAttribute("role", "listitem");
-      b.setAttribute("data-service", s.code);
-      var prefix = el("span", "k-prefix", s.prefix);
-      var name = el("span", "k-card-name");
-      name.appendChild(pair(s.name.vi, s.name.en));
-      var meta = el("span", "k-card-meta");
-      var full = state.full[s.code];
-      if (!s.open) {
-        b.disabled = true;
-        b.classList.add("is-closed");
-        meta.appendChild(pair("Lĩnh vực này hiện đã ngừng cấp số. Giờ cấp số: " + hours(s),
-                              "This service is not issuing numbers now. Hours: " + hours(s)));
-      } else if (full) {
-        b.disabled = true;
-        b.classList.add("is-full");
-        meta.appendChild(pair("Đã hết số thứ tự trong ngày cho lĩnh vực này",
-                              "No more numbers today for this service"));
-      } else {
-        meta.appendChild(pair("Đang chờ: " + s.waiting + " người", "Waiting: " + s.waiting));
-      }
-      b.appendChild(prefix);
-      b.appendChild(name);
-      b.appendChild(meta);
-      b.addEventListener("click", function () { chooseService(s); });
-      box.appendChild(b);
-    });
+    // more services than a screen holds: pages turned with buttons (a kiosk cannot scroll),
+    // as many cards on each as fit (at most PAGE_SIZE; long names take more room)
+    var starts = paginate(box);
+    var pages = starts.length;
+    state.page = Math.max(0, Math.min(state.page || 0, pages - 1));
+    showPage(box, starts, state.page);
   }
+
+  function serviceCard(s) {
+    var b = el("button", "k-card k-service");
+    b.type = "button";
+    b.setAttribute("role", "listitem");
+    b.setAttribute("data-service", s.code);
+    var prefix = el("span", "k-prefix", s.prefix);
+    var name = el("span", "k-card-name");
+    name.appendChild(pair(s.name.vi, s.name.en));
+    var meta = el("span", "k-card-meta");
+    var full = state.full[s.code];
+    if (!s.open) {
+      b.disabled = true;
+      b.classList.add("is-closed");
+      meta.appendChild(pair(closedText(s)[0], closedText(s)[1]));
+    } else if (full) {
+      b.disabled = true;
+      b.classList.add("is-full");
+      meta.appendChild(pair("Đã hết số thứ tự trong ngày cho lĩnh vực này",
+                            "No more numbers today for this service"));
+    } else {
+      meta.appendChild(pair("Đang chờ: " + s.waiting + " người", "Waiting: " + s.waiting));
+    }
+    b.appendChild(prefix);
+    b.appendChild(name);
+    b.appendChild(meta);
+    b.addEventListener("click", function () { chooseService(s); });
+    return b;
+  }
+
+  // the first service of each page, [0, …]
+  function showPage(box, starts, page) {
+    var pages = starts.length;
+    var end = page + 1 < pages ? starts[page + 1] : state.services.length;
+    box.textContent = "";
+    state.services.slice(starts[page], end).forEach(function (s) { box.appendChild(serviceCard(s)); });
+    $("pager").hidden = pages < 2;
+    doc.body.classList.toggle("has-pages", pages > 1);
+    $("page-prev").disabled = page === 0;
+    $("page-next").disabled = page === pages - 1;
+    var of = $("page-of");
+    of.textContent = "";
+    of.appendChild(pair("Trang " + (page + 1) + "/" + pages, "Page " + (page + 1) + " of " + pages));
+    state.pageStarts = starts;
+  }
+  function fits() {
+    var root = doc.documentElement;
+    return root.scrollHeight <= global.innerHeight + 1 && root.scrollWidth <= global.innerWidth + 1;
+  }
+  function paginate(box) {
+    var n = state.services.length;
+    var plain = [];
+    for (var i = 0; i < n; i += PAGE_SIZE) plain.push(i);
+    if (!plain.length) plain.push(0);
+    // measured only on the home screen as it shows (a hidden screen has no size)
+    if (doc.body.getAttribute("data-screen") !== "s-home" || $("s-home").hidden) return plain;
+    var starts = [], at = 0;
+    while (at < n) {
+      var take = Math.min(PAGE_SIZE, n - at);
+      var trial = starts.concat([at]);
+      // with the pager shown whenever this is not the only page
+      while (take > 1) {
+        showPage(box, trial.concat(at + take < n || at > 0 ? [at + take] : []), trial.length - 1);
+        if (at + take >= n && at === 0) { $("pager").hidden = true;
+          doc.body.classList.remove("has-pages"); }
+        if (fits()) break;
+        take -= 1;
+      }
+      starts.push(at);
+      at += take;
+    }
+    return starts.length ? starts : plain;
+  }
+
+  // a citizen who turns the page and walks away: the next one starts on the first page
+  var pageTimer = null;
+  function turnPage(by) {
+    state.page = (state.page || 0) + by;
+    renderServices();
+    global.clearTimeout(pageTimer);
+    if (state.page > 0) {
+      pageTimer = global.setTimeout(function () {
+        if (doc.body.getAttribute("data-screen") === "s-home") home();
+      }, IDLE_FLOW_MS);
+    }
+    var first = doc.querySelector("#services .k-service");
+    var focused = doc.activeElement;
+    if (focused && focused.disabled && first) first.focus({preventScroll: true});
+  }
+  $("page-prev").addEventListener("click", function () { turnPage(-1); });
+  $("page-next").addEventListener("click", function () { turnPage(1); });
 
   function crumb(target, s) {
     target.textContent = "";
@@ -429,10 +509,14 @@
         }
         if (code === "citizen_limit") {
           var n = r.data.error.details && r.data.error.details.limit;
-          return failure("Hôm nay bạn đã lấy đủ " + (n || "") + " số thứ tự cho lĩnh vực này. " +
+          // one number a day (the usual limit): no "1" in the sentence, which reads oddly
+          var many = n > 1;
+          return failure((many ? "Hôm nay bạn đã lấy đủ " + n + " số thứ tự cho lĩnh vực này. "
+                               : "Hôm nay bạn đã lấy số thứ tự cho lĩnh vực này. ") +
                          "Vui lòng chờ đến lượt với số đã lấy, hoặc liên hệ bàn hướng dẫn.",
-                         "You already have today's " + (n || "") + " number" + (n > 1 ? "s" : "") +
-                         " for this service. Please wait for your turn with the number you have, " +
+                         (many ? "You already took today's " + n + " numbers for this service. "
+                               : "You already took a number for this service today. ") +
+                         "Please wait for your turn with the number you have, " +
                          "or ask at the help desk.");
         }
         if (code === "invalid_dossier") {
@@ -441,8 +525,7 @@
         }
         if (code === "service_closed") {
           refresh();
-          return failure("Lĩnh vực này hiện đã ngừng cấp số. Giờ cấp số: " + hours(state.service),
-                         "This service is not issuing numbers now. Hours: " + hours(state.service));
+          return failure(closedText(state.service)[0], closedText(state.service)[1]);
         }
         if (r.status === 503) {
           // the server's disk is full or its database does not answer: nothing the citizen

@@ -56,6 +56,21 @@
     $("ahead").textContent = t.ahead == null ? "–" : String(t.ahead);
     if (!t.eta_minutes) pair($("eta"), "Sắp đến lượt", "Almost your turn");
     else pair($("eta"), "khoảng " + t.eta_minutes + " phút", "about " + t.eta_minutes + " min");
+    // moved to another service, or back in the queue after a call: a citizen who sees the
+    // service's name change, or "Waiting" again, is told why
+    var moved = $("moved");
+    if (t.state !== "waiting") {
+      moved.hidden = true;
+    } else if (last.service && last.service !== t.service.code) {
+      pair(moved, "Số của bạn đã được chuyển sang lĩnh vực " + t.service.name.vi +
+           ". Vui lòng tiếp tục chờ.",
+           "Your number was moved to " + t.service.name.en + ". Please keep waiting.");
+      moved.hidden = false;
+    } else if (last.state && last.state !== "waiting") {
+      pair(moved, "Số của bạn đã được đưa trở lại hàng chờ. Vui lòng chờ được gọi lại.",
+           "Your number is back in the queue. Please wait to be called again.");
+      moved.hidden = false;
+    }
     var c = $("counter");
     c.hidden = !t.counter || (t.state !== "called" && t.state !== "serving");
     if (t.counter) pair(c, "Quầy " + t.counter.number, "Counter " + t.counter.number);
@@ -64,7 +79,7 @@
       (last.state !== "called" || last.calledAt !== t.called_at || last.recalls !== t.recalls);
     if (fresh) called(t.label, t.counter);
     if (t.state !== "called") $("called").hidden = true;
-    last = {state: t.state, calledAt: t.called_at, recalls: t.recalls};
+    last = {state: t.state, calledAt: t.called_at, recalls: t.recalls, service: t.service.code};
   }
 
   function called(label, counter) {
@@ -82,16 +97,31 @@
   }
   $("called-ok").addEventListener("click", function () { $("called").hidden = true; });
 
+  // no such ticket (a mistyped or old link): say so, and nothing about waiting
+  var gone = false;
+  function missing() {
+    gone = true;
+    $("missing").hidden = false;
+    $("missing-help").hidden = false;
+    $("card").hidden = true;
+    $("note").hidden = true;
+    doc.body.setAttribute("data-state", "missing");
+    doc.title = english ? "Ticket not found · Không tìm thấy số thứ tự"
+                        : "Không tìm thấy số thứ tự · Ticket not found";
+    debug.missing = true;
+  }
+
   function load() {
+    if (gone) return Promise.resolve();
     return global.fetch("/api/v1/tickets/" + encodeURIComponent(token), {cache: "no-store"})
       .then(function (r) {
-        if (r.status === 404) { $("missing").hidden = false; $("card").hidden = true; return; }
+        if (r.status === 404) { missing(); return; }
         if (r.ok) return r.json().then(render);
       }, function () { /* offline: the socket or the next poll will bring it */ });
   }
 
   function connect() {
-    if (!global.io) return;
+    if (!global.io || gone) return;
     var socket = global.io({transports: ["websocket", "polling"],
                             auth: {channel: "ticket", ticket: token}});
     debug.socket = socket;

@@ -154,3 +154,16 @@ def test_a_paused_counter_shows_its_reason_in_both_orientations(
     check(page, f"paused live {size}")
     assert not page.errors
     page.context.close()
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_the_offline_badge_reads_from_the_back(browser: Any, live_server: LiveServer,
+                                               screenshot_dir: Path, size: str) -> None:
+    """The server away: the board says so in text of 24 px at least, both languages (the badge
+    was 23.8 px and its English 19 px on a 1920×1080 board)."""
+    page = open_board(browser, live_server, size)
+    live_server.kill()
+    page.wait_for_selector("#offline", state="visible", timeout=15_000)
+    check(page, f"offline {size}")
+    page.screenshot(path=str(screenshot_dir / f"board-offline-{size}.png"))
+    page.context.close()

@@ -108,8 +108,53 @@ def test_every_kiosk_screen_fits(browser, kiosk_server, screenshot_dir, size, la
     page.click("#no-priority")
     page.wait_for_selector("#s-error:not([hidden])")
     check(page, f"closed message {tag}", screenshot_dir, f"kiosk-closed-message-{tag}.png")
+    # the message leads in the chosen language too (it stayed Vietnamese-first in English)
+    assert lead_lang(page, "#s-error .k-error-title") == lang, f"{tag}: error not {lang}-first"
+    assert lead_lang(page, ".k-brand") == lang, f"{tag}: the center's name not {lang}-first"
+    # the green button's leading line is white in either language, the second one pale
+    colours = page.evaluate(f"""() => ['{lang}', '{'vi' if lang == 'en' else 'en'}'].map(
+      l => getComputedStyle(document.querySelector('#error-ok .' + l)).color)""")
+    assert colours == ["rgb(255, 255, 255)", "rgb(216, 239, 230)"], f"{tag}: {colours}"
     page.unroute_all(behavior="ignoreErrors")
     assert not page.errors
+    page.context.close()
+
+
+def lead_lang(page: Any, selector: str) -> str:
+    """The language of the larger of the element's two language parts, the one on top."""
+    return str(page.evaluate("""(sel) => {
+      const parts = [...document.querySelector(sel).querySelectorAll('[lang]')]
+        .filter(e => e.getBoundingClientRect().height > 0);
+      const size = (e) => parseFloat(getComputedStyle(e).fontSize);
+      parts.sort((a, b) => size(b) - size(a) ||
+                 a.getBoundingClientRect().top - b.getBoundingClientRect().top);
+      if (parts.length < 2 || size(parts[0]) === size(parts[1])) return 'same size';
+      return parts[0].lang;
+    }""", selector))
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_the_printer_warning_fits_the_home_screen(browser, kiosk_server, screenshot_dir,
+                                                  size, lang) -> None:
+    """The center's printer out of paper: the home screen's warning reads at AA and pushes
+    nothing off screen (in portrait English it pushed the help line 97 px below the screen)."""
+    token = kiosk_server.device(f"Kiosk warn {size} {lang}", "kiosk")
+    w, h = SIZES[size]
+    ctx = browser.new_context(viewport={"width": w, "height": h}, locale="vi-VN", has_touch=True)
+    ctx.add_init_script(f"localStorage.setItem('layso.kiosk.token', {json.dumps(token)})")
+    page = ctx.new_page()
+    page.route("**/api/v1/health", lambda route: route.fulfill(
+        status=200, content_type="application/json",
+        body=json.dumps({**route.fetch().json(), "printer": "paper_out",
+                         "printers": [{"device": None, "name": "", "state": "paper_out"}]})))
+    page.goto(kiosk_server.url + "/kiosk/")
+    page.wait_for_selector(".k-service")
+    page.wait_for_selector("#printer-warn:not([hidden])")
+    set_lang(page, lang)
+    check(page, f"printer warning {size} {lang}", screenshot_dir,
+          f"kiosk-home-printer-warn-{lang}-{size}.png")
+    assert lead_lang(page, "#printer-warn") == lang
     page.context.close()
 
 
@@ -144,3 +189,79 @@ def test_the_kiosk_works_by_keyboard(browser, kiosk_server) -> None:
     page.wait_for_selector("#s-home:not([hidden])")
     page.keyboard.press("Escape")
     page.context.close()
+
+
+@pytest.fixture(scope="module")
+def big_catalogue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The demo center with 14 services (eight more, with long names) and a result service."""
+    tmp = tmp_path_factory.mktemp("kiosk-big")
+    server = LiveServer(tmp / "live", env={"LAYSO_PRINTER": f"dir://{tmp}/tickets"})
+    server.init()
+    server.start()
+    admin = server.login("admin", "layso-demo")
+    for i in range(8):
+        r = server.api("POST", "/services", admin, json={
+            "code": f"extra-{i}", "prefix": "GHJKLMNP"[i],
+            "name": {"vi": f"Lĩnh vực bổ sung số {i + 1} có tên khá dài",
+                     "en": f"Additional service number {i + 1} with a long name"}})
+        assert r.status_code == 201, r.text
+    r = server.api("PATCH", "/center", admin, json={"result_service": "certification"})
+    assert r.status_code == 200, r.text
+    yield server
+    server.kill()
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_a_large_catalogue_pages_with_buttons(browser, big_catalogue, screenshot_dir,
+                                              size, lang) -> None:
+    """Fourteen services: pages of six turned with Next and Previous, each page fitting the
+    screen, every service reachable by a tap (they ran 1,800–3,900 px down a screen that
+    cannot scroll: services 7 to 14 could not be reached at all)."""
+    token = big_catalogue.device(f"Kiosk big {size} {lang}", "kiosk")
+    page = open_kiosk(browser, big_catalogue, size, token)
+    set_lang(page, lang)
+    page.wait_for_selector("#pager:not([hidden])")
+    seen: list[str] = []
+    for n in range(14):
+        check(page, f"page {n + 1} {size} {lang}", screenshot_dir,
+              f"kiosk-catalogue-page{n + 1}-{lang}-{size}.png")
+        codes = page.eval_on_selector_all("#services .k-service",
+                                          "bs => bs.map(b => b.dataset.service)")
+        assert 0 < len(codes) <= 6, codes
+        seen += codes
+        assert page.locator("#page-prev").is_disabled() == (n == 0)
+        if page.locator("#page-next").is_disabled():
+            break
+        page.click("#page-next")
+    assert n <= 3, f"{size} {lang}: {n + 1} pages for 14 services"
+    assert len(seen) == 14 and len(set(seen)) == 14, seen
+    page.click("#page-prev")
+    page.locator("#services .k-service").first.click()
+    page.wait_for_selector("#s-priority:not([hidden])")
+    page.click("#no-priority")
+    page.wait_for_selector("#s-ticket:not([hidden])")
+    page.click("#done")
+    page.wait_for_selector("#s-home:not([hidden])")
+    # a new citizen starts on the first page
+    assert page.locator("[data-service=civil-status]").is_visible()
+    assert not page.errors
+    page.context.close()
+
+
+def test_a_turned_page_goes_back_to_the_first_when_the_citizen_leaves(browser,
+                                                                      big_catalogue) -> None:
+    """The next citizen does not find the kiosk on the third page of services."""
+    token = big_catalogue.device("Kiosk big idle", "kiosk")
+    ctx = browser.new_context(viewport={"width": 1080, "height": 1920}, has_touch=True)
+    ctx.add_init_script(f"localStorage.setItem('layso.kiosk.token', {json.dumps(token)})")
+    page = ctx.new_page()
+    page.clock.install()
+    page.goto(big_catalogue.url + "/kiosk/")
+    page.wait_for_selector("#pager:not([hidden])")
+    page.click("#page-next")
+    assert page.locator("[data-service=civil-status]").count() == 0
+    page.clock.fast_forward("01:01")
+    page.wait_for_selector("[data-service=civil-status]")
+    assert page.locator("#page-prev").is_disabled()
+    ctx.close()

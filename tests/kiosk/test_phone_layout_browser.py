@@ -95,3 +95,99 @@ def test_the_phone_page_leads_in_the_citizens_language_and_fits(
     server.api("POST", "/counters/4/close", officer)
     assert not page.errors
     page.context.close()
+
+
+def state_of(page: Any) -> str:
+    return str(page.evaluate("document.body.dataset.state"))
+
+
+@pytest.mark.parametrize("size", [(360, 740), (412, 915)])
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_every_ticket_state_reads_on_the_phone(browser: Any, server: LiveServer,
+                                               screenshot_dir: Path, lang: str,
+                                               size: tuple[int, int]) -> None:
+    """Called, serving, moved to another service, back in the queue, no-show, done and
+    cancelled, each at AA in the citizen's language first (no-show and cancelled were
+    3.66:1, the call overlay's second lines 3.32:1 while it pulsed), and the citizen is told
+    why their number is waiting again or names another service."""
+    w, h = size
+    kiosk = server.device(f"Kiosk states {lang} {w}", "kiosk")
+    officer = server.login("lanhdao", "layso-demo")
+
+    def act(path: str, **body: Any) -> Any:
+        r = server.api("POST", path, officer, json=body or None)
+        assert r.status_code in (200, 201), r.text
+        return r.json()
+
+    for n in (4, 5):
+        server.api("POST", f"/counters/{n}/open", officer)
+    mine = server.api("POST", "/tickets", kiosk, json={"service": "online-help",
+                                                     "lang": lang}).json()
+    page = phone(browser, mine["status_url"])
+    page.set_viewport_size({"width": w, "height": h})
+    tag = f"{lang}-{w}"
+
+    def shown(state: str, where: str) -> None:
+        poll(page, f"document.body.dataset.state === {state!r}", timeout=10)
+        time.sleep(0.3)  # the overlay's pulse: measured at its darkest too
+        check(page, f"{where} {tag}")
+        assert lead_lang(page, "#state") == lang, f"{where} {tag}: state not {lang}-first"
+
+    assert act("/counters/4/call-next")["label"] == mine["label"]
+    page.wait_for_selector("#called:not([hidden])", timeout=5000)
+    for _ in range(4):  # through the whole pulse
+        check(page, f"call overlay {tag}")
+        time.sleep(0.35)
+    page.click("#called-ok")
+    act("/counters/4/start")
+    shown("serving", "serving")
+    act("/counters/4/transfer", service="business", position="back")
+    shown("waiting", "transferred")
+    moved = page.inner_text("#moved")
+    assert ("Business registration" if lang == "en" else "Đăng ký kinh doanh") in moved, moved
+    assert lead_lang(page, "#moved") == lang
+    page.screenshot(path=str(screenshot_dir / f"phone-moved-{tag}.png"), full_page=True)
+    act("/counters/5/call-next")
+    shown("called", "called again")
+    page.click("#called-ok")
+    act("/counters/5/no-show")
+    shown("no_show", "no-show")
+    assert page.locator("#moved").is_hidden()
+    page.screenshot(path=str(screenshot_dir / f"phone-no-show-{tag}.png"), full_page=True)
+    act(f"/tickets/{mine['id']}/reactivate")
+    shown("waiting", "back in the queue")
+    back = page.inner_text("#moved")
+    assert ("back in the queue" if lang == "en" else "trở lại hàng chờ") in back, back
+    act("/counters/5/call-next")
+    shown("called", "called a third time")
+    page.click("#called-ok")
+    act("/counters/5/start")
+    act("/counters/5/complete", outcome="done")
+    shown("done", "done")
+    other = server.api("POST", "/tickets", kiosk, json={"service": "land", "lang": lang}).json()
+    page.goto(other["status_url"])
+    poll(page, "window.laysoPhone && window.laysoPhone.updates > 0")
+    act(f"/tickets/{other['id']}/cancel")
+    shown("cancelled", "cancelled")
+    page.screenshot(path=str(screenshot_dir / f"phone-cancelled-{tag}.png"), full_page=True)
+    for n in (4, 5):
+        server.api("POST", f"/counters/{n}/close", officer)
+    assert not page.errors
+    page.context.close()
+
+
+def test_a_ticket_that_does_not_exist_says_so_and_nothing_else(
+        browser: Any, server: LiveServer, screenshot_dir: Path) -> None:
+    """A mistyped or old link: "not found" and what to do, not "please wait until your
+    number is called" above it, and the tab's title says it too."""
+    ctx = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN",
+                              is_mobile=True, has_touch=True, device_scale_factor=2)
+    page = ctx.new_page()
+    page.goto(server.url + "/t/" + "x" * 43)
+    poll(page, "window.laysoPhone && window.laysoPhone.missing")
+    assert page.locator("#note").is_hidden(), "a missing ticket is told to wait"
+    assert page.locator("#missing-help").is_visible()
+    assert "Không tìm thấy" in page.title()
+    check(page, "missing")
+    page.screenshot(path=str(screenshot_dir / "phone-missing.png"), full_page=True)
+    ctx.close()

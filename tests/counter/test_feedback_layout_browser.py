@@ -1,0 +1,77 @@
+"""The feedback tablet facing the citizen at 800×1280 and 1280×800, in the language the
+citizen chose at the kiosk: rating, reason and thanks fit the screen, nothing under 16 px,
+AA contrast, the header's counter in that language, and an unanswered rating times out."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.counter.browser import tablet_page
+from tests.layout import assert_fits
+
+pytestmark = pytest.mark.browser
+
+SIZES = {"portrait": (800, 1280), "landscape": (1280, 800)}
+TABLET_BG = "rgb(247, 244, 239)"
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_the_tablet_reads_in_the_citizens_language_at_both_sizes(
+        browser: Any, live_server: Any, screenshot_dir: Path, lang: str, size: str) -> None:
+    from playwright.sync_api import expect
+
+    kiosk = live_server.device("Kiosk", "kiosk")
+    token = live_server.device("Tablet 4", "feedback", 4)
+    officer = live_server.login("lanhdao", "layso-demo")
+
+    def act(path: str, **body: Any) -> None:
+        r = live_server.api("POST", path, officer, json=body or None)
+        assert r.status_code in (200, 201, 204), r.text
+
+    tablet = tablet_page(browser, live_server, token)
+    tablet.set_viewport_size(dict(zip(("width", "height"), SIZES[size], strict=True)))
+    tag = f"{lang}-{size}"
+
+    def fits(where: str) -> None:
+        time.sleep(0.2)  # fonts
+        assert_fits(tablet, f"{where} {tag}", min_font=16, gradient=TABLET_BG)
+
+    act("/counters/4/open")
+    for _ in range(2):
+        r = live_server.api("POST", "/tickets", kiosk, json={"service": "social", "lang": lang})
+        assert r.status_code == 201, r.text
+    act("/counters/4/call-next")
+    act("/counters/4/start")
+    act("/counters/4/complete", outcome="done")
+    expect(tablet.locator("body")).to_have_attribute("data-screen", "rate")
+    fits("rating")
+    head = tablet.locator("#fb-counter")
+    # the counter's name in the citizen's language ("Quầy 4" stayed to an English citizen)
+    expect(head).to_have_text("Counter 4" if lang == "en" else "Quầy 4")
+    expect(head).to_have_attribute("lang", lang)
+    tablet.screenshot(path=str(screenshot_dir / f"feedback-rate-{tag}.png"))
+    tablet.click(".face[data-score='2']")
+    expect(tablet.locator("body")).to_have_attribute("data-screen", "reason")
+    fits("reason")
+    tablet.screenshot(path=str(screenshot_dir / f"feedback-reason-{tag}.png"))
+    tablet.click("#reason-skip")
+    expect(tablet.locator("body")).to_have_attribute("data-screen", "thanks")
+    fits("thanks")
+    tablet.clock.fast_forward("00:31")
+    expect(tablet.locator("body")).to_have_attribute("data-screen", "idle")
+    expect(head).to_have_text("Quầy 4")  # the idle screen is the center's again
+    # the next citizen walks away without rating: back to the idle screen on its own
+    act("/counters/4/call-next")
+    act("/counters/4/start")
+    act("/counters/4/complete", outcome="done")
+    expect(tablet.locator("body")).to_have_attribute("data-screen", "rate")
+    tablet.clock.fast_forward("00:31")
+    expect(tablet.locator("body")).to_have_attribute("data-screen", "idle")
+    fits("idle after a timeout")
+    act("/counters/4/close")
+    tablet.context.close()
