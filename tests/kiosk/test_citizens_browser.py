@@ -78,6 +78,10 @@ def test_a_scanned_card_proposes_priority_and_counts_against_the_limit(
     expect(suggested).to_have_class(re.compile(r"\bis-suggested\b"))
     assert page.evaluate("document.activeElement.dataset.priority") == "elderly"
     assert page.locator(".is-suggested").count() == 1
+    # the tag's two languages stand on one line at one size, large enough to read
+    sizes = page.eval_on_selector_all(".k-suggest-tag .vi, .k-suggest-tag .en",
+                                      "es => es.map(e => parseFloat(getComputedStyle(e).fontSize))")
+    assert len(sizes) == 2 and min(sizes) >= 16 and sizes[0] == sizes[1], sizes
     shot(page, screenshot_dir, "kiosk-card-elderly-suggested.png")
     assert not [w for w in CARD_WORDS if w in on_screen(page)]
     suggested.click()  # the citizen confirms
