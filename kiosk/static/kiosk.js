@@ -293,6 +293,10 @@
     $("camera-card").hidden = !state.hasCamera;
     $("camera-receipt").hidden = !state.hasCamera;
     var box = $("services");
+    // the cards are rebuilt on every queue update: the reception desk's keyboard focus stays
+    // on the card it was on (else Enter after a live update would do nothing)
+    var active = doc.activeElement;
+    var focused = active && box.contains(active) ? active.getAttribute("data-service") : null;
     box.textContent = "";
     // an empty list after a successful read: the center has no service yet (not an error)
     $("services-empty").hidden = state.services.length > 0 || state.loaded;
@@ -304,6 +308,10 @@
     var pages = starts.length;
     state.page = Math.max(0, Math.min(state.page || 0, pages - 1));
     showPage(box, starts, state.page);
+    if (focused) {
+      var again = box.querySelector('[data-service="' + focused + '"]');
+      if (again && !again.disabled) again.focus();
+    }
   }
 
   function serviceCard(s) {

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import poll
 from tests.layout import assert_fits, assert_langs
 from tests.live import LiveServer
 
@@ -179,6 +180,14 @@ def test_the_kiosk_works_by_keyboard(browser, kiosk_server) -> None:
         pytest.fail("Tab never reaches the Land service")
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert outline != "none", "the focused card shows no focus ring"
+    # another kiosk's citizen takes a number: the cards are redrawn with the new count, and the
+    # desk's focus stays where it was
+    before = page.inner_text("[data-service=land] .k-card-meta")
+    other = kiosk_server.device("Kiosk sảnh", "kiosk")
+    assert kiosk_server.api("POST", "/tickets", other, json={"service": "land"}).status_code == 201
+    poll(page, "document.querySelector('[data-service=land] .k-card-meta').innerText !== "
+               + json.dumps(before))
+    assert page.evaluate("document.activeElement.dataset.service") == "land"
     page.keyboard.press("Enter")
     page.wait_for_selector("#s-priority:not([hidden])")
     assert page.evaluate("document.activeElement.id") == "no-priority", "focus stays behind"
