@@ -571,21 +571,16 @@
     return S.number !== null && S.counter && S.counter.state !== 'closed';
   }
 
-  function openLogout() {
-    if (!holdsOpenCounter()) { logout(); return; }
-    $('logout-counter').textContent = counterWord(S.counter);
-    leavingHint($('logout-hint'));
-    $('dlg-logout').showModal();
-    $('logout-confirm').focus();
+  /* `which` is the dialog (`logout` or `switch`); with no open counter to leave, go on. */
+  function askLeaving(which, goOn) {
+    if (!holdsOpenCounter()) { goOn(); return; }
+    $(which + '-counter').textContent = counterWord(S.counter);
+    leavingHint($(which + '-hint'));
+    $('dlg-' + which).showModal();
+    $(which + '-confirm').focus();
   }
-
-  function openSwitch() {
-    if (!holdsOpenCounter()) { toPicker(); return; }
-    $('switch-counter').textContent = counterWord(S.counter);
-    leavingHint($('switch-hint'));
-    $('dlg-switch').showModal();
-    $('switch-confirm').focus();
-  }
+  function openLogout() { askLeaving('logout', logout); }
+  function openSwitch() { askLeaving('switch', toPicker); }
 
   function toPicker() {
     S.number = null;

@@ -61,11 +61,7 @@ def _text(value: Any, field: str, max_len: int, *, required: bool = True) -> str
         raise _bad(field, "invalid_" + field.split(".")[-1], f"{field} must be a non-empty text")
     # the board, the counter, tickets, reports and exports show these names: the same rules
     # as a pause reason (no line breaks, controls, direction overrides or invisible-only text)
-    code = "invalid_" + field.split(".")[-1]
-    try:
-        return clean_text(value, field, max_len, code=code)
-    except Invalid as e:
-        raise _bad(field, code, e.message) from None
+    return clean_text(value, field, max_len, code="invalid_" + field.split(".")[-1])
 
 
 def _name(value: Any, field: str = "name", max_len: int = 200) -> tuple[str, str]:

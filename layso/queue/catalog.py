@@ -74,15 +74,6 @@ CENTER_COLUMNS = ("name_vi", "name_en", "timezone", "priority_policy", "recall_l
 _FIELD_OF = {"name_vi": "name", "name_en": "name", "notice_vi": "notice", "notice_en": "notice"}
 
 
-def _readable(value: str, field: str, max_len: int, code: str, *,
-              multiline: bool = False) -> str:
-    """clean_text's rules with the API's field named in the error."""
-    try:
-        return clean_text(value, field, max_len, multiline=multiline, code=code)
-    except Invalid as e:
-        raise Invalid(code, e.message, field=field) from None
-
-
 def check_center_value(column: str, value: Any) -> Any:
     """The value a center setting will store (normalised), or Invalid naming the field."""
     field = _FIELD_OF.get(column, column)
@@ -95,12 +86,12 @@ def check_center_value(column: str, value: Any) -> Any:
     if column in ("name_vi", "name_en"):
         if not isinstance(value, str) or not value.strip() or len(value.strip()) > 200:
             raise bad("invalid_name", "the center's name: 1-200 characters, vi and en")
-        return _readable(value, field, 200, "invalid_name")
+        return clean_text(value, field, 200, code="invalid_name")
     if column in ("notice_vi", "notice_en"):
         if not isinstance(value, str) or len(value) > 500:
             raise bad("invalid_notice", "the notice is text of at most 500 characters")
         # the board scrolls the notice as one line: the text rules of a name
-        return _readable(value, field, 500, "invalid_notice") if value else value
+        return clean_text(value, field, 500, code="invalid_notice") if value else value
     if column == "priority_policy":
         return str(parse_policy(value))
     if column == "recall_limit":

@@ -24,26 +24,28 @@ USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
 
 def clean_text(value: str, field: str, max_len: int, *, multiline: bool = False,
                code: str | None = None) -> str:
-    """`value` stripped and NFC-normalised, or Invalid (422) when it cannot be shown as typed.
+    """`value` stripped and NFC-normalised, or Invalid (422, naming `field`) when it cannot be
+    shown as typed.
 
     `multiline` allows line breaks (a citizen's free comment), never other controls.
     """
     err = code or "invalid_" + field
     text = unicodedata.normalize("NFC", value).strip()
     if _BIDI.search(text):
-        raise Invalid(err, f"{field} contains direction-changing characters")
+        raise Invalid(err, f"{field} contains direction-changing characters", field=field)
     for ch in text:
         cat = unicodedata.category(ch)
         if cat == "Cc" and not (multiline and ch in "\n\t"):
-            raise Invalid(err, f"{field} contains control characters or line breaks")
+            raise Invalid(err, f"{field} contains control characters or line breaks",
+                          field=field)
         if cat in ("Zl", "Zp") and not multiline:
-            raise Invalid(err, f"{field} contains line breaks")
+            raise Invalid(err, f"{field} contains line breaks", field=field)
     visible = [ch for ch in text if unicodedata.category(ch) not in ("Cf", "Zs", "Zl", "Zp",
                                                                       "Cc", "Mn", "Me")]
     if text and not visible:
-        raise Invalid(err, f"{field} has no visible characters")
+        raise Invalid(err, f"{field} has no visible characters", field=field)
     if len(text) > max_len:
-        raise Invalid(err, f"{field} is at most {max_len} characters")
+        raise Invalid(err, f"{field} is at most {max_len} characters", field=field)
     return text
 
 
