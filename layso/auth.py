@@ -38,8 +38,10 @@ ARGON2_MEMORY_KIB = 19 * 1024
 ARGON2_PARALLELISM = 1
 _hasher = PasswordHasher(time_cost=ARGON2_TIME_COST, memory_cost=ARGON2_MEMORY_KIB,
                          parallelism=ARGON2_PARALLELISM)
-# verified against when the username is unknown, so timing does not reveal which users exist
-_DUMMY_HASH = _hasher.hash("not a password")
+# verified against when the username is unknown, so timing does not reveal which users exist:
+# made by the hasher in force the first time it is needed (a CLI command or a server start that
+# logs nobody in pays no hash for it), and again only when the hasher changes
+_dummy: tuple[PasswordHasher, str] | None = None
 
 
 def password_hasher() -> PasswordHasher:
@@ -49,11 +51,18 @@ def password_hasher() -> PasswordHasher:
 
 def set_password_hasher(hasher: PasswordHasher) -> PasswordHasher:
     """Use `hasher` from now on (a test suite's cheap one, say); answers the previous one."""
-    global _hasher, _DUMMY_HASH
+    global _hasher
     previous = _hasher
     _hasher = hasher
-    _DUMMY_HASH = hasher.hash("not a password")
     return previous
+
+
+def _dummy_hash() -> str:
+    """The stored hash an unknown username is verified against, by the hasher in force."""
+    global _dummy
+    if _dummy is None or _dummy[0] is not _hasher:
+        _dummy = (_hasher, _hasher.hash("not a password"))
+    return _dummy[1]
 
 
 #: letters, digits, dot, dash and underscore, at most 80
@@ -115,8 +124,13 @@ def set_password(conn: Connection, username: str, password: str) -> None:
         revoke_all_user_tokens(conn, user_id)  # a new password ends every session and token
 
 
-def _verify(stored: str, password: str) -> bool:
+def _verify(stored: str | None, password: str) -> bool:
+    """Whether `password` matches `stored`; with no stored hash (an unknown username) it costs
+    the same and answers False."""
     try:
+        if stored is None:
+            _hasher.verify(_dummy_hash(), password)
+            return False
         return bool(_hasher.verify(stored, password))
     except (VerificationError, InvalidHashError):
         return False
@@ -134,7 +148,7 @@ def check_password(conn: Connection, username: str, password: str,
         db.users.c.username.in_({username, username.lower()}))).all()
     # the exact name first (an account made before usernames were lower-cased)
     row = next((r for r in rows if r.username == username), rows[0] if rows else None)
-    stored = row.password_hash if row else _DUMMY_HASH
+    stored = row.password_hash if row else None
     ok = (slots.run(_verify, stored, password) if slots
           else concurrency.run_off_loop(_verify, stored, password))
     if not ok:
