@@ -10,6 +10,7 @@ by issue order within a service and class, and a gap-free event seq.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections import Counter as Tally
 from dataclasses import dataclass
@@ -120,6 +121,7 @@ class QueueMachine(RuleBasedStateMachine):
         self.center.db.dispose()
         if self._pg is not None:
             next(self._pg, None)
+        shutil.rmtree(self.tmp, ignore_errors=True)  # one folder per example, dozens a run
 
     # -- set-up ------------------------------------------------------------------------------
 
