@@ -208,13 +208,18 @@ def test_unknown_mode_or_lang_is_refused():
 
 
 def test_every_call_uses_only_inventory_clips():
+    # every label with a counter that turns through 1..99, then every counter with labels that
+    # turn through the numbers: each label and each counter in both modes, and every pair of
+    # a number's words with a counter's, in 12,000 calls rather than the 1.2 million of every
+    # label at every counter (58 s on a busy box, for the same clips)
     used: set[str] = set()
-    for prefix in "ABCDEF":
-        for number in range(1, 1000):
-            label = f"{prefix}{number:03d}"
-            for counter in range(1, 100):
-                for mode in ("words", "digits"):
-                    used.update(call_clips(label, prefix, counter, mode, "vi+en"))
+    for i, (prefix, number) in enumerate(itertools.product("ABCDEF", range(1, 1000))):
+        for mode in ("words", "digits"):
+            used.update(call_clips(f"{prefix}{number:03d}", prefix, i % 99 + 1, mode, "vi+en"))
+    for counter in range(1, 100):
+        for number in (1, 5, 10, 15, 21, 24, 25, 100, 101, 105, 110, 111, 114, 115, 999):
+            for mode in ("words", "digits"):
+                used.update(call_clips(f"A{number:03d}", "A", counter, mode, "vi+en"))
     for label in ("A1000", "Z999999", "J0", "Đ12", "W105021"):
         for mode in ("words", "digits"):
             used.update(call_clips(label, label[0], 999, mode, "vi+en"))
