@@ -57,11 +57,13 @@
     if (!t.eta_minutes) pair($("eta"), "Sắp đến lượt", "Almost your turn");
     else pair($("eta"), "khoảng " + t.eta_minutes + " phút", "about " + t.eta_minutes + " min");
     // moved to another service, or back in the queue after a call: a citizen who sees the
-    // service's name change, or "Waiting" again, is told why
+    // service's name change, or "Waiting" again, is told why; a page opened after the move
+    // learns it from the view's `moved`
     var moved = $("moved");
     if (t.state !== "waiting") {
       moved.hidden = true;
-    } else if (last.service && last.service !== t.service.code) {
+    } else if ((last.service && last.service !== t.service.code) ||
+               (t.moved && !(last.state && last.state !== "waiting"))) {
       pair(moved, "Số của bạn đã được chuyển sang lĩnh vực " + t.service.name.vi +
            ". Vui lòng tiếp tục chờ.",
            "Your number was moved to " + t.service.name.en + ". Please keep waiting.");

@@ -191,3 +191,36 @@ def test_a_ticket_that_does_not_exist_says_so_and_nothing_else(
     check(page, "missing")
     page.screenshot(path=str(screenshot_dir / "phone-missing.png"), full_page=True)
     ctx.close()
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_a_page_opened_after_a_transfer_says_the_number_moved(
+        browser: Any, server: LiveServer, screenshot_dir: Path, lang: str) -> None:
+    """The "moved to another service" line showed only on a page that was open when the
+    transfer happened; the citizen who scans the QR afterwards saw "Business registration"
+    on a number they took for civil status, with no word why."""
+    kiosk = server.device(f"Kiosk moved {lang}", "kiosk")
+    officer = server.login("lanhdao", "layso-demo")
+    mine = server.api("POST", "/tickets", kiosk, json={"service": "civil-status",
+                                                     "lang": lang}).json()
+    server.api("POST", "/counters/1/open", officer)
+    try:
+        called = server.api("POST", "/counters/1/call-next", officer).json()
+        assert called["label"] == mine["label"]
+        r = server.api("POST", "/counters/1/transfer", officer,
+                       json={"service": "business", "position": "back"})
+        assert r.status_code == 200, r.text
+    finally:
+        server.api("POST", "/counters/1/close", officer)
+    page = phone(browser, mine["status_url"])  # opened only now
+    assert state_of(page) == "waiting"
+    assert page.locator("#moved").is_visible(), "a page opened after the move says nothing"
+    moved = page.inner_text("#moved")
+    assert ("Your number was moved to Business registration" if lang == "en"
+            else "chuyển sang lĩnh vực Đăng ký kinh doanh") in moved, moved
+    assert lead_lang(page, "#moved") == lang
+    check(page, f"moved, opened later {lang}")
+    page.screenshot(path=str(screenshot_dir / f"phone-moved-opened-later-{lang}.png"),
+                    full_page=True)
+    assert not page.errors
+    page.context.close()
