@@ -224,3 +224,66 @@ def test_a_page_opened_after_a_transfer_says_the_number_moved(
                     full_page=True)
     assert not page.errors
     page.context.close()
+
+
+def yesterday_was_the_day(server: LiveServer) -> None:
+    """The server stops for the night; as the next morning finds it, today's business day and
+    its tickets are yesterday's (the server runs on the real clock)."""
+    from datetime import timedelta
+
+    from sqlalchemy import select, update
+
+    from layso import db
+    from layso.db import Database
+
+    server.stop()
+    database = Database(f"sqlite:///{server.data_dir / 'layso.db'}")
+    try:
+        with database.write() as conn:
+            for d in conn.execute(select(db.business_days)).all():
+                conn.execute(update(db.business_days).where(db.business_days.c.id == d.id)
+                             .values(day=d.day - timedelta(days=1),
+                                     opened_at=d.opened_at - timedelta(days=1)))
+            for t in conn.execute(select(db.tickets)).all():
+                conn.execute(update(db.tickets).where(db.tickets.c.id == t.id).values(
+                    issued_at=t.issued_at - timedelta(days=1),
+                    queue_at=t.queue_at - timedelta(days=1)))
+    finally:
+        database.dispose()
+    server.start()
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_a_number_left_waiting_when_the_day_ended_says_so(
+        browser: Any, live_server: LiveServer, screenshot_dir: Path, lang: str) -> None:
+    """The citizen's number was still waiting when the working day ended: the next morning's
+    first ticket closes that day (its numbers become `expired`), and the phone says "Day
+    ended: please take a new number", live on a page left open and on one opened afresh."""
+    kiosk = live_server.device(f"Kiosk {lang}", "kiosk")
+    mine = live_server.api("POST", "/tickets", kiosk, json={"service": "land",
+                                                          "lang": lang}).json()
+    assert mine["state"] == "waiting"
+    yesterday_was_the_day(live_server)
+    left_open = phone(browser, mine["status_url"])
+    # the morning's first citizen takes a number: the day before is closed
+    first = live_server.api("POST", "/tickets", kiosk, json={"service": "land"})
+    assert first.status_code == 201 and first.json()["label"] == "C001"
+    poll(left_open, "document.body.dataset.state === 'expired'", timeout=15)
+    fresh = phone(browser, mine["status_url"])
+    for page in (left_open, fresh):
+        assert state_of(page) == "expired"
+        state = page.inner_text("#state")
+        assert ("Day ended" if lang == "en" else "Hết ngày làm việc") in state.splitlines()[0], \
+            state
+        assert lead_lang(page, "#state") == lang and lead_lang(page, "#note") == lang
+        note = page.inner_text("#note")
+        assert ("Please take a new number" if lang == "en" else "Vui lòng lấy số mới") in note
+        assert page.locator("#facts").is_hidden(), "an ended number shows a wait estimate"
+        assert page.title().endswith("Day ended" if lang == "en" else "Hết ngày làm việc")
+        check(page, f"expired {lang}")
+    assert live_server.api("GET", "/tickets/" + mine["status_url"].rsplit("/", 1)[1]
+                           ).json()["state"] == "expired"
+    fresh.screenshot(path=str(screenshot_dir / f"phone-expired-{lang}.png"), full_page=True)
+    assert not left_open.errors and not fresh.errors
+    left_open.context.close()
+    fresh.context.close()
