@@ -13,7 +13,7 @@ from layso import db
 from layso.queue import sql
 from layso.queue.errors import Invalid
 from layso.queue.policy import Candidate, ahead_bounds, call_order, parse_policy
-from layso.queue.unit import Reader
+from layso.queue.unit import ACTIVE_STATES, Reader
 
 RECENT_CALLS = 8
 MEAN_SAMPLE = 20
@@ -185,6 +185,12 @@ def eta_minutes(r: Reader, s: Row[Any], ahead: int, factors: EtaFactors | None =
     return math.ceil(ahead / max(counters, 1) * mean)
 
 
+def of_shown_day(r: Reader, t: Row[Any]) -> bool:
+    """Whether a ticket belongs to the day the pages show (not to one that has ended)."""
+    day = r.shown_day()
+    return day is not None and day.id == t.day_id
+
+
 #: `moved` not yet known: ticket_view reads it
 UNKNOWN: Any = object()
 
@@ -222,14 +228,19 @@ def ticket_view(r: Reader, t: Row[Any], *, public: bool = False,
     knows whether the ticket was moved (see `moved_from`) passes `moved` (no read)."""
     services = services or services_by_id(r)
     s = services[t.service_id]
+    state = t.state
+    if public and state in ACTIVE_STATES and not of_shown_day(r, t):
+        state = "expired"  # its day is over; the next day's first write will record it so
     if moved is UNKNOWN:
-        moved = moved_by_ticket(r, [t], services)[t.id] if t.state == "waiting" else None
+        moved = moved_by_ticket(r, [t], services)[t.id] if state == "waiting" else None
+    elif state != "waiting":
+        moved = None
     counter = None
     if t.counter_id is not None:
         counter = (counters.get(t.counter_id) if counters is not None
                    else r.conn.execute(sql.COUNTER, {"id": t.counter_id}).first())
     eta = None
-    if t.state == "waiting":
+    if state == "waiting":
         if ahead is None:
             ahead = place_in_queue(r, t)
         eta = eta_minutes(r, s, ahead, factors)
@@ -241,12 +252,12 @@ def ticket_view(r: Reader, t: Row[Any], *, public: bool = False,
         "service": service_brief(s),
         "priority": t.priority,
         "procedure": t.procedure,
-        "state": t.state,
+        "state": state,
         "issued_at": iso(r, t.issued_at),
         "called_at": iso(r, t.called_at),
         "started_at": iso(r, t.started_at),
         "finished_at": iso(r, t.finished_at),
-        "counter": counter_brief(counter) if t.state in ("called", "serving", "done") else None,
+        "counter": counter_brief(counter) if state in ("called", "serving", "done") else None,
         "recalls": t.recalls,
         "outcome": t.outcome,
         "ahead": ahead,

@@ -507,3 +507,21 @@ def test_a_moved_ticket_says_which_service_it_left_to_a_page_opened_later(
     again = api["o1"].post(f"/tickets/{t['id']}/reactivate")
     assert again.status_code == 200 and again.get_json()["moved"] is None
     assert api["anon"].get("/tickets/" + token_of(t)).get_json()["moved"] is None
+
+
+def test_a_number_whose_day_ended_reads_expired_even_before_the_next_days_first_ticket(
+        api: dict[str, Any], clock: Any) -> None:
+    """The day's end is recorded by the next day's first write; until then a citizen who
+    opened their page in the morning was told "waiting, 0 ahead" for yesterday's number."""
+    called = issue(api)
+    api["o1"].post("/counters/1/open")
+    waiting = issue(api)
+    assert api["o1"].post("/counters/1/call-next").get_json()["label"] == called["label"]
+    clock.advance(days=1)
+    for ticket in (called, waiting):
+        pub = api["anon"].get("/tickets/" + token_of(ticket)).get_json()
+        assert (pub["state"], pub["ahead"], pub["eta_minutes"], pub["counter"], pub["moved"]) \
+            == ("expired", None, None, None, None), pub
+    issue(api, "land")  # the morning's first ticket records the end of the day before
+    for ticket in (called, waiting):
+        assert api["anon"].get("/tickets/" + token_of(ticket)).get_json()["state"] == "expired"

@@ -256,19 +256,27 @@ def yesterday_was_the_day(server: LiveServer) -> None:
 @pytest.mark.parametrize("lang", ["vi", "en"])
 def test_a_number_left_waiting_when_the_day_ended_says_so(
         browser: Any, live_server: LiveServer, screenshot_dir: Path, lang: str) -> None:
-    """The citizen's number was still waiting when the working day ended: the next morning's
-    first ticket closes that day (its numbers become `expired`), and the phone says "Day
-    ended: please take a new number", live on a page left open and on one opened afresh."""
+    """The citizen's number was still waiting when the working day ended: the phone says
+    "Day ended: please take a new number" on a page left open overnight and on one opened
+    the next morning, before the center's first ticket (which records the day's end: its
+    numbers become `expired`) and after it. Before that first ticket, the page said
+    "Waiting" with yesterday's place in the queue."""
     kiosk = live_server.device(f"Kiosk {lang}", "kiosk")
     mine = live_server.api("POST", "/tickets", kiosk, json={"service": "land",
                                                           "lang": lang}).json()
     assert mine["state"] == "waiting"
-    yesterday_was_the_day(live_server)
+    token = mine["status_url"].rsplit("/", 1)[1]
     left_open = phone(browser, mine["status_url"])
-    # the morning's first citizen takes a number: the day before is closed
+    assert state_of(left_open) == "waiting"
+    yesterday_was_the_day(live_server)
+    # the next morning, before anyone takes a number: the page left open (its socket comes
+    # back) and the public view already say the day ended
+    poll(left_open, "document.body.dataset.state === 'expired'", timeout=20)
+    early = live_server.api("GET", "/tickets/" + token).json()
+    assert (early["state"], early["ahead"], early["eta_minutes"]) == ("expired", None, None)
+    # the morning's first citizen takes a number: the day before is closed for good
     first = live_server.api("POST", "/tickets", kiosk, json={"service": "land"})
     assert first.status_code == 201 and first.json()["label"] == "C001"
-    poll(left_open, "document.body.dataset.state === 'expired'", timeout=15)
     fresh = phone(browser, mine["status_url"])
     for page in (left_open, fresh):
         assert state_of(page) == "expired"
@@ -281,8 +289,7 @@ def test_a_number_left_waiting_when_the_day_ended_says_so(
         assert page.locator("#facts").is_hidden(), "an ended number shows a wait estimate"
         assert page.title().endswith("Day ended" if lang == "en" else "Hết ngày làm việc")
         check(page, f"expired {lang}")
-    assert live_server.api("GET", "/tickets/" + mine["status_url"].rsplit("/", 1)[1]
-                           ).json()["state"] == "expired"
+    assert live_server.api("GET", "/tickets/" + token).json()["state"] == "expired"
     fresh.screenshot(path=str(screenshot_dir / f"phone-expired-{lang}.png"), full_page=True)
     assert not left_open.errors and not fresh.errors
     left_open.context.close()
