@@ -64,9 +64,11 @@
       moved.hidden = true;
     } else if ((last.service && last.service !== t.service.code) ||
                (t.moved && !(last.state && last.state !== "waiting"))) {
-      pair(moved, "Số của bạn đã được chuyển sang lĩnh vực " + t.service.name.vi +
-           ". Vui lòng tiếp tục chờ.",
-           "Your number was moved to " + t.service.name.en + ". Please keep waiting.");
+      var from = t.moved && t.moved.from ? t.moved.from.name : null;
+      pair(moved, "Số của bạn đã được chuyển " + (from ? "từ lĩnh vực " + from.vi + " " : "") +
+           "sang lĩnh vực " + t.service.name.vi + ". Vui lòng tiếp tục chờ.",
+           "Your number was moved " + (from ? "from " + from.en + " " : "") + "to " +
+           t.service.name.en + ". Please keep waiting.");
       moved.hidden = false;
     } else if (last.state && last.state !== "waiting") {
       pair(moved, "Số của bạn đã được đưa trở lại hàng chờ. Vui lòng chờ được gọi lại.",

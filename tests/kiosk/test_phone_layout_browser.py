@@ -216,8 +216,8 @@ def test_a_page_opened_after_a_transfer_says_the_number_moved(
     assert state_of(page) == "waiting"
     assert page.locator("#moved").is_visible(), "a page opened after the move says nothing"
     moved = page.inner_text("#moved")
-    assert ("Your number was moved to Business registration" if lang == "en"
-            else "chuyển sang lĩnh vực Đăng ký kinh doanh") in moved, moved
+    assert ("Your number was moved from Civil status to Business registration" if lang == "en"
+            else "chuyển từ lĩnh vực Hộ tịch sang lĩnh vực Đăng ký kinh doanh") in moved, moved
     assert lead_lang(page, "#moved") == lang
     check(page, f"moved, opened later {lang}")
     page.screenshot(path=str(screenshot_dir / f"phone-moved-opened-later-{lang}.png"),
