@@ -233,7 +233,7 @@ class Realtime:
                                              counters=counters, ahead=ahead, factors=factors,
                                              moved=moved[tid])
                     self._base[tid] = (keys[tid], view)
-                elif row.state == "waiting":
+                elif row.state == "waiting" and self._base[tid][1]["state"] == "waiting":
                     view = {**self._base[tid][1], "ahead": ahead, "eta_minutes":
                             reading.eta_minutes(r, services[row.service_id], ahead, factors)}
                 else:
