@@ -193,6 +193,10 @@ def test_the_figures_read_on_a_laptop_without_scrolling_sideways(
     assert not found["cutHeads"], f"by {by}: headers cut {found['cutHeads']}"
     assert not found["headLangs"], f"by {by}: headers without their English {found['headLangs']}"
     assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+    comments = page.evaluate("""() => [...document.querySelectorAll(
+        '#report-comments, #report-comments .table-wrap')]
+        .map(b => [b.scrollWidth, b.clientWidth])""")
+    assert comments and all(w <= c for w, c in comments), f"comments scroll sideways {comments}"
     # every figure of the CSV (unchanged: one row per item, 20 figures) is on the page
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}
     r = requests.get(f"{live_server.url}/admin/reports.csv?{query}", cookies=cookies, timeout=10)
