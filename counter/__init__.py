@@ -12,6 +12,9 @@ bp = Blueprint("counter", __name__, url_prefix="/counter", template_folder="temp
                static_folder="static", static_url_path="/static")
 
 FEEDBACK_IDLE_SECONDS = 30
+#: the thank-you stays this long (or until the counter calls the next citizen): the next
+#: citizen at the counter should not find the previous one's thanks on the tablet
+FEEDBACK_THANKS_SECONDS = 8
 
 
 @bp.get("/")
@@ -26,7 +29,8 @@ def terminal() -> Any:
 @bp.get("/feedback")
 def feedback() -> Any:
     """The tablet facing the citizen: enrolment, idle, rating, reason, thank-you."""
-    return render_template("counter/feedback.html", idle_seconds=FEEDBACK_IDLE_SECONDS)
+    return render_template("counter/feedback.html", idle_seconds=FEEDBACK_IDLE_SECONDS,
+                           thanks_seconds=FEEDBACK_THANKS_SECONDS)
 
 
 def init_app(app: Flask) -> None:

@@ -222,6 +222,7 @@ class Realtime:
                     aheads[tid] = i
             # the estimate's two factors once per service, not three queries per phone
             factors = reading.eta_factors(r, [services[sid] for sid in waiting_sids])
+            moved = reading.moved_by_ticket(r, list(full.values()), services)
             epoch, seq = events.current(r.conn)
             at = reading.iso(r, r.now)
             updates: list[tuple[str, str, dict[str, Any]]] = []
@@ -229,9 +230,10 @@ class Realtime:
                 ahead = aheads.get(tid, 0)
                 if tid in full:
                     view = reading.ticket_view(r, full[tid], public=True, services=services,
-                                             counters=counters, ahead=ahead, factors=factors)
+                                             counters=counters, ahead=ahead, factors=factors,
+                                             moved=moved[tid])
                     self._base[tid] = (keys[tid], view)
-                elif row.state == "waiting":
+                elif row.state == "waiting" and self._base[tid][1]["state"] == "waiting":
                     view = {**self._base[tid][1], "ahead": ahead, "eta_minutes":
                             reading.eta_minutes(r, services[row.service_id], ahead, factors)}
                 else:

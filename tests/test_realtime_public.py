@@ -113,3 +113,30 @@ def test_a_phone_hears_its_own_call_as_the_public_sees_it(app, api):
     (called,) = [m for m in received(phone) if m["_name"] == "ticket.called"]
     assert called["ticket"]["label"] == t["label"] and "id" not in called["ticket"]
     assert called["counter"]["number"] == 1 and leaks([called]) == []
+
+
+def test_a_phone_opened_after_a_transfer_hears_where_its_number_moved_and_nothing_more(
+        app, api):
+    """The phone's view says which service a transfer moved the number from (a page opened
+    after the move must say so), with service names only: no official, no id, no outcome
+    (its own priority category is the citizen's to see, as before)."""
+    open_day(api)
+    open_counter(api)
+    r = api["kiosk"].post("/tickets", json={"service": "civil-status", "priority": "disability"})
+    t = r.get_json()
+    board = sio(app, channel="board")
+    received(board)
+    assert api["o1"].post("/counters/1/call-next").get_json()["id"] == t["id"]
+    assert api["o1"].post("/counters/1/transfer",
+                          json={"service": "land", "position": "front"}).status_code == 200
+    phone = sio(app, channel="ticket", ticket=token_of(t))
+    (first,) = received(phone, "ticket.updated")
+    view = first["ticket"]
+    assert view["service"]["code"] == "land"
+    assert view["moved"] == {"from": {"code": "civil-status", "prefix": "A",
+                                      "name": {"vi": "Hộ tịch", "en": "Civil status"}}}
+    assert "id" not in view and "dossier" not in view and "officer" not in json.dumps(view)
+    assert leaks([view["moved"]]) == [] and "O1" not in json.dumps(first)
+    # the board heard the transfer as a board may: label, services, counter; no category
+    moved = [m for m in received(board) if m["type"] == "ticket.transferred"]
+    assert moved and leaks(moved) == [] and "moved" not in moved[0]["ticket"]

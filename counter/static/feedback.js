@@ -8,6 +8,8 @@
   var $ = function (id) { return document.getElementById(id); };
   var TOKEN_KEY = 'layso.feedback.token';
   var IDLE_MS = (parseInt(document.body.dataset.idleSeconds, 10) || 30) * 1000;
+  // the thank-you is read in a glance; the next citizen must not find it there
+  var THANKS_MS = (parseInt(document.body.dataset.thanksSeconds, 10) || 8) * 1000;
 
   var SCORES = [
     [5, 'Rất hài lòng', 'Very satisfied', '#1f8a4c', 'M30 58 Q50 82 70 58'],
@@ -89,7 +91,9 @@
     document.body.dataset.screen = name;
     clearTimeout(S.timer);
     // anything but idle falls back to idle when nobody touches the tablet for a while
-    if (name !== 'idle' && name !== 'enrol') S.timer = setTimeout(backToIdle, IDLE_MS);
+    if (name !== 'idle' && name !== 'enrol') {
+      S.timer = setTimeout(backToIdle, name === 'thanks' ? THANKS_MS : IDLE_MS);
+    }
   }
   function touched() {
     var s = document.body.dataset.screen;

@@ -378,9 +378,17 @@
     socket.emit("sync", full || !state.epoch ? {} : {epoch: state.epoch, seq: state.seq});
   }
 
-  socket.on("connect", function () { $("offline").hidden = true; });
-  socket.on("disconnect", function () { $("offline").hidden = false; });
-  socket.on("connect_error", function () { $("offline").hidden = false; });
+  // the offline band takes room from the calls: what fits is measured again
+  function offline(on) {
+    if ($("offline").hidden === !on) return;
+    $("offline").hidden = !on;
+    doc.body.classList.toggle("is-offline", on);
+    fitLabel();
+    fitRecent();
+  }
+  socket.on("connect", function () { offline(false); });
+  socket.on("disconnect", function () { offline(true); });
+  socket.on("connect_error", function () { offline(true); });
   socket.on("snapshot", applySnapshot);
   socket.on("tick", function (t) {
     if (t.build && t.build !== pageBuild) { reload(); return; }

@@ -57,14 +57,18 @@
     if (!t.eta_minutes) pair($("eta"), "Sắp đến lượt", "Almost your turn");
     else pair($("eta"), "khoảng " + t.eta_minutes + " phút", "about " + t.eta_minutes + " min");
     // moved to another service, or back in the queue after a call: a citizen who sees the
-    // service's name change, or "Waiting" again, is told why
+    // service's name change, or "Waiting" again, is told why; a page opened after the move
+    // learns it from the view's `moved`
     var moved = $("moved");
     if (t.state !== "waiting") {
       moved.hidden = true;
-    } else if (last.service && last.service !== t.service.code) {
-      pair(moved, "Số của bạn đã được chuyển sang lĩnh vực " + t.service.name.vi +
-           ". Vui lòng tiếp tục chờ.",
-           "Your number was moved to " + t.service.name.en + ". Please keep waiting.");
+    } else if ((last.service && last.service !== t.service.code) ||
+               (t.moved && !(last.state && last.state !== "waiting"))) {
+      var from = t.moved && t.moved.from ? t.moved.from.name : null;
+      pair(moved, "Số của bạn đã được chuyển " + (from ? "từ lĩnh vực " + from.vi + " " : "") +
+           "sang lĩnh vực " + t.service.name.vi + ". Vui lòng tiếp tục chờ.",
+           "Your number was moved " + (from ? "from " + from.en + " " : "") + "to " +
+           t.service.name.en + ". Please keep waiting.");
       moved.hidden = false;
     } else if (last.state && last.state !== "waiting") {
       pair(moved, "Số của bạn đã được đưa trở lại hàng chờ. Vui lòng chờ được gọi lại.",

@@ -64,6 +64,27 @@ def quick_periods(today: date) -> list[dict[str, str]]:
     ]
 
 
+#: the page's figures in two tables that each fit a 1366 px laptop (one table of 21 columns
+#: scrolled sideways): visits and times, then ratings; each `(id, vi, en, figure indexes)`.
+#: The files keep one sheet of every figure.
+PAGE_TABLES = (("visits", "Lượt và thời gian", "Visits and times", range(0, 10)),
+               ("ratings", "Đánh giá", "Ratings", range(10, 20)))
+#: the figure shown with two decimals (the mean score); the others with one
+TWO_DECIMALS = 11
+
+
+def page_tables(by: str, rows: list[list[Any]]) -> list[dict[str, Any]]:
+    """The report's rows as the page's tables: each with the grouping's column first."""
+    out = []
+    for key, vi, en, figures in PAGE_TABLES:
+        heads = [(reports.GROUP_HEADERS[by], reports.GROUP_HEADERS_EN[by])]
+        heads += [(reports.FIGURE_HEADERS[i], reports.FIGURE_HEADERS_EN[i]) for i in figures]
+        out.append({"id": key, "vi": vi, "en": en, "headers": heads,
+                    "digits": [1] + [2 if i == TWO_DECIMALS else 1 for i in figures],
+                    "rows": [[row[0], *(row[1 + i] for i in figures)] for row in rows]})
+    return out
+
+
 @bp.get("/reports")
 def reports_page() -> Any:
     """The reports page: a period and a grouping, the charts, the figures as a table, the
@@ -92,7 +113,8 @@ def reports_page() -> Any:
         quick = quick_periods(r.local_now.date())
     return _admin_page("admin/reports.html", "reports", title_vi="Báo cáo", title_en="Reports",
                        problem=None, by=by, sheets=reports.SHEETS, first=first.isoformat(),
-                       last=last.isoformat(), headers=headers, rows=rows, quick=quick,
+                       last=last.isoformat(), headers=headers, tables=page_tables(by, rows),
+                       quick=quick,
                        comments=comments[:PAGE_COMMENTS],
                        comments_more=len(comments) > PAGE_COMMENTS,
                        level_names=reports.LEVEL_NAMES)

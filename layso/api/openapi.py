@@ -235,7 +235,8 @@ def _ticket_schema(public: bool) -> dict[str, Any]:
     props: dict[str, Any] = {
         "label": S, "service": _obj({"code": S, "prefix": S, "name": NAME}),
         "priority": NS, "procedure": NS,
-        "state": {"enum": ["waiting", "called", "serving", "done", "no_show", "cancelled"]},
+        "state": {"enum": ["waiting", "called", "serving", "done", "no_show", "cancelled",
+                           "expired"]},  # expired: its day ended before it was served
         "issued_at": S, "called_at": NS, "started_at": NS, "finished_at": NS,
         "counter": {"type": ["object", "null"]}, "recalls": INT, "outcome": NS,
         "ahead": {"type": ["integer", "null"]}, "eta_minutes": {"type": ["integer", "null"]},
@@ -243,6 +244,9 @@ def _ticket_schema(public: bool) -> dict[str, Any]:
         "print": _obj({"state": {"enum": ["none", "queued", "printed", "waiting_printer",
                                           "failed"]}}),
         "lang": {"enum": ["vi", "en"]},  # chosen at the kiosk: the citizen's pages lead in it
+        # while it waits in the queue a transfer moved it to: the service it left (names only)
+        "moved": {"type": ["object", "null"],
+                  "properties": {"from": _obj({"code": S, "prefix": S, "name": NAME})}},
     }
     if not public:
         # the dossier code is staff's: the public view never carries it

@@ -90,9 +90,11 @@ def _emit_queue(tx: Tx) -> None:
 
 
 def _emit_ticket(tx: Tx, type_: str, t: Any, *, ahead: int | None = None,
-                     counter: Any = None, **extra: Any) -> dict[str, Any]:
+                     counter: Any = None, moved: Any = reading.UNKNOWN,
+                     **extra: Any) -> dict[str, Any]:
     """Announce a ticket event from the ticket's current row; `counter` is the current row of
-    its counter when the caller holds that too. Answers the ticket's staff view."""
+    its counter when the caller holds that too (and `moved` when it knows whether the ticket
+    was moved). Answers the ticket's staff view."""
     if t.counter_id is None:
         counter = None
     elif counter is None or counter.id != t.counter_id:
@@ -103,7 +105,7 @@ def _emit_ticket(tx: Tx, type_: str, t: Any, *, ahead: int | None = None,
     tx.emit(type_, payload)
     return reading.ticket_view(tx, t, services=services,
                              counters=None if counter is None else {counter.id: counter},
-                             ahead=ahead)
+                             ahead=ahead, moved=moved)
 
 
 # rows as the database would return them, for what this transaction has just written
@@ -213,7 +215,7 @@ def issue(tx: Tx, actor: Actor, service: Any, priority: Any = None, procedure: A
         # highest), and under these policies every waiting ticket of its service is then ahead
         # of a normal one: the place is the count, less itself, with no query of its own
         ahead = waiting[s.code] - 1
-    view = _emit_ticket(tx, "ticket.issued", t, ahead=ahead)
+    view = _emit_ticket(tx, "ticket.issued", t, ahead=ahead, moved=None)  # just issued
     tx.emit("queue.changed", {"waiting": waiting})
     return view
 
@@ -591,6 +593,7 @@ def transfer(tx: Tx, actor: Actor, number: int, service: Any, position: Any) -> 
         called_at=None, started_at=None, recalls=0))
     freed = _free(tx, c)
     view = _emit_ticket(tx, "ticket.transferred", _reload(tx, db.tickets, t.id),
+                        moved={"from": reading.service_brief(from_service)},
                         from_service=reading.service_brief(from_service),
                         to_service=reading.service_brief(target), position=position,
                         from_counter=reading.counter_brief(c))

@@ -13,7 +13,7 @@ from layso import db
 from layso.queue import sql
 from layso.queue.errors import Invalid
 from layso.queue.policy import Candidate, ahead_bounds, call_order, parse_policy
-from layso.queue.unit import Reader
+from layso.queue.unit import ACTIVE_STATES, Reader
 
 RECENT_CALLS = 8
 MEAN_SAMPLE = 20
@@ -185,20 +185,62 @@ def eta_minutes(r: Reader, s: Row[Any], ahead: int, factors: EtaFactors | None =
     return math.ceil(ahead / max(counters, 1) * mean)
 
 
+def of_shown_day(r: Reader, t: Row[Any]) -> bool:
+    """Whether a ticket belongs to the day the pages show (not to one that has ended)."""
+    day = r.shown_day()
+    return day is not None and day.id == t.day_id
+
+
+#: `moved` not yet known: ticket_view reads it
+UNKNOWN: Any = object()
+
+
+def moved_by_ticket(r: Reader, tickets: list[Row[Any]],
+                    services: dict[int, Row[Any]] | None = None
+                    ) -> dict[int, dict[str, Any] | None]:
+    """Per ticket id, the `moved` of its view (see `moved_from`), read in one query."""
+    waiting = [t.id for t in tickets if t.state == "waiting"]
+    latest: dict[int, tuple[str, int]] = {}
+    if waiting:
+        for row in r.conn.execute(sql.MARKS_OF, {"ids": waiting}).all():
+            latest[row.ticket_id] = (row.kind, row.service_id)
+    services = services or services_by_id(r)
+    return {t.id: moved_from(t, latest.get(t.id), services) for t in tickets}
+
+
+def moved_from(t: Row[Any], latest_mark: tuple[str, int] | None,
+               services: dict[int, Row[Any]]) -> dict[str, Any] | None:
+    """`{from: service}` while a ticket waits in the queue a transfer moved it to (its latest
+    step was that transfer), naming the service it left; else None. A citizen who opens their
+    page after the move is told why their number names another service. Service names only."""
+    if t.state != "waiting" or latest_mark is None or latest_mark[0] != "transfer":
+        return None
+    return {"from": service_brief(services[latest_mark[1]])}
+
+
 def ticket_view(r: Reader, t: Row[Any], *, public: bool = False,
                 services: dict[int, Row[Any]] | None = None,
                 counters: dict[int, Row[Any]] | None = None,
                 ahead: int | None = None,
-                factors: EtaFactors | None = None) -> dict[str, Any]:
-    """The API's ticket shape; `public` drops the id (the citizen's phone view)."""
+                factors: EtaFactors | None = None,
+                moved: dict[str, Any] | None = UNKNOWN) -> dict[str, Any]:
+    """The API's ticket shape; `public` drops the id (the citizen's phone view). A caller that
+    knows whether the ticket was moved (see `moved_from`) passes `moved` (no read)."""
     services = services or services_by_id(r)
     s = services[t.service_id]
+    state = t.state
+    if public and state in ACTIVE_STATES and not of_shown_day(r, t):
+        state = "expired"  # its day is over; the next day's first write will record it so
+    if moved is UNKNOWN:
+        moved = moved_by_ticket(r, [t], services)[t.id] if state == "waiting" else None
+    elif state != "waiting":
+        moved = None
     counter = None
     if t.counter_id is not None:
         counter = (counters.get(t.counter_id) if counters is not None
                    else r.conn.execute(sql.COUNTER, {"id": t.counter_id}).first())
     eta = None
-    if t.state == "waiting":
+    if state == "waiting":
         if ahead is None:
             ahead = place_in_queue(r, t)
         eta = eta_minutes(r, s, ahead, factors)
@@ -210,12 +252,12 @@ def ticket_view(r: Reader, t: Row[Any], *, public: bool = False,
         "service": service_brief(s),
         "priority": t.priority,
         "procedure": t.procedure,
-        "state": t.state,
+        "state": state,
         "issued_at": iso(r, t.issued_at),
         "called_at": iso(r, t.called_at),
         "started_at": iso(r, t.started_at),
         "finished_at": iso(r, t.finished_at),
-        "counter": counter_brief(counter) if t.state in ("called", "serving", "done") else None,
+        "counter": counter_brief(counter) if state in ("called", "serving", "done") else None,
         "recalls": t.recalls,
         "outcome": t.outcome,
         "ahead": ahead,
@@ -225,6 +267,8 @@ def ticket_view(r: Reader, t: Row[Any], *, public: bool = False,
         "dossier": t.dossier,
         # the language the citizen chose at the kiosk: their phone page and the tablet lead in it
         "lang": t.lang if t.lang in ("vi", "en") else "vi",
+        # why a waiting number names another service than the one the citizen chose
+        "moved": moved,
     }
     if public:
         # the citizen's page and the printed ticket: no id, and no dossier code (staff only)
@@ -369,8 +413,9 @@ def queue_for(r: Reader, service_code: str | None = None,
         rows = {t.id: t for t in r.conn.execute(
             select(db.tickets).where(db.tickets.c.id.in_([c.id for c in order]))).all()}
     factors = eta_factors(r, list(services.values())) if order else {}
+    moved = moved_by_ticket(r, list(rows.values()), services)
     return [ticket_view(r, rows[c.id], services=services, counters=counters, ahead=aheads[c.id],
-                        factors=factors)
+                        factors=factors, moved=moved[c.id])
             for c in order]
 
 

@@ -741,6 +741,15 @@ FIGURE_HEADERS = (
     "Phục vụ P90 (phút)", "Trong thời gian chờ mục tiêu (%)", "Số lượt đánh giá",
     "Điểm trung bình", "1 điểm", "2 điểm", "3 điểm", "4 điểm", "5 điểm",
     "Rất hài lòng", "Hài lòng", "Không hài lòng")
+#: the same headers in English (the page shows both; the files keep the Vietnamese)
+GROUP_HEADERS_EN = {"day": "Day", "service": "Service", "counter": "Counter",
+                    "officer": "Official", "procedure": "Procedure", "hour": "Hour"}
+FIGURE_HEADERS_EN = (
+    "Issued", "Served", "No-show", "Cancelled", "Transferred out",
+    "Mean wait (min)", "P90 wait (min)", "Mean service (min)",
+    "P90 service (min)", "Within the target wait (%)", "Ratings",
+    "Mean score", "1 point", "2 points", "3 points", "4 points", "5 points",
+    "Very satisfied", "Satisfied", "Unsatisfied")
 
 
 def figure_cells(f: dict[str, Any]) -> list[Any]:

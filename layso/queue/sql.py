@@ -17,6 +17,11 @@ COUNTER = select(db.counters).where(db.counters.c.id == bindparam("id"))
 COUNTER_BY_NUMBER = select(db.counters).where(db.counters.c.number == bindparam("number"))
 SERVICE = select(db.services).where(db.services.c.id == bindparam("id"))
 USER = select(db.users).where(db.users.c.id == bindparam("id"))
+#: the marks of some tickets, in the order they were made (the last one is the latest step)
+MARKS_OF = (select(db.ticket_marks.c.ticket_id, db.ticket_marks.c.kind,
+                   db.ticket_marks.c.service_id)
+            .where(db.ticket_marks.c.ticket_id.in_(bindparam("ids", expanding=True)))
+            .order_by(db.ticket_marks.c.id))
 ALL_SERVICES = select(db.services)
 ALL_COUNTERS = select(db.counters)
 ACTIVE_CATEGORY = select(db.priority_categories.c.id).where(

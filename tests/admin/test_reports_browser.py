@@ -141,3 +141,83 @@ def test_an_alert_appears_with_a_beep_and_clears_by_itself(
     page.wait_for_selector("#counters-note", state="visible", timeout=5000)
     assert page.locator("#counters tbody tr").count() == 0
     assert page.text_content("#t-issued") == "0"
+
+
+#: each table box of the figures, and each header cell, as the laptop shows them
+REPORT_BOXES = """() => {
+  const out = {boxes: [], cutHeads: [], headLangs: []};
+  const panel = document.getElementById('report-table');
+  for (const box of [panel, ...panel.querySelectorAll('.table-wrap, table')]) {
+    out.boxes.push([box.id || box.className, box.scrollWidth, box.clientWidth]);
+  }
+  const right = panel.getBoundingClientRect().right;
+  for (const th of panel.querySelectorAll('th')) {
+    const r = th.getBoundingClientRect();
+    if (th.scrollWidth > th.clientWidth + 1 || r.right > right + 1)
+      out.cutHeads.push(th.innerText.replace(/\\s+/g, ' '));
+    if (!th.closest('thead')) continue;
+    const en = th.querySelector('.en');
+    if (!en || en.lang !== 'en' || !en.getBoundingClientRect().width)
+      out.headLangs.push(th.innerText.replace(/\\s+/g, ' '));
+  }
+  return out;
+}"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("by", ["service", "officer", "day"])
+def test_the_figures_read_on_a_laptop_without_scrolling_sideways(
+        live_server: Any, page: Any, screenshot_dir: Path, by: str) -> None:
+    """The per-service table had 21 columns and scrolled sideways inside its box on a 1366 px
+    laptop. The figures now read in two tables (visits and times; ratings), each whole on the
+    screen, every header in Vietnamese and English; every figure of the file is still there."""
+    import csv
+    import io
+
+    import requests
+
+    today = datetime.now(TZ).date()
+    center = Center(Database(f"sqlite:///{live_server.data_dir / 'layso.db'}"), Hub())
+    days = working_days(5, today - timedelta(days=1))
+    seed(center, days, 60, random.Random(7))
+    center.db.dispose()
+    first = days[0].isoformat()
+    page.set_viewport_size({"width": 1366, "height": 768})
+    query = f"from={first}&to={today}&by={by}"
+    log_in(page, live_server.url, f"/admin/reports?{query}")
+    page.wait_for_selector("#report-table")
+    page.wait_for_timeout(200)  # fonts
+    found = page.evaluate(REPORT_BOXES)
+    wide = [b for b in found["boxes"] if b[1] > b[2]]
+    assert not wide, f"by {by}: scrolls sideways at 1366 px: {wide}"
+    assert not found["cutHeads"], f"by {by}: headers cut {found['cutHeads']}"
+    assert not found["headLangs"], f"by {by}: headers without their English {found['headLangs']}"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+    comments = page.evaluate("""() => [...document.querySelectorAll(
+        '#report-comments, #report-comments .table-wrap')]
+        .map(b => [b.scrollWidth, b.clientWidth])""")
+    assert comments and all(w <= c for w, c in comments), f"comments scroll sideways {comments}"
+    # every figure of the CSV (unchanged: one row per item, 20 figures) is on the page
+    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+    r = requests.get(f"{live_server.url}/admin/reports.csv?{query}", cookies=cookies, timeout=10)
+    assert r.status_code == 200
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert len(rows[0]) == 21 and rows[0][1] == "Số đã cấp"
+    shown = page.evaluate("""() => {
+      const out = {};
+      for (const tr of document.querySelectorAll('#report-table tbody tr')) {
+        const cells = [...tr.children].map(c => c.innerText.trim());
+        (out[cells[0]] = out[cells[0]] || []).push(...cells.slice(1));
+      }
+      return out;
+    }""")
+    assert set(shown) == {row[0] for row in rows[1:]}
+    for row in rows[1:]:
+        assert len(shown[row[0]]) == 20, (row[0], shown[row[0]])
+        for value, text in zip(row[1:], shown[row[0]], strict=True):
+            assert (text == "–") if value == "" else \
+                float(text.replace(".", "").replace(",", ".")) == pytest.approx(
+                    float(value), abs=0.051), (row[0], value, text)
+    if by == "service":
+        page.locator("#report-table").screenshot(
+            path=str(screenshot_dir / "admin-reports-table.png"))

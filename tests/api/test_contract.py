@@ -473,3 +473,55 @@ def test_release_hands_the_called_citizen_back_and_the_board_drops_the_call(
     assert r.status_code == 200
     check_counter(r.get_json())
     assert r.get_json()["state"] == "closed"
+
+
+def test_a_moved_ticket_says_which_service_it_left_to_a_page_opened_later(
+        api: dict[str, Any]) -> None:
+    """A citizen who opens their page after a transfer must be told why their number names
+    another service: the view's `moved` says which service it left (names only), while it
+    waits in the new queue; once called there, or back after an absence, it says nothing."""
+    t = issue(api)
+    pub = api["anon"].get("/tickets/" + token_of(t)).get_json()
+    assert t["moved"] is None and pub["moved"] is None
+    api["o1"].post("/counters/1/open")
+    assert api["o1"].post("/counters/1/call-next").get_json()["label"] == t["label"]
+    moved = api["o1"].post("/counters/1/transfer", {"service": "land", "position": "back"})
+    assert moved.status_code == 200
+    left = {"code": "civil-status", "prefix": "A", "name": {"vi": "Hộ tịch", "en": "Civil status"}}
+    assert moved.get_json()["moved"] == {"from": left}
+    pub = api["anon"].get("/tickets/" + token_of(t)).get_json()
+    assert pub["service"]["code"] == "land" and pub["moved"] == {"from": left}
+    check_ticket(pub, public=True)
+    # the officials' list says it too, and the public view is still the ticket minus its id
+    (queued,) = [q for q in api["o1"].get("/queue?service=land").get_json()["items"]
+                 if q["label"] == t["label"]]
+    assert queued["moved"] == {"from": left}
+    assert {k: v for k, v in queued.items() if k not in ("id", "dossier")} == pub
+    # called in the new service: no longer "moved"; absent there and reactivated: back in
+    # the queue, not moved again
+    api["o1"].post("/counters/1/close")
+    api["o1"].post("/counters/3/open")
+    called = api["o1"].post("/counters/3/call-next").get_json()
+    assert called["label"] == t["label"] and called["moved"] is None
+    assert api["o1"].post("/counters/3/no-show").status_code == 200
+    again = api["o1"].post(f"/tickets/{t['id']}/reactivate")
+    assert again.status_code == 200 and again.get_json()["moved"] is None
+    assert api["anon"].get("/tickets/" + token_of(t)).get_json()["moved"] is None
+
+
+def test_a_number_whose_day_ended_reads_expired_even_before_the_next_days_first_ticket(
+        api: dict[str, Any], clock: Any) -> None:
+    """The day's end is recorded by the next day's first write; until then a citizen who
+    opened their page in the morning was told "waiting, 0 ahead" for yesterday's number."""
+    called = issue(api)
+    api["o1"].post("/counters/1/open")
+    waiting = issue(api)
+    assert api["o1"].post("/counters/1/call-next").get_json()["label"] == called["label"]
+    clock.advance(days=1)
+    for ticket in (called, waiting):
+        pub = api["anon"].get("/tickets/" + token_of(ticket)).get_json()
+        assert (pub["state"], pub["ahead"], pub["eta_minutes"], pub["counter"], pub["moved"]) \
+            == ("expired", None, None, None, None), pub
+    issue(api, "land")  # the morning's first ticket records the end of the day before
+    for ticket in (called, waiting):
+        assert api["anon"].get("/tickets/" + token_of(ticket)).get_json()["state"] == "expired"

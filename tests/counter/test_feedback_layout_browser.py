@@ -75,3 +75,51 @@ def test_the_tablet_reads_in_the_citizens_language_at_both_sizes(
     fits("idle after a timeout")
     act("/counters/4/close")
     tablet.context.close()
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_the_thanks_leave_the_tablet_before_the_next_citizen_sits_down(
+        browser: Any, live_server: Any, lang: str) -> None:
+    """The thank-you stayed 30 s: the next citizen at the counter found the previous one's
+    thanks. It goes after about 8 s (long enough to read), or at once when the counter calls
+    the next citizen."""
+    from playwright.sync_api import expect
+
+    kiosk = live_server.device("Kiosk", "kiosk")
+    token = live_server.device("Tablet 4", "feedback", 4)
+    officer = live_server.login("lanhdao", "layso-demo")
+
+    def act(path: str, **body: Any) -> None:
+        r = live_server.api("POST", path, officer, json=body or None)
+        assert r.status_code in (200, 201, 204), r.text
+
+    tablet = tablet_page(browser, live_server, token)
+    screen = tablet.locator("body")
+    act("/counters/4/open")
+    for _ in range(3):
+        r = live_server.api("POST", "/tickets", kiosk, json={"service": "social", "lang": lang})
+        assert r.status_code == 201, r.text
+
+    def rated() -> None:
+        act("/counters/4/call-next")
+        act("/counters/4/start")
+        act("/counters/4/complete", outcome="done")
+        expect(screen).to_have_attribute("data-screen", "rate")
+        tablet.click(".face[data-score='5']")
+        expect(screen).to_have_attribute("data-screen", "thanks")
+        thanks = tablet.inner_text("#screen-thanks")
+        assert ("Thank you" if lang == "en" else "Cảm ơn") in thanks.splitlines()[0], thanks
+
+    rated()
+    tablet.clock.run_for(5000)  # read in a glance: still there after 5 s
+    expect(screen).to_have_attribute("data-screen", "thanks")
+    tablet.clock.run_for(4000)  # gone well before the next citizen sits down
+    expect(screen).to_have_attribute("data-screen", "idle")
+    expect(tablet.locator("#fb-counter")).to_have_text("Quầy 4")
+    # the counter calls the next citizen while the thanks show: idle at once, no clock needed
+    rated()
+    act("/counters/4/call-next")
+    expect(screen).to_have_attribute("data-screen", "idle")
+    act("/counters/4/no-show")
+    act("/counters/4/close")
+    tablet.context.close()

@@ -48,22 +48,26 @@ def room(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Room]:
     server.init()
     server.start()
     try:
-        r = Room(server)
-        r.post("/counters", number=6, services=["online-help", "social"])
-        # the longest demo names: social affairs (D) and online help (F) on the busy counters
-        for service in ("social", "online-help", "civil-status", "certification", "land",
-                        "business"):
-            for _ in range(3):
-                r.issue(service)
-        r.issue("social", "elderly")
-        for n in range(1, 7):
-            r.post(f"/counters/{n}/open")
-            r.post(f"/counters/{n}/call-next")
-        for n in (2, 4):
-            r.post(f"/counters/{n}/start")  # some serving, some calling
-        yield r
+        yield busy(Room(server))
     finally:
         server.kill()
+
+
+def busy(r: Room) -> Room:
+    """A sixth counter, the six each calling or serving, people waiting in every service."""
+    r.post("/counters", number=6, services=["online-help", "social"])
+    # the longest demo names: social affairs (D) and online help (F) on the busy counters
+    for service in ("social", "online-help", "civil-status", "certification", "land",
+                    "business"):
+        for _ in range(3):
+            r.issue(service)
+    r.issue("social", "elderly")
+    for n in range(1, 7):
+        r.post(f"/counters/{n}/open")
+        r.post(f"/counters/{n}/call-next")
+    for n in (2, 4):
+        r.post(f"/counters/{n}/start")  # some serving, some calling
+    return r
 
 
 def open_board(browser: Any, server: LiveServer, size: str) -> Any:
@@ -160,10 +164,42 @@ def test_a_paused_counter_shows_its_reason_in_both_orientations(
 def test_the_offline_badge_reads_from_the_back(browser: Any, live_server: LiveServer,
                                                screenshot_dir: Path, size: str) -> None:
     """The server away: the board says so in text of 24 px at least, both languages (the badge
-    was 23.8 px and its English 19 px on a 1920×1080 board)."""
+    was 23.8 px and its English 19 px on a 1920×1080 board), and the badge covers no text of
+    the board (laid over it, it hid the counters' heading), six counters busy."""
+    busy(Room(live_server))
     page = open_board(browser, live_server, size)
     live_server.kill()
     page.wait_for_selector("#offline", state="visible", timeout=15_000)
-    check(page, f"offline {size}")
+    time.sleep(0.3)  # the board makes room for it
     page.screenshot(path=str(screenshot_dir / f"board-offline-{size}.png"))
+    covered = page.evaluate(COVERED, "#offline")
+    assert not covered, f"{size}: the offline badge covers {covered}"
+    check(page, f"offline {size}")
+    for part in (".vi", ".en"):  # each language's line whole, on screen, at 24 px or more
+        line = page.locator(f"#offline {part}")
+        assert line.is_visible(), f"{size}: the badge's {part} line is not shown"
+        box = line.bounding_box()
+        w, h = SIZES[size]
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= w and box["y"] >= 0
+        assert float(line.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")) >= 24
+    assert page.locator("#counters li").count() == 6
     page.context.close()
+
+
+#: the visible texts of the board (outside `sel`) whose box meets the box of `sel`
+COVERED = """(sel) => {
+  const badge = document.querySelector(sel).getBoundingClientRect();
+  const out = [];
+  for (const e of document.querySelectorAll('body *')) {
+    if (e.closest(sel) || e.closest('[hidden]')) continue;
+    const own = [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!own) continue;
+    const s = getComputedStyle(e);
+    if (s.display === 'none' || s.visibility === 'hidden') continue;
+    const r = e.getBoundingClientRect();
+    if (!r.width || !r.height) continue;
+    if (r.left < badge.right && badge.left < r.right && r.top < badge.bottom &&
+        badge.top < r.bottom) out.push(e.tagName + ' «' + e.textContent.trim().slice(0, 30) + '»');
+  }
+  return out;
+}"""

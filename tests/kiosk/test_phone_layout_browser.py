@@ -191,3 +191,106 @@ def test_a_ticket_that_does_not_exist_says_so_and_nothing_else(
     check(page, "missing")
     page.screenshot(path=str(screenshot_dir / "phone-missing.png"), full_page=True)
     ctx.close()
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_a_page_opened_after_a_transfer_says_the_number_moved(
+        browser: Any, server: LiveServer, screenshot_dir: Path, lang: str) -> None:
+    """The "moved to another service" line showed only on a page that was open when the
+    transfer happened; the citizen who scans the QR afterwards saw "Business registration"
+    on a number they took for civil status, with no word why."""
+    kiosk = server.device(f"Kiosk moved {lang}", "kiosk")
+    officer = server.login("lanhdao", "layso-demo")
+    mine = server.api("POST", "/tickets", kiosk, json={"service": "civil-status",
+                                                     "lang": lang}).json()
+    server.api("POST", "/counters/1/open", officer)
+    try:
+        called = server.api("POST", "/counters/1/call-next", officer).json()
+        assert called["label"] == mine["label"]
+        r = server.api("POST", "/counters/1/transfer", officer,
+                       json={"service": "business", "position": "back"})
+        assert r.status_code == 200, r.text
+    finally:
+        server.api("POST", "/counters/1/close", officer)
+    page = phone(browser, mine["status_url"])  # opened only now
+    assert state_of(page) == "waiting"
+    assert page.locator("#moved").is_visible(), "a page opened after the move says nothing"
+    moved = page.inner_text("#moved")
+    assert ("Your number was moved from Civil status to Business registration" if lang == "en"
+            else "chuyển từ lĩnh vực Hộ tịch sang lĩnh vực Đăng ký kinh doanh") in moved, moved
+    assert lead_lang(page, "#moved") == lang
+    check(page, f"moved, opened later {lang}")
+    page.screenshot(path=str(screenshot_dir / f"phone-moved-opened-later-{lang}.png"),
+                    full_page=True)
+    assert not page.errors
+    page.context.close()
+
+
+def yesterday_was_the_day(server: LiveServer) -> None:
+    """The server stops for the night; as the next morning finds it, today's business day and
+    its tickets are yesterday's (the server runs on the real clock)."""
+    from datetime import timedelta
+
+    from sqlalchemy import select, update
+
+    from layso import db
+    from layso.db import Database
+
+    server.stop()
+    database = Database(f"sqlite:///{server.data_dir / 'layso.db'}")
+    try:
+        with database.write() as conn:
+            for d in conn.execute(select(db.business_days)).all():
+                conn.execute(update(db.business_days).where(db.business_days.c.id == d.id)
+                             .values(day=d.day - timedelta(days=1),
+                                     opened_at=d.opened_at - timedelta(days=1)))
+            for t in conn.execute(select(db.tickets)).all():
+                conn.execute(update(db.tickets).where(db.tickets.c.id == t.id).values(
+                    issued_at=t.issued_at - timedelta(days=1),
+                    queue_at=t.queue_at - timedelta(days=1)))
+    finally:
+        database.dispose()
+    server.start()
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_a_number_left_waiting_when_the_day_ended_says_so(
+        browser: Any, live_server: LiveServer, screenshot_dir: Path, lang: str) -> None:
+    """The citizen's number was still waiting when the working day ended: the phone says
+    "Day ended: please take a new number" on a page left open overnight and on one opened
+    the next morning, before the center's first ticket (which records the day's end: its
+    numbers become `expired`) and after it. Before that first ticket, the page said
+    "Waiting" with yesterday's place in the queue."""
+    kiosk = live_server.device(f"Kiosk {lang}", "kiosk")
+    mine = live_server.api("POST", "/tickets", kiosk, json={"service": "land",
+                                                          "lang": lang}).json()
+    assert mine["state"] == "waiting"
+    token = mine["status_url"].rsplit("/", 1)[1]
+    left_open = phone(browser, mine["status_url"])
+    assert state_of(left_open) == "waiting"
+    yesterday_was_the_day(live_server)
+    # the next morning, before anyone takes a number: the page left open (its socket comes
+    # back) and the public view already say the day ended
+    poll(left_open, "document.body.dataset.state === 'expired'", timeout=20)
+    early = live_server.api("GET", "/tickets/" + token).json()
+    assert (early["state"], early["ahead"], early["eta_minutes"]) == ("expired", None, None)
+    # the morning's first citizen takes a number: the day before is closed for good
+    first = live_server.api("POST", "/tickets", kiosk, json={"service": "land"})
+    assert first.status_code == 201 and first.json()["label"] == "C001"
+    fresh = phone(browser, mine["status_url"])
+    for page in (left_open, fresh):
+        assert state_of(page) == "expired"
+        state = page.inner_text("#state")
+        assert ("Day ended" if lang == "en" else "Hết ngày làm việc") in state.splitlines()[0], \
+            state
+        assert lead_lang(page, "#state") == lang and lead_lang(page, "#note") == lang
+        note = page.inner_text("#note")
+        assert ("Please take a new number" if lang == "en" else "Vui lòng lấy số mới") in note
+        assert page.locator("#facts").is_hidden(), "an ended number shows a wait estimate"
+        assert page.title().endswith("Day ended" if lang == "en" else "Hết ngày làm việc")
+        check(page, f"expired {lang}")
+    assert live_server.api("GET", "/tickets/" + token).json()["state"] == "expired"
+    fresh.screenshot(path=str(screenshot_dir / f"phone-expired-{lang}.png"), full_page=True)
+    assert not left_open.errors and not fresh.errors
+    left_open.context.close()
+    fresh.context.close()
