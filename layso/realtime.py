@@ -479,8 +479,27 @@ class Realtime:
                       shown=STREAM not in joined)
 
 
+def uncompressed_websockets(wsgi_app: Any) -> Any:
+    """WSGI middleware: a WebSocket's offer of per-message compression is not passed on, so
+    the socket is opened without it.
+
+    Every browser offers permessage-deflate and simple-websocket accepts it, so each frame was
+    compressed once per socket, on the loop, by a zlib compressor of its own. The frames are a
+    few hundred bytes of JSON; with 500 boards and phones that offered it, compressing cost
+    about a third more server CPU per call and 47 MB more memory (217 against 170 MB) than
+    the bytes it saved were worth (docs/benchmarks.md, "Board latency"). A WebSocket without
+    extensions is plain RFC 6455: every client speaks it."""
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
+        return wsgi_app(environ, start_response)
+
+    return app
+
+
 def init_app(app: Flask, center: Center) -> Realtime:
     """Attach Socket.IO to the app."""
     rt = Realtime(app, center)
+    # outside Flask-SocketIO's middleware (installed just above), so Engine.IO never sees it
+    app.wsgi_app = uncompressed_websockets(app.wsgi_app)  # type: ignore[method-assign]
     app.extensions["layso_realtime"] = rt
     return rt
