@@ -21,7 +21,9 @@ For each client count N it connects N sockets (half boards on the `board` channe
 on the `ticket` channel of waiting tickets), then makes `--calls` calls at counter 3. A board's
 latency is from just before `POST /counters/3/call-next` to its `ticket.called`; a phone's is
 to the `ticket.updated` telling it that one fewer person is ahead. Server memory is the
-resident set of the server's processes (gunicorn master + worker) with every client connected.
+resident set of the server's processes (gunicorn master + worker) with every client connected;
+its CPU is their user + system time over the calls, per call (each call is followed by a start
+and a complete): on a box shared with other work it moves much less than the latencies do.
 
 The clients are one asyncio loop speaking Engine.IO 4 / Socket.IO 5 over a plain WebSocket
 (standard library only), so 1,000 of them cost the measuring side little. With `--deflate`
@@ -258,6 +260,19 @@ class Server:
                     threads += int(line.split()[1])
         return rss_kb / 1024, threads
 
+    def cpu(self) -> float:
+        """CPU seconds (user + system) the server's processes have used so far."""
+        assert self.proc is not None
+        ticks = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                if int(fields[3]) == self.proc.pid:  # process group id
+                    ticks += int(fields[11]) + int(fields[12])  # utime, stime
+            except (OSError, IndexError, ValueError):
+                continue
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def api(self, method: str, path: str, token: str | None = None,
             body: dict[str, Any] | None = None) -> Any:
         """One API request; returns the decoded JSON (None for 204)."""
@@ -331,6 +346,7 @@ async def measure(server: Server, clients: int, calls: int, deflate: bool = Fals
     board_ms: list[float] = []
     phone_ms: list[float] = []
     api_ms: list[float] = []
+    cpu_before = server.cpu()
     for _ in range(calls):
         for s in socks:
             s.parse()  # what the previous step sent is not this call's
@@ -375,6 +391,7 @@ async def measure(server: Server, clients: int, calls: int, deflate: bool = Fals
         await loop.run_in_executor(None, server.api, "POST", "/counters/3/complete", sup,
                                    {"outcome": "done"})
         await asyncio.sleep(0.3)  # let the phones' updates of that step arrive
+    cpu_ms = (server.cpu() - cpu_before) * 1000 / calls
     missing_b = boards_n * calls - len(board_ms)
     missing_p = phones_n * calls - len(phone_ms)
     rss_after, threads_after = server.memory()
@@ -387,7 +404,7 @@ async def measure(server: Server, clients: int, calls: int, deflate: bool = Fals
             "phone": phone_ms, "api": api_ms, "rss": rss, "threads": threads,
             "rss_after": rss_after, "threads_after": threads_after, "connect_s": connect_s,
             "missing": (missing_b, missing_p),
-            "deflated": sum(s._inflate is not None for s in socks)}
+            "deflated": sum(s._inflate is not None for s in socks), "cpu_ms": cpu_ms}
 
 
 def uptime() -> str:
@@ -421,6 +438,8 @@ def show(r: dict[str, Any]) -> None:
     print(f"  phone  ticket.updated  {fmt(r['phone'])}")
     print(f"  all clients            {fmt(both)}")
     print(f"  call-next API answer   {fmt(r['api'])}")
+    print(f"  server CPU per call, start and complete: {r['cpu_ms']:.0f} ms (less sensitive "
+          "to a shared box's load than the latencies)")
     print(f"  server RSS {r['rss']:.0f} MB, {r['threads']} threads with the clients "
           f"connected ({r['idle_rss']:.0f} MB, {r['idle_threads']} threads idle; "
           f"{r['rss_after']:.0f} MB after the calls)", flush=True)
