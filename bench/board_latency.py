@@ -21,10 +21,14 @@ For each client count N it connects N sockets (half boards on the `board` channe
 on the `ticket` channel of waiting tickets), then makes `--calls` calls at counter 3. A board's
 latency is from just before `POST /counters/3/call-next` to its `ticket.called`; a phone's is
 to the `ticket.updated` telling it that one fewer person is ahead. Server memory is the
-resident set of the server's processes (gunicorn master + worker) with every client connected.
+resident set of the server's processes (gunicorn master + worker) with every client connected;
+its CPU is their user + system time over the calls, per call (each call is followed by a start
+and a complete): on a box shared with other work it moves much less than the latencies do.
 
 The clients are one asyncio loop speaking Engine.IO 4 / Socket.IO 5 over a plain WebSocket
-(standard library only), so 1,000 of them cost the measuring side little. It prints the
+(standard library only), so 1,000 of them cost the measuring side little. With `--deflate`
+they offer permessage-deflate as every browser does (the server then compresses each frame
+for each socket that accepted it, and the clients inflate them after the timing). It prints the
 machine, its reference (a Flask hello-world's requests/s, `bench/issue_call.py`), `uptime`
 before each row, and the figures; it never asserts them. `--max-seconds` bounds the run.
 """
@@ -42,6 +46,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +65,10 @@ class Sock(asyncio.Protocol):
     (and take CPU from the server on the same two cores), which is not the server's latency.
     """
 
-    def __init__(self, kind: str, auth: dict[str, Any]) -> None:
+    def __init__(self, kind: str, auth: dict[str, Any], deflate: bool = False) -> None:
         self.kind = kind
+        self.deflate = deflate  # offer permessage-deflate, as every browser does
+        self._inflate: Any = None  # set when the server accepted it
         self.auth = auth
         self.got: list[tuple[float, str, str]] = []  # (perf_counter, event name, raw message)
         self.connected = asyncio.Event()
@@ -71,6 +78,7 @@ class Sock(asyncio.Protocol):
         self._buf = b""
         self._buf_at = 0.0
         self._text = b""
+        self._deflated = False
         self._upgraded = False
 
     async def run(self, port: int) -> None:
@@ -85,8 +93,10 @@ class Sock(asyncio.Protocol):
         key = base64.b64encode(os.urandom(16)).decode()
         self.transport.write((f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
                               f"Host: {HOST}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                              f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-                              ).encode())
+                              f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                              + ("Sec-WebSocket-Extensions: permessage-deflate; "
+                                 "client_max_window_bits\r\n" if self.deflate else "")
+                              + "\r\n").encode())
 
     def data_received(self, data: bytes) -> None:  # noqa: D102
         self.chunks.append((time.perf_counter(), data))
@@ -108,6 +118,8 @@ class Sock(asyncio.Protocol):
                     continue
                 if b" 101 " not in head.split(b"\r\n", 1)[0]:
                     raise ConnectionError(head.decode(errors="replace"))
+                if b"permessage-deflate" in head.lower():
+                    self._inflate = zlib.decompressobj(-zlib.MAX_WBITS)
                 self._upgraded, self._buf = True, rest
             self._frames(at)
 
@@ -133,8 +145,13 @@ class Sock(asyncio.Protocol):
             elif opcode == 9:
                 self._frame(payload, 10)
             elif opcode in (0, 1, 2):
+                if opcode and b0 & 0x40:  # RSV1 on a message's first frame: compressed
+                    self._deflated = True
                 self._text += payload
                 if b0 & 0x80:
+                    if self._deflated:  # RFC 7692 §7.2.2: the stripped tail goes back on
+                        self._text = self._inflate.decompress(self._text + b"\x00\x00\xff\xff")
+                        self._deflated = False
                     self._message(at, self._text.decode())
                     self._text = b""
         self._buf = buf
@@ -243,6 +260,19 @@ class Server:
                     threads += int(line.split()[1])
         return rss_kb / 1024, threads
 
+    def cpu(self) -> float:
+        """CPU seconds (user + system) the server's processes have used so far."""
+        assert self.proc is not None
+        ticks = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                if int(fields[3]) == self.proc.pid:  # process group id
+                    ticks += int(fields[11]) + int(fields[12])  # utime, stime
+            except (OSError, IndexError, ValueError):
+                continue
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def api(self, method: str, path: str, token: str | None = None,
             body: dict[str, Any] | None = None) -> Any:
         """One API request; returns the decoded JSON (None for 204)."""
@@ -284,7 +314,8 @@ def fmt(values: list[float]) -> str:
             f"p99 {pct(values, 99):6.1f}  max {max(values):6.1f}  (n={len(values)})")
 
 
-async def measure(server: Server, clients: int, calls: int) -> dict[str, Any]:
+async def measure(server: Server, clients: int, calls: int, deflate: bool = False
+                  ) -> dict[str, Any]:
     """Connect the clients, make the calls, and collect latencies in ms."""
     loop = asyncio.get_running_loop()
     sup = server.api("POST", "/auth/login", body={"username": "lanhdao",
@@ -299,8 +330,9 @@ async def measure(server: Server, clients: int, calls: int) -> dict[str, Any]:
         phone_tokens.append(t["status_url"].rsplit("/", 1)[1])
     server.api("POST", "/counters/3/open", sup)
 
-    socks = [Sock("board", {"channel": "board"}) for _ in range(boards_n)]
-    socks += [Sock("phone", {"channel": "ticket", "ticket": tok}) for tok in phone_tokens]
+    socks = [Sock("board", {"channel": "board"}, deflate) for _ in range(boards_n)]
+    socks += [Sock("phone", {"channel": "ticket", "ticket": tok}, deflate)
+              for tok in phone_tokens]
     tasks = []
     connect_started = time.perf_counter()
     for i in range(0, len(socks), 50):  # in batches, as boards and phones arrive over time
@@ -314,6 +346,7 @@ async def measure(server: Server, clients: int, calls: int) -> dict[str, Any]:
     board_ms: list[float] = []
     phone_ms: list[float] = []
     api_ms: list[float] = []
+    cpu_before = server.cpu()
     for _ in range(calls):
         for s in socks:
             s.parse()  # what the previous step sent is not this call's
@@ -358,6 +391,7 @@ async def measure(server: Server, clients: int, calls: int) -> dict[str, Any]:
         await loop.run_in_executor(None, server.api, "POST", "/counters/3/complete", sup,
                                    {"outcome": "done"})
         await asyncio.sleep(0.3)  # let the phones' updates of that step arrive
+    cpu_ms = (server.cpu() - cpu_before) * 1000 / calls
     missing_b = boards_n * calls - len(board_ms)
     missing_p = phones_n * calls - len(phone_ms)
     rss_after, threads_after = server.memory()
@@ -369,7 +403,8 @@ async def measure(server: Server, clients: int, calls: int) -> dict[str, Any]:
     return {"clients": clients, "boards": boards_n, "phones": phones_n, "board": board_ms,
             "phone": phone_ms, "api": api_ms, "rss": rss, "threads": threads,
             "rss_after": rss_after, "threads_after": threads_after, "connect_s": connect_s,
-            "missing": (missing_b, missing_p)}
+            "missing": (missing_b, missing_p),
+            "deflated": sum(s._inflate is not None for s in socks), "cpu_ms": cpu_ms}
 
 
 def uptime() -> str:
@@ -378,14 +413,16 @@ def uptime() -> str:
     return out.strip().split("load average:")[-1].strip()
 
 
-def one_row(mode: str, n: int, calls: int, main_tree: Path | None) -> dict[str, Any]:
+def one_row(mode: str, n: int, calls: int, main_tree: Path | None, deflate: bool = False
+            ) -> dict[str, Any]:
     """One fresh server in one mode with n clients."""
     server = Server(mode, n, main_tree)
     load = uptime()
     try:
         server.start()
         idle_rss, idle_threads = server.memory()
-        r = asyncio.run(asyncio.wait_for(measure(server, n, calls), 60 + n / 5 + calls * 5))
+        r = asyncio.run(asyncio.wait_for(measure(server, n, calls, deflate),
+                                         60 + n / 5 + calls * 5))
     finally:
         server.stop()
     r.update(mode=mode, load=load, idle_rss=idle_rss, idle_threads=idle_threads)
@@ -401,9 +438,13 @@ def show(r: dict[str, Any]) -> None:
     print(f"  phone  ticket.updated  {fmt(r['phone'])}")
     print(f"  all clients            {fmt(both)}")
     print(f"  call-next API answer   {fmt(r['api'])}")
+    print(f"  server CPU per call, start and complete: {r['cpu_ms']:.0f} ms (less sensitive "
+          "to a shared box's load than the latencies)")
     print(f"  server RSS {r['rss']:.0f} MB, {r['threads']} threads with the clients "
           f"connected ({r['idle_rss']:.0f} MB, {r['idle_threads']} threads idle; "
           f"{r['rss_after']:.0f} MB after the calls)", flush=True)
+    if r.get("deflated"):
+        print(f"  {r['deflated']} of {r['clients']} sockets compressed (permessage-deflate)")
     if any(r["missing"]):
         print(f"  MISSING: {r['missing'][0]} board and {r['missing'][1]} phone events "
               "did not arrive within 10 s")
@@ -434,6 +475,8 @@ def main() -> None:
     ap.add_argument("--modes", default=",".join(MODES), help="comma separated, of " +
                     ", ".join(MODES))
     ap.add_argument("--main-tree", type=Path, help="checkout with layso/fanout.py (fanout mode)")
+    ap.add_argument("--deflate", action="store_true",
+                    help="clients offer permessage-deflate, as browsers do")
     ap.add_argument("--max-seconds", type=float, default=1800,
                     help="stop starting rows after this long")
     args = ap.parse_args()
@@ -449,6 +492,8 @@ def main() -> None:
     print(f"machine: {machine()}")
     print(f"machine reference: {reference_rate():.0f} requests/s (Flask hello-world, gunicorn "
           f"gthread, 8 keep-alive clients); load: {uptime()}", flush=True)
+    if args.deflate:
+        print("clients offer permessage-deflate (as browsers do)")
     rows: list[dict[str, Any]] = []
     for n in counts:
         for mode in modes:
@@ -456,7 +501,7 @@ def main() -> None:
                 print(f"\n{mode} {n}: skipped (--max-seconds reached)")
                 continue
             try:
-                r = one_row(mode, n, calls, args.main_tree)
+                r = one_row(mode, n, calls, args.main_tree, args.deflate)
             except Exception as exc:  # noqa: BLE001 - a mode that cannot hold n clients
                 why = " ".join(f"{type(exc).__name__} {exc}".split())
                 r = {"mode": mode, "clients": n, "error": why[-160:],

@@ -7,6 +7,7 @@ LAYSO_MESSAGE_QUEUE set, emits go through Redis so every server process's client
 from __future__ import annotations
 
 import logging
+import operator
 import threading
 import time
 from typing import Any
@@ -53,11 +54,23 @@ _VIEW_KEY = select(_T.id, _T.state, _T.service_id, _T.counter_id, _T.priority, _
     _T.id.in_(bindparam("ids", expanding=True)))
 
 
-def _view_key(t: Any, services: dict[int, Any], counters: dict[int, Any]) -> tuple[Any, ...]:
+#: a whole ticket row's values of the `_VIEW_KEY` columns, in that order
+_viewed_values = operator.attrgetter(*(c.name for c in _VIEW_KEY.selected_columns))
+
+
+def _rows_as_tuples(rows: dict[int, Any]) -> dict[int, tuple[Any, ...]]:
+    """Services or counters by id as plain tuples: compared 250 times a refresh, a tuple
+    compares in C where a row compares in Python."""
+    return {key: tuple(row) for key, row in rows.items()}
+
+
+def _view_key(values: tuple[Any, ...], service_id: int, counter_id: int | None,
+              services: dict[int, tuple[Any, ...]], counters: dict[int, tuple[Any, ...]]
+              ) -> tuple[Any, ...]:
     """What a ticket's public view is built from, besides its place: a view is rebuilt only
-    when this changed (its row's viewed columns, its service's row, its counter's row)."""
-    return (tuple(getattr(t, c.name) for c in _VIEW_KEY.selected_columns),
-            services.get(t.service_id), counters.get(t.counter_id))
+    when this changed (its row's viewed columns, its service's row, its counter's row).
+    `values`: the ticket's `_VIEW_KEY` columns in order (a row of `_VIEW_KEY` as it is)."""
+    return values, services.get(service_id), counters.get(counter_id)  # type: ignore[arg-type]
 
 
 #: at most one refresh of the phones' views per this many seconds (a burst becomes one)
@@ -134,9 +147,12 @@ class Realtime:
                 items.append((ticket_room(ticket["id"]), ev.type, shown))
             refresh = refresh or ev.type.startswith("ticket.") or ev.type in REFRESH_EVENTS
         self.close_ended(evs)
-        if refresh:  # the phones' refresh reads the committed state alongside the board sends
-            self._refresh.set()
         self.emit_rooms(items)
+        if refresh:
+            # woken after the sockets were handed this commit's events: under gevent the
+            # greenlets run in the order they were woken, so the boards' and counters'
+            # writers send before the phones' refresh holds the loop for its reads
+            self._refresh.set()
         self.ensure_background()
 
     def close_ended(self, evs: list[Event]) -> None:
@@ -210,7 +226,9 @@ class Realtime:
             rows = {row.id: row for row in r.conn.execute(_VIEW_KEY, {"ids": sorted(watched)})}
             services = reading.services_by_id(r)
             counters = reading.counters_by_id(r)
-            keys = {tid: _view_key(row, services, counters) for tid, row in rows.items()}
+            service_keys, counter_keys = _rows_as_tuples(services), _rows_as_tuples(counters)
+            keys = {tid: _view_key(tuple(row), row.service_id, row.counter_id, service_keys,
+                                   counter_keys) for tid, row in rows.items()}
             changed = [tid for tid, key in keys.items()
                        if (base := self._base.get(tid)) is None or base[0] != key]
             full = {t.id: t for t in r.conn.execute(
@@ -251,7 +269,9 @@ class Realtime:
         services = reading.services_by_id(r)
         counters = reading.counters_by_id(r) if t.counter_id is not None else {}
         view = reading.ticket_view(r, t, public=True, services=services)
-        self._base[t.id] = (_view_key(t, services, counters), view)
+        self._base[t.id] = (_view_key(_viewed_values(t), t.service_id, t.counter_id,
+                                      _rows_as_tuples(services), _rows_as_tuples(counters)),
+                            view)
         self._sent[t.id] = view
         return view
 
@@ -461,8 +481,27 @@ class Realtime:
                       shown=STREAM not in joined)
 
 
+def uncompressed_websockets(wsgi_app: Any) -> Any:
+    """WSGI middleware: a WebSocket's offer of per-message compression is not passed on, so
+    the socket is opened without it.
+
+    Every browser offers permessage-deflate and simple-websocket accepts it, so each frame was
+    compressed once per socket, on the loop, by a zlib compressor of its own. The frames are a
+    few hundred bytes of JSON; with 500 boards and phones that offered it, compressing cost
+    about a third more server CPU per call and 47 MB more memory (217 against 170 MB) than
+    the bytes it saved were worth (docs/benchmarks.md, "Board latency"). A WebSocket without
+    extensions is plain RFC 6455: every client speaks it."""
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
+        return wsgi_app(environ, start_response)
+
+    return app
+
+
 def init_app(app: Flask, center: Center) -> Realtime:
     """Attach Socket.IO to the app."""
     rt = Realtime(app, center)
+    # outside Flask-SocketIO's middleware (installed just above), so Engine.IO never sees it
+    app.wsgi_app = uncompressed_websockets(app.wsgi_app)  # type: ignore[method-assign]
     app.extensions["layso_realtime"] = rt
     return rt

@@ -109,3 +109,29 @@ def test_each_center_on_a_shared_redis_publishes_on_a_channel_of_its_own(tmp_pat
         listener.close()
         for a in apps:
             a.extensions["layso"].db.dispose()
+
+
+def test_websockets_open_without_per_message_compression(live_server):
+    """A browser offers permessage-deflate; the server opens the socket without it, so no
+    frame is compressed (and no compressor kept) per board or phone."""
+    import base64
+    import os
+    import socket
+
+    key = base64.b64encode(os.urandom(16)).decode()
+    with socket.create_connection(("127.0.0.1", live_server.port), timeout=10) as s:
+        s.sendall((f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
+                   f"Host: 127.0.0.1:{live_server.port}\r\nUpgrade: websocket\r\n"
+                   f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                   "Sec-WebSocket-Version: 13\r\n"
+                   "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
+                   "\r\n").encode())
+        data = b""
+        while b"\r\n\r\n" not in data or len(data.partition(b"\r\n\r\n")[2]) < 2:
+            chunk = s.recv(4096)
+            assert chunk, data
+            data += chunk
+    head, _, frame = data.partition(b"\r\n\r\n")
+    assert b" 101 " in head.split(b"\r\n", 1)[0]
+    assert b"sec-websocket-extensions" not in head.lower()
+    assert frame[0] & 0x0F == 1 and not frame[0] & 0x40  # Engine.IO's open: text, not deflated
