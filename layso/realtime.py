@@ -109,6 +109,8 @@ class Realtime:
             json=app.json,
         )
         self._refresh = threading.Event()
+        #: set by `stop`: the tick and refresh tasks end (an app that is done with, in tests)
+        self._stopped = threading.Event()
         self._sent: dict[int, dict[str, Any]] = {}
         self._base: dict[int, tuple[tuple[Any, ...], dict[str, Any]]] = {}
         self._started = False
@@ -278,11 +280,18 @@ class Realtime:
     def ensure_background(self) -> None:
         """Start the tick and ticket-refresh tasks once."""
         with self._start_lock:
-            if self._started:
+            if self._started or self._stopped.is_set():
                 return
             self._started = True
         self.socketio.start_background_task(self._tick_loop)
         self.socketio.start_background_task(self._refresh_loop)
+
+    def stop(self) -> None:
+        """End the tick and refresh tasks (within one wake-up) and start none again: for an app
+        that is done with. Each task otherwise outlives its app, reading a database that may
+        be gone (a test suite's thousands of apps each left two threads behind)."""
+        self._stopped.set()
+        self._refresh.set()  # the refresh task waits on it
 
     def position(self) -> tuple[str, int]:
         """Where the event log stands: (epoch, seq)."""
@@ -311,8 +320,7 @@ class Realtime:
                 closed_upto = self.position()
             except Exception:
                 log.exception("the event log could not be read")
-        while True:
-            self.socketio.sleep(step)
+        while not self._stopped.wait(step):
             try:
                 now = self.position()
                 if queued and looked is not None and now != looked:
@@ -352,6 +360,8 @@ class Realtime:
         last = 0.0
         while True:
             self._refresh.wait()
+            if self._stopped.is_set():
+                return
             # the first change after a quiet spell goes out at once; a burst becomes one refresh
             gap = REFRESH_GAP - (time.monotonic() - last)
             if gap > 0:

@@ -161,6 +161,16 @@ def app(tmp_path: Path, clock: Clock) -> Any:
     application = create_app(cfg)
     application.config["TESTING"] = True
     yield application
+    close_app(application)
+
+
+def close_app(application: Any) -> None:
+    """What a test does with an app it is done with: its realtime tasks end (else each app of
+    the run left a tick and a refresh thread behind, reading its database every 20 s, or 2 s
+    with a message queue, long after the test) and its database connections close."""
+    realtime = application.extensions.get("layso_realtime")
+    if realtime is not None:
+        realtime.stop()
     application.extensions["layso"].db.dispose()
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from layso import auth, create_app, db
 from layso.cli import init_db
 from layso.config import load
+from tests.conftest import close_app
 
 COUNTER_ACTIONS = [("open", None), ("pause", {"reason": "Nghỉ trưa"}), ("close", None),
                    ("call-next", None), ("call", {"ticket": "A001"}), ("recall", None),
@@ -384,4 +385,4 @@ def test_a_center_on_redis_shares_its_limits_and_one_without_keeps_its_own(
         assert isinstance(first.extensions["layso_login_limiter"], auth.SharedRateLimiter)
     finally:
         for app in (first, second):
-            app.extensions["layso"].db.dispose()
+            close_app(app)

@@ -12,6 +12,7 @@ import pytest
 
 from layso import auth
 from layso.queue import Invalid
+from tests.conftest import close_app
 
 SECURITY = {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff"}
 
@@ -95,7 +96,7 @@ def test_the_session_cookie_is_secure_behind_https(tmp_path: Path) -> None:
     plain = make_app(tmp_path / "c")
     assert "Secure" not in login_cookie(plain, **{"X-Forwarded-Proto": "https"})
     for a in (https, proxied, plain):
-        a.extensions["layso"].db.dispose()
+        close_app(a)
 
 
 def mode(path: Path) -> int:

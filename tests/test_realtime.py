@@ -297,3 +297,23 @@ def test_the_watched_tickets_are_the_phones_connected_now(app, api):
     assert rt(app).watched_tickets() == {t["id"]}  # the other phone still follows it
     other.disconnect()
     assert rt(app).watched_tickets() == set()
+
+
+def test_a_stopped_app_leaves_no_task_behind(app, api):
+    """The tick and refresh tasks start with the first event and end when the app is stopped
+    (a test suite's apps each left two threads reading their database every 20 s)."""
+    import threading
+
+    before = set(threading.enumerate())
+    issue(api, "business")
+    tasks = [t for t in threading.enumerate() if t not in before
+             and ("_tick_loop" in t.name or "_refresh_loop" in t.name)]
+    assert len(tasks) == 2 and all(t.is_alive() for t in tasks)
+    rt = app.extensions["layso_realtime"]
+    rt.stop()
+    deadline = time.monotonic() + 10
+    while any(t.is_alive() for t in tasks) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(t.is_alive() for t in tasks)
+    rt.ensure_background()  # a stopped app starts none again
+    assert not [t for t in threading.enumerate() if t not in before and "_loop" in t.name]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import socketio
 
-from tests.conftest import REDIS_URL
+from tests.conftest import REDIS_URL, close_app
 from tests.live import LiveServer
 
 
@@ -108,7 +108,7 @@ def test_each_center_on_a_shared_redis_publishes_on_a_channel_of_its_own(tmp_pat
     finally:
         listener.close()
         for a in apps:
-            a.extensions["layso"].db.dispose()
+            close_app(a)
 
 
 def test_websockets_open_without_per_message_compression(live_server):

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from layso import auth
+from tests.conftest import close_app
 
 PAGES = ("/admin/settings", "/admin/services", "/admin/counters", "/admin/categories",
          "/admin/users", "/admin/devices", "/admin/audit", "/admin/reports")
@@ -99,4 +100,4 @@ def test_a_fresh_center_leads_its_first_admin_to_the_setup(tmp_path: Any, clock:
     assert "Service Center · Thiết lập ban đầu / First setup</p>" in html
     assert "<title>Thiết lập ban đầu · Lấy Số</title>" in html
     assert client.get("/admin/?skip_setup=1").status_code == 200
-    app.extensions["layso"].db.dispose()
+    close_app(app)

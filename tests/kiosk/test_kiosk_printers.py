@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from layso import auth, db
 from layso.queue import printing
-from tests.conftest import Api
+from tests.conftest import Api, close_app
 from tests.kiosk.test_printing import issue, make_app, print_state, wait_for
 from tests.printer_drivers.escpos_decode import decode, read_qr
 from tests.printer_emulator import PrinterEmulator
@@ -32,7 +32,7 @@ def kapp(tmp_path, clock) -> Iterator[Any]:
     application.extensions["test_events"] = events
     yield application
     application.extensions["layso_printers"].stop()
-    application.extensions["layso"].db.dispose()
+    close_app(application)
 
 
 def devices(application: Any) -> dict[str, Any]:
@@ -146,7 +146,7 @@ def test_a_kiosk_without_its_own_printer_uses_the_centers(tmp_path, clock, emus)
         assert r.status_code == 404
     finally:
         application.extensions["layso_printers"].stop()
-        application.extensions["layso"].db.dispose()
+        close_app(application)
 
 
 # -- the `printer` channel, in process ---------------------------------------------------------

@@ -12,7 +12,7 @@ import pytest
 from layso import create_app
 from layso.cli import init_db
 from layso.config import load
-from tests.conftest import Api
+from tests.conftest import Api, close_app
 from tests.printer_drivers.escpos_decode import decode, read_qr
 from tests.printer_emulator import PrinterEmulator
 
@@ -51,7 +51,7 @@ def papp(tmp_path: Path, clock: Any, emu: PrinterEmulator) -> Iterator[Any]:
     application.extensions["test_events"] = events
     yield application
     application.extensions["layso_print_worker"].stop()
-    application.extensions["layso"].db.dispose()
+    close_app(application)
 
 
 def staff_tokens(application: Any) -> dict[str, str]:
@@ -175,7 +175,7 @@ def test_tickets_left_waiting_print_when_the_server_starts_again(tmp_path, clock
     t = issue(kiosk)
     wait_for(lambda: print_state(kiosk, t) == "waiting_printer")
     first.extensions["layso_print_worker"].stop()
-    first.extensions["layso"].db.dispose()
+    close_app(first)
     emu.mode = "ok"
     emu.clear()
     second = create_app({"DATA_DIR": str(tmp_path), "CLOCK": clock, "SECRET_KEY": "test-secret",
@@ -187,7 +187,7 @@ def test_tickets_left_waiting_print_when_the_server_starts_again(tmp_path, clock
         assert read_qr(decode(emu.received, 576).image) == [t["status_url"]]
     finally:
         second.extensions["layso_print_worker"].stop()
-        second.extensions["layso"].db.dispose()
+        close_app(second)
 
 
 def test_a_ticket_served_before_the_printer_came_back_is_not_printed(papi, emu) -> None:
@@ -217,7 +217,7 @@ def test_dir_printer_writes_the_ticket_files(tmp_path, clock) -> None:
         assert read_qr(Image.open(out / f"{t['label']}.png")) == [t["status_url"]]
     finally:
         application.extensions["layso_print_worker"].stop()
-        application.extensions["layso"].db.dispose()
+        close_app(application)
 
 
 def test_printer_test_command_reports_status(emu, capsys) -> None:
