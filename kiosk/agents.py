@@ -157,7 +157,7 @@ class AgentHub:
 
     def _open_messages(self, device_id: int) -> list[dict[str, Any]]:
         with self.center.read() as r:
-            jobs = printing.open_jobs(r, printing.AGENT, device_id)
+            jobs = printing.open_jobs(r, (printing.AGENT,), device_id)
             late = [j for j in jobs if printing.too_late(j, r.now)]
             messages = [m for j in jobs if j not in late
                         and (m := self._message(r, j)) is not None]

@@ -240,7 +240,7 @@ class PrintWorker(PrinterTending):
     def _requeue_today(self) -> None:
         """This printer's jobs of the day still queued or waiting print when it can."""
         with self.center.read() as r:
-            ids = [job.id for route in self.routes for job in printing.open_jobs(r, route)]
+            ids = [job.id for job in printing.open_jobs(r, self.routes)]
         for job_id in sorted(ids):
             self.jobs.put(int(job_id))
 
@@ -248,8 +248,9 @@ class PrintWorker(PrinterTending):
         error = None
         with self.center.read() as r:
             job = printing.get_job(r, job_id)
-            if job is None or job.state not in printing.OPEN_STATES:
-                self._forget(job_id)
+            if job is None or job.state not in printing.OPEN_STATES or (
+                    job.printer not in self.routes):
+                self._forget(job_id)  # done, or another printer's job: never printed twice
                 return
             t = reading.get_ticket_row(r, job.ticket_id)
             day = r.shown_day()

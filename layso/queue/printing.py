@@ -12,10 +12,11 @@ ticket, or waited longer than `MAX_WAIT_SECONDS`: the citizen has gone).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.engine import Row
 
 from layso import db
@@ -94,17 +95,20 @@ def get_job(r: Reader, job_id: int) -> Row[Any] | None:
     return r.conn.execute(select(db.print_jobs).where(_J.id == job_id)).first()
 
 
-def open_jobs(r: Reader, printer: str | None = None, device_id: int | None = None
+def open_jobs(r: Reader, routes: Sequence[str | None], device_id: int | None = None
               ) -> list[Row[Any]]:
-    """Today's jobs still to print, oldest first: of a printer URI (`None`: every route) and,
-    for an agent, of its kiosk only."""
+    """Today's jobs still to print, oldest first, of the printer URIs `routes` (`None` is a
+    job made before its route was recorded, which the center's printer takes) and, for an
+    agent, of its kiosk only. A job of another printer is never among them: one ticket, one
+    printer."""
     day = r.shown_day()
     if day is None:
         return []
+    uris = [u for u in routes if u is not None]
+    route = or_(_J.printer.in_(uris), _J.printer.is_(None)) if None in routes else (
+        _J.printer.in_(uris))
     stmt = (select(db.print_jobs).join(db.tickets, db.tickets.c.id == _J.ticket_id)
-            .where(db.tickets.c.day_id == day.id, _J.state.in_(OPEN_STATES)))
-    if printer is not None:
-        stmt = stmt.where(_J.printer == printer)
+            .where(db.tickets.c.day_id == day.id, _J.state.in_(OPEN_STATES), route))
     if device_id is not None:
         stmt = stmt.where(_J.device_id == device_id)
     return list(r.conn.execute(stmt.order_by(_J.id)).all())

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from layso import auth, db
+from layso import auth, create_app, db
 from layso.queue import printing
 from tests.conftest import Api, close_app
 from tests.kiosk.test_printing import issue, make_app, print_state, wait_for
@@ -117,6 +117,41 @@ def test_two_kiosks_print_on_their_own_printers_and_trouble_stays_with_one(kapp,
             db.print_jobs.c.ticket_id == t3["id"]).order_by(db.print_jobs.c.id)).all()
     assert [(j.device_id, j.state) for j in jobs] == [(k1, "failed"), (k2, "printed")]
     assert jobs[0].error == "replaced by a reprint"
+
+
+
+def test_a_restart_prints_a_kiosks_waiting_ticket_on_that_kiosk_only(tmp_path, clock,
+                                                                     emus) -> None:
+    """The center's printer takes up the day's open jobs of its own route when it starts,
+    never another printer's: a kiosk's ticket waiting for paper is not printed twice."""
+    a, b = emus
+    b.mode = "paper_out"
+    first = make_app(tmp_path, clock, a.uri + "?qr=native")
+    try:
+        d = devices(first)
+        assert set_printer(d, d["ids"][1], b.uri + "?qr=native").status_code == 200
+        waiting = issue(d["k2"])
+        wait_for(lambda: print_state(d["anon"], waiting) == "waiting_printer")
+    finally:
+        first.extensions["layso_printers"].stop()
+        close_app(first)
+    assert b"\x1dv0" not in a.received + b.received
+    second = create_app({"DATA_DIR": str(tmp_path), "CLOCK": clock, "SECRET_KEY": "test-secret",
+                         "PUBLIC_URL": "http://layso.test", "PRINTER": a.uri + "?qr=native"})
+    try:
+        k1 = Api(second.test_client(), d["k1"].token)
+        anon = Api(second.test_client())
+        later = issue(k1)  # the center's worker starts here, and takes up its open jobs first
+        wait_for(lambda: print_state(anon, later) == "printed")
+        assert decode(a.received, 576).qr_data == [later["status_url"]]
+        assert print_state(anon, waiting) == "waiting_printer"
+        b.mode = "ok"
+        wait_for(lambda: print_state(anon, waiting) == "printed", timeout=15)
+        assert decode(b.received, 576).qr_data == [waiting["status_url"]]
+        assert decode(a.received, 576).qr_data == [later["status_url"]]
+    finally:
+        second.extensions["layso_printers"].stop()
+        close_app(second)
 
 
 def test_a_kiosk_without_its_own_printer_uses_the_centers(tmp_path, clock, emus) -> None:
