@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -41,12 +40,11 @@ def test_live_server_prints_and_survives_paper_out(tmp_path: Path) -> None:
             assert t1["status_url"].startswith(server.url + "/t/")
 
             emu.mode = "paper_out"
-            started = time.monotonic()
             r = server.api("POST", "/tickets", kiosk, json={"service": "land"})
-            assert r.status_code == 201 and time.monotonic() - started < 3
+            assert r.status_code == 201
             t2 = r.json()
-            wait_for(lambda: state(t2) == "waiting_printer", timeout=3)
-            assert time.monotonic() - started < 3
+            assert t2["print"]["state"] == "queued"  # the answer did not wait for the printer
+            wait_for(lambda: state(t2) == "waiting_printer", timeout=15)
             wait_for(lambda: any(c["printer"] == "paper_out" for c in changes), timeout=5)
             assert server.api("GET", "/health").json()["printer"] == "paper_out"
 

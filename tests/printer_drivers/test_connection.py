@@ -1,6 +1,5 @@
 """Status and printing against the TCP printer emulator, and the file, dir and none printers."""
 
-import time
 from pathlib import Path
 
 import pytest
@@ -8,9 +7,11 @@ from PIL import Image
 
 from printer_drivers import status as st
 from printer_drivers.connection import (
+    CONNECT_TIMEOUT,
     FAILED,
     PRINTED,
     SKIPPED,
+    STATUS_TIMEOUT,
     WAITING_PRINTER,
     open_printer,
     print_ticket,
@@ -47,18 +48,14 @@ def test_status_in_each_mode(emu: PrinterEmulator, mode: str, expected: str) -> 
 def test_silent_printer_is_offline_within_the_timeout(emu: PrinterEmulator) -> None:
     emu.mode = "silent"
     printer = open_printer(emu.uri)
-    started = time.monotonic()
     assert printer.status() == "offline"
-    assert time.monotonic() - started < 1.5
-    assert "no valid status reply" in (printer.last_error or "")
+    assert "no valid status reply within 1 s" in (printer.last_error or "")
 
 
 def test_down_printer_is_offline(emu: PrinterEmulator) -> None:
     emu.mode = "down"
     printer = open_printer(emu.uri)
-    started = time.monotonic()
     assert printer.status() == "offline"
-    assert time.monotonic() - started < 1.5
     assert printer.last_error
 
 
@@ -202,3 +199,13 @@ def test_test_ticket_renders_and_prints(tmp_path: Path) -> None:
     printer = open_printer(f"dir://{tmp_path}")
     assert print_ticket(printer, ticket) == PRINTED
     assert (tmp_path / "TEST.png").exists()
+
+
+
+def test_a_kiosk_learns_of_printer_trouble_within_3_seconds_by_its_timeouts() -> None:
+    # a down printer costs one connect, a silent one a connect and one status query whose
+    # timeout covers all three of its requests: the bound is in the timeouts, speed in bench/
+    assert CONNECT_TIMEOUT + STATUS_TIMEOUT < 3
+    asked: list[float] = []
+    assert st.query(lambda b: None, lambda t: asked.append(t) or b"", 0.5) == "offline"
+    assert len(asked) == 1 and asked[0] <= 0.5
