@@ -70,7 +70,8 @@ def _view_key(values: tuple[Any, ...], service_id: int, counter_id: int | None,
     """What a ticket's public view is built from, besides its place: a view is rebuilt only
     when this changed (its row's viewed columns, its service's row, its counter's row).
     `values`: the ticket's `_VIEW_KEY` columns in order (a row of `_VIEW_KEY` as it is)."""
-    return values, services.get(service_id), counters.get(counter_id)  # type: ignore[arg-type]
+    counter = None if counter_id is None else counters.get(counter_id)
+    return values, services.get(service_id), counter
 
 
 #: at most one refresh of the phones' views per this many seconds (a burst becomes one)
