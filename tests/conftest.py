@@ -547,3 +547,13 @@ def citizen_server(tmp_path: Path) -> Iterator[Any]:
     assert r.status_code == 200, r.text
     yield s
     s.kill()
+
+
+@pytest.fixture
+def counter4(browser: Any, live_server: Any) -> Iterator[Any]:
+    """Counter 4 of a live server with its feedback tablet enrolled in Chromium."""
+    from tests.counter.browser import TabletAtCounter4
+
+    c = TabletAtCounter4(browser, live_server)
+    yield c
+    c.tablet.context.close()

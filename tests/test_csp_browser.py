@@ -11,15 +11,21 @@ from tests.conftest import poll
 pytestmark = pytest.mark.slow
 
 
-def test_the_pages_run_with_the_csp_enforced(browser: Any, live_server: Any) -> None:
-    kiosk = live_server.device("Kiosk CSP", "kiosk")
-    ticket = live_server.api("POST", "/tickets", kiosk, json={"service": "land"}).json()
-    ctx = browser.new_context(viewport={"width": 1280, "height": 800}, locale="vi-VN")
+def watched(ctx: Any) -> tuple[Any, list[str]]:
+    """A new page of ctx, and the CSP violations and script errors it meets."""
     page = ctx.new_page()
     violations: list[str] = []
     page.on("console", lambda m: violations.append(m.text)
             if "Content Security Policy" in m.text else None)
     page.on("pageerror", lambda e: violations.append(str(e)))
+    return page, violations
+
+
+def test_the_pages_run_with_the_csp_enforced(browser: Any, live_server: Any) -> None:
+    kiosk = live_server.device("Kiosk CSP", "kiosk")
+    ticket = live_server.api("POST", "/tickets", kiosk, json={"service": "land"}).json()
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800}, locale="vi-VN")
+    page, violations = watched(ctx)
     try:
         # the board: its scripts, its socket (connect-src 'self' covers ws://) and a snapshot
         page.goto(live_server.url + "/display/")
@@ -46,11 +52,7 @@ def test_the_pages_run_with_the_csp_enforced(browser: Any, live_server: Any) -> 
 
 def test_the_admin_pages_run_with_the_csp_enforced(browser: Any, live_server: Any) -> None:
     ctx = browser.new_context(viewport={"width": 1366, "height": 768}, locale="vi-VN")
-    page = ctx.new_page()
-    violations: list[str] = []
-    page.on("console", lambda m: violations.append(m.text)
-            if "Content Security Policy" in m.text else None)
-    page.on("pageerror", lambda e: violations.append(str(e)))
+    page, violations = watched(ctx)
     try:
         page.goto(live_server.url + "/login?next=/admin/settings")
         page.fill("#username", "admin")

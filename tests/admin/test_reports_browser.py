@@ -31,6 +31,17 @@ CHARTS = ["chart-arrivals", "chart-waits", "chart-officials", "chart-scores", "c
           "chart-trend"]
 
 
+def seeded(server: Any, n_days: int, per_day: int, seed_value: int) -> tuple[str, Any]:
+    """`n_days` past working days of `per_day` citizens seeded into the live server's tables
+    (as the benchmark seeds them): the first day (ISO) and today."""
+    today = datetime.now(TZ).date()
+    center = Center(Database(f"sqlite:///{server.data_dir / 'layso.db'}"), Hub())
+    days = working_days(n_days, today - timedelta(days=1))
+    seed(center, days, per_day, random.Random(seed_value))
+    center.db.dispose()
+    return days[0].isoformat(), today
+
+
 def log_in(page: Any, url: str, path: str) -> None:
     page.goto(url + path)
     page.wait_for_url("**/login**")
@@ -43,13 +54,8 @@ def log_in(page: Any, url: str, path: str) -> None:
 @pytest.mark.browser
 def test_the_reports_page_draws_its_charts_and_prints_on_a4(
         live_server: Any, page: Any, screenshot_dir: Path) -> None:
-    today = datetime.now(TZ).date()
     # four weeks of past working days straight into the tables, as the benchmark seeds them
-    center = Center(Database(f"sqlite:///{live_server.data_dir / 'layso.db'}"), Hub())
-    days = working_days(20, today - timedelta(days=1))
-    seed(center, days, 120, random.Random(12))
-    center.db.dispose()
-    first = days[0].isoformat()
+    first, today = seeded(live_server, 20, 120, 12)
     log_in(page, live_server.url, f"/admin/reports?from={first}&to={today}&by=service")
     page.wait_for_selector("body[data-charts-ready='1']", timeout=15000)
     assert page.get_attribute("#report-charts", "data-charts") == str(len(CHARTS))
@@ -176,12 +182,7 @@ def test_the_figures_read_on_a_laptop_without_scrolling_sideways(
 
     import requests
 
-    today = datetime.now(TZ).date()
-    center = Center(Database(f"sqlite:///{live_server.data_dir / 'layso.db'}"), Hub())
-    days = working_days(5, today - timedelta(days=1))
-    seed(center, days, 60, random.Random(7))
-    center.db.dispose()
-    first = days[0].isoformat()
+    first, today = seeded(live_server, 5, 60, 7)
     page.set_viewport_size({"width": 1366, "height": 768})
     query = f"from={first}&to={today}&by={by}"
     log_in(page, live_server.url, f"/admin/reports?{query}")

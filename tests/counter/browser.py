@@ -100,3 +100,30 @@ def press(page: Any, key: str) -> None:
     expect(button).to_be_visible()
     expect(button).to_be_enabled()
     page.keyboard.press(key)
+
+
+class TabletAtCounter4:
+    """Counter 4 with its feedback tablet enrolled, a kiosk and a supervisor's token."""
+
+    def __init__(self, browser: Any, server: Any) -> None:
+        self.server = server
+        self.kiosk = server.device("Kiosk", "kiosk")
+        self.officer = server.login("lanhdao", "layso-demo")
+        self.tablet = tablet_page(browser, server, server.device("Tablet 4", "feedback", 4))
+
+    def act(self, path: str, **body: Any) -> None:
+        r = self.server.api("POST", path, self.officer, json=body or None)
+        assert r.status_code in (200, 201, 204), r.text
+
+    def issue(self, n: int, lang: str) -> None:
+        for _ in range(n):
+            r = self.server.api("POST", "/tickets", self.kiosk,
+                                json={"service": "social", "lang": lang})
+            assert r.status_code == 201, r.text
+
+    def serve(self) -> None:
+        """Call, serve and complete the next citizen: the tablet asks for a rating."""
+        for step in ("call-next", "start"):
+            self.act(f"/counters/4/{step}")
+        self.act("/counters/4/complete", outcome="done")
+

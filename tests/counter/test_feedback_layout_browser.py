@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.counter.browser import tablet_page
+from tests.counter.browser import TabletAtCounter4
 from tests.layout import assert_fits
 
 pytestmark = pytest.mark.browser
@@ -22,18 +21,10 @@ TABLET_BG = "rgb(247, 244, 239)"
 @pytest.mark.parametrize("size", list(SIZES))
 @pytest.mark.parametrize("lang", ["vi", "en"])
 def test_the_tablet_reads_in_the_citizens_language_at_both_sizes(
-        browser: Any, live_server: Any, screenshot_dir: Path, lang: str, size: str) -> None:
+        counter4: TabletAtCounter4, screenshot_dir: Path, lang: str, size: str) -> None:
     from playwright.sync_api import expect
 
-    kiosk = live_server.device("Kiosk", "kiosk")
-    token = live_server.device("Tablet 4", "feedback", 4)
-    officer = live_server.login("lanhdao", "layso-demo")
-
-    def act(path: str, **body: Any) -> None:
-        r = live_server.api("POST", path, officer, json=body or None)
-        assert r.status_code in (200, 201, 204), r.text
-
-    tablet = tablet_page(browser, live_server, token)
+    tablet, act = counter4.tablet, counter4.act
     tablet.set_viewport_size(dict(zip(("width", "height"), SIZES[size], strict=True)))
     tag = f"{lang}-{size}"
 
@@ -42,12 +33,8 @@ def test_the_tablet_reads_in_the_citizens_language_at_both_sizes(
         assert_fits(tablet, f"{where} {tag}", min_font=16, gradient=TABLET_BG)
 
     act("/counters/4/open")
-    for _ in range(2):
-        r = live_server.api("POST", "/tickets", kiosk, json={"service": "social", "lang": lang})
-        assert r.status_code == 201, r.text
-    act("/counters/4/call-next")
-    act("/counters/4/start")
-    act("/counters/4/complete", outcome="done")
+    counter4.issue(2, lang)
+    counter4.serve()
     expect(tablet.locator("body")).to_have_attribute("data-screen", "rate")
     fits("rating")
     head = tablet.locator("#fb-counter")
@@ -66,44 +53,29 @@ def test_the_tablet_reads_in_the_citizens_language_at_both_sizes(
     expect(tablet.locator("body")).to_have_attribute("data-screen", "idle")
     expect(head).to_have_text("Quầy 4")  # the idle screen is the center's again
     # the next citizen walks away without rating: back to the idle screen on its own
-    act("/counters/4/call-next")
-    act("/counters/4/start")
-    act("/counters/4/complete", outcome="done")
+    counter4.serve()
     expect(tablet.locator("body")).to_have_attribute("data-screen", "rate")
     tablet.clock.fast_forward("00:31")
     expect(tablet.locator("body")).to_have_attribute("data-screen", "idle")
     fits("idle after a timeout")
     act("/counters/4/close")
-    tablet.context.close()
 
 
 @pytest.mark.parametrize("lang", ["vi", "en"])
 def test_the_thanks_leave_the_tablet_before_the_next_citizen_sits_down(
-        browser: Any, live_server: Any, lang: str) -> None:
+        counter4: TabletAtCounter4, lang: str) -> None:
     """The thank-you stayed 30 s: the next citizen at the counter found the previous one's
     thanks. It goes after about 8 s (long enough to read), or at once when the counter calls
     the next citizen."""
     from playwright.sync_api import expect
 
-    kiosk = live_server.device("Kiosk", "kiosk")
-    token = live_server.device("Tablet 4", "feedback", 4)
-    officer = live_server.login("lanhdao", "layso-demo")
-
-    def act(path: str, **body: Any) -> None:
-        r = live_server.api("POST", path, officer, json=body or None)
-        assert r.status_code in (200, 201, 204), r.text
-
-    tablet = tablet_page(browser, live_server, token)
+    tablet, act = counter4.tablet, counter4.act
     screen = tablet.locator("body")
     act("/counters/4/open")
-    for _ in range(3):
-        r = live_server.api("POST", "/tickets", kiosk, json={"service": "social", "lang": lang})
-        assert r.status_code == 201, r.text
+    counter4.issue(3, lang)
 
     def rated() -> None:
-        act("/counters/4/call-next")
-        act("/counters/4/start")
-        act("/counters/4/complete", outcome="done")
+        counter4.serve()
         expect(screen).to_have_attribute("data-screen", "rate")
         tablet.click(".face[data-score='5']")
         expect(screen).to_have_attribute("data-screen", "thanks")
@@ -122,4 +94,3 @@ def test_the_thanks_leave_the_tablet_before_the_next_citizen_sits_down(
     expect(screen).to_have_attribute("data-screen", "idle")
     act("/counters/4/no-show")
     act("/counters/4/close")
-    tablet.context.close()

@@ -218,6 +218,14 @@ class QueueMachine(RuleBasedStateMachine):
         ids = sorted(self.tickets)
         return self.tickets[ids[index % len(ids)]]
 
+    def guard(self, t: T, state: str) -> Expect:
+        """What a ticket action legal only in `state` answers (reactivate, cancel)."""
+        if t.day != self.shown_day():
+            return (Conflict, "ticket_expired")
+        if t.state != state:
+            return (Conflict, "illegal_transition")
+        return None
+
     # -- running one action ------------------------------------------------------------------
 
     def digest(self) -> list[Any]:
@@ -438,12 +446,8 @@ class QueueMachine(RuleBasedStateMachine):
         t = self.pick(index)
         if t is None:
             return
-        expect: Expect = None
-        if t.day != self.shown_day():
-            expect = (Conflict, "ticket_expired")
-        elif t.state != "no_show":
-            expect = (Conflict, "illegal_transition")
         actor = self.people[name]
+        expect = self.guard(t, "no_show")
         if self.act(lambda tx: ops.reactivate(tx, actor, t.id), expect, 2) is not NOTHING:
             t.state, t.counter, t.recalls = "waiting", None, 0
 
@@ -452,12 +456,8 @@ class QueueMachine(RuleBasedStateMachine):
         t = self.pick(index)
         if t is None:
             return
-        expect: Expect = None
-        if t.day != self.shown_day():
-            expect = (Conflict, "ticket_expired")
-        elif t.state != "waiting":
-            expect = (Conflict, "illegal_transition")
         actor = self.people[name]
+        expect = self.guard(t, "waiting")
         if self.act(lambda tx: ops.cancel(tx, actor, t.id), expect, 2) is not NOTHING:
             t.state = "cancelled"
 
