@@ -8,9 +8,6 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask import Response, redirect, render_template, request, url_for
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font
 
 from layso import concurrency, identity
 from layso.admin import bp
@@ -126,6 +123,9 @@ def _filename(first: date, last: date, ext: str, by: str | None = None) -> str:
 
 
 def _cell(ws: Any, value: Any, fmt: str | None = None, bold: bool = False) -> Any:
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font
+
     cell = WriteOnlyCell(ws, value=value)
     if fmt:
         cell.number_format = fmt
@@ -155,8 +155,11 @@ def workbook(r: Any, first: date, last: date) -> io.BytesIO:
     """The period's workbook: a sheet per grouping, then the citizens' comments.
 
     Write-only mode streams each row to a temporary file, so memory stays bounded by one
-    grouping's rows (at most 366 days), not by the period's tickets.
+    grouping's rows (at most 366 days), not by the period's tickets. openpyxl is imported
+    here, on the first export: it is a sixth of a server's start-up otherwise.
     """
+    from openpyxl import Workbook
+
     wb = Workbook(write_only=True)
     formats = {1 + i: "0.0" for i in DECIMAL_COLUMNS} | {1 + MEAN_SCORE_COLUMN: "0.00"}
     widths = [30.0] + [12.0] * len(reports.FIGURE_HEADERS)
