@@ -60,6 +60,8 @@ def set_lang(page: Any, lang: str) -> None:
 @pytest.mark.parametrize("size", list(SIZES))
 @pytest.mark.parametrize("lang", ["vi", "en"])
 def test_every_kiosk_screen_fits(browser, kiosk_server, screenshot_dir, size, lang) -> None:
+    from playwright.sync_api import expect
+
     token = kiosk_server.device(f"Kiosk {size} {lang}", "kiosk")
     page = open_kiosk(browser, kiosk_server, size, token)
     tag = f"{lang}-{size}"
@@ -72,10 +74,18 @@ def test_every_kiosk_screen_fits(browser, kiosk_server, screenshot_dir, size, la
     page.locator("#procedures .k-choice").first.click()
     page.wait_for_selector("#s-priority:not([hidden])")
     check(page, f"priority {tag}", screenshot_dir, f"kiosk-priority-{tag}.png")
-    page.click("#no-priority")
+    # a priority ticket, the tallest: it has the priority line (in English its Done button was
+    # a three-line column that went below both screens)
+    page.locator("#s-priority [data-priority]").first.click()
     page.wait_for_selector("#s-ticket:not([hidden])")
+    expect(page.locator("#t-prio")).to_be_visible()
     page.wait_for_selector("#print-status[data-state=printed]", timeout=10000)
     check(page, f"ticket {tag}", screenshot_dir, f"kiosk-ticket-{tag}.png")
+    done = page.locator("#done").bounding_box()
+    words = page.locator("#done > span:visible").all()
+    tops = [w.bounding_box()["y"] for w in words]  # one line: side by side, not stacked
+    assert done and done["height"] < 130 and max(tops) - min(tops) < 20, (
+        f"{tag}: Done is {done}, its words at {tops}")
     # exactly one print message at a time
     seen = page.locator("#print-status > *:visible").count()
     assert seen == 1, f"{tag}: {seen} print messages on screen"
