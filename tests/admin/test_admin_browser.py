@@ -122,7 +122,9 @@ def test_setup_wizard_from_an_empty_center_to_a_called_ticket(
         # a second service with the same prefix: the 409 is shown next to the prefix field
         fill_in(page, "service", {"code": "land", "prefix": "A", "name.vi": "Đất đai"}, add=True)
         page.wait_for_selector("[data-field='prefix'] .field-error")
-        assert "Ký hiệu này" in page.inner_text("[data-field='prefix'] .field-error")
+        error = page.inner_text("[data-field='prefix'] .field-error")
+        # in both languages, the English written for the center's staff, not the API's words
+        assert "Ký hiệu này" in error and "Another service already uses this prefix" in error
         page.screenshot(path=str(screenshot_dir / "admin-services-error.png"), full_page=True)
         fill_in(page, "service", {"prefix": "C"})
         page.wait_for_selector("#list tr[data-code='land']")

@@ -9,22 +9,40 @@
   var csrf = null;
   var $ = function (id) { return document.getElementById(id); };
 
+  // each refusal in both languages: the API's own message is for developers ("name is
+  // required"), so it is the English line only of a code this table does not know
   var WORDS = {
-    duplicate_code: 'Mã này đã được dùng.', duplicate_prefix: 'Ký hiệu này đã được lĩnh vực khác dùng.',
-    duplicate_number: 'Số quầy này đã có.', duplicate_username: 'Tên đăng nhập này đã có.',
-    service_in_use: 'Lĩnh vực đã có số trong ngày hôm nay: chỉ đổi ký hiệu sau ngày làm việc.',
-    counter_busy: 'Quầy đang hoạt động: hãy đóng quầy trước khi ngừng dùng.',
-    last_admin: 'Trung tâm cần ít nhất một quản trị viên đang hoạt động.',
-    missing_field: 'Vui lòng nhập mục này.', invalid_prefix: 'Ký hiệu là 1–3 chữ cái in hoa.',
-    invalid_code: 'Mã gồm chữ, số và . _ - (tối đa 40 ký tự).', invalid_hours: 'Giờ không hợp lệ.',
-    invalid_name: 'Vui lòng nhập tên.', weak_password: 'Mật khẩu cần 8–200 ký tự.',
-    invalid_policy: 'Quy tắc ưu tiên không hợp lệ.', invalid_timezone: 'Múi giờ không hợp lệ.',
-    invalid_printer: 'Địa chỉ máy in không hợp lệ.', counter_required: 'Máy đánh giá phải gắn với một quầy.',
-    unknown_counter: 'Không có quầy này.', unknown_service: 'Không có lĩnh vực này.',
-    code_fixed: 'Mã không đổi được.', forbidden: 'Chỉ quản trị viên được thay đổi.',
-    csrf_failed: 'Phiên làm việc đã thay đổi. Vui lòng tải lại trang.',
-    device_revoked: 'Thiết bị đã bị thu hồi.', network: 'Không kết nối được máy chủ.'
+    duplicate_code: ['Mã này đã được dùng.', 'This code is already in use.'],
+    duplicate_prefix: ['Ký hiệu này đã được lĩnh vực khác dùng.', 'Another service already uses this prefix.'],
+    duplicate_number: ['Số quầy này đã có.', 'There is already a counter with this number.'],
+    duplicate_username: ['Tên đăng nhập này đã có.', 'This username is already taken.'],
+    service_in_use: ['Lĩnh vực đã có số trong ngày hôm nay: chỉ đổi ký hiệu sau ngày làm việc.',
+                     'This service has issued numbers today: change its prefix after the working day.'],
+    counter_busy: ['Quầy đang hoạt động: hãy đóng quầy trước khi ngừng dùng.', 'The counter is in use: close it first.'],
+    last_admin: ['Trung tâm cần ít nhất một quản trị viên đang hoạt động.', 'The center needs at least one active administrator.'],
+    missing_field: ['Vui lòng nhập mục này.', 'Please fill in this field.'],
+    invalid_prefix: ['Ký hiệu là 1–3 chữ cái in hoa.', 'The prefix is 1–3 capital letters.'],
+    invalid_code: ['Mã gồm chữ, số và . _ - (tối đa 40 ký tự).', 'A code has letters, digits and . _ - (40 at most).'],
+    invalid_hours: ['Giờ không hợp lệ.', 'These hours are not valid.'],
+    invalid_name: ['Vui lòng nhập tên.', 'Please enter a name.'],
+    weak_password: ['Mật khẩu cần 8–200 ký tự.', 'A password has 8–200 characters.'],
+    invalid_policy: ['Quy tắc ưu tiên không hợp lệ.', 'This priority rule is not valid.'],
+    invalid_timezone: ['Múi giờ không hợp lệ.', 'This time zone is not valid.'],
+    invalid_printer: ['Địa chỉ máy in không hợp lệ.', null],  // the API says what is wrong with it
+    counter_required: ['Máy đánh giá phải gắn với một quầy.', 'A feedback tablet belongs to one counter.'],
+    unknown_counter: ['Không có quầy này.', 'There is no such counter.'],
+    unknown_service: ['Không có lĩnh vực này.', 'There is no such service.'],
+    code_fixed: ['Mã không đổi được.', 'A code cannot be changed.'],
+    forbidden: ['Chỉ quản trị viên được thay đổi.', 'Only an administrator can make changes.'],
+    csrf_failed: ['Phiên làm việc đã thay đổi. Vui lòng tải lại trang.', 'Your session changed. Please reload the page.'],
+    device_revoked: ['Thiết bị đã bị thu hồi.', 'This device was revoked.'],
+    network: ['Không kết nối được máy chủ.', 'Cannot reach the server.']
   };
+  // [vi, en] of a refusal; `vi` when the code is not in the table
+  function words(err, vi) {
+    var w = WORDS[err && err.code];
+    return w ? [w[0], w[1] || (err && err.message)] : [vi, err && err.message];
+  }
   var STATES = {closed: 'Đóng / Closed', open: 'Sẵn sàng / Open', calling: 'Đang gọi / Calling',
     serving: 'Đang phục vụ / Serving', paused: 'Tạm dừng / Paused'};
   var ROLES = {officer: 'Cán bộ, công chức / Official', supervisor: 'Lãnh đạo / Leader', admin: 'Quản trị viên / Admin'};
@@ -79,9 +97,9 @@
   }
   function showError(form, err) {
     var field = err && err.details && err.details.field ? String(err.details.field) : null;
-    var vi = WORDS[err && err.code] || 'Không lưu được.';
+    var w = words(err, 'Không lưu được.');
     var msg = el('p', 'field-error'); msg.setAttribute('role', 'alert');
-    bi(msg, vi, err && err.message);
+    bi(msg, w[0], w[1]);
     msg.dataset.code = err && err.code || '';
     var target = null;
     if (field) {
@@ -494,7 +512,7 @@
         });
         $('empty').hidden = b.items.length > 0;
         filterRows($('filter'), tb.querySelectorAll('tr'));
-      }, function (e) { var p = $('audit-error'); p.hidden = false; bi(p, WORDS[e.code] || 'Khoảng ngày không hợp lệ.', e.message); });
+      }, function (e) { var p = $('audit-error'); p.hidden = false; var w = words(e, 'Khoảng ngày không hợp lệ.'); bi(p, w[0], w[1]); });
     }
     $('from').addEventListener('change', load); $('to').addEventListener('change', load);
     $('filter').addEventListener('input', function () { filterRows($('filter'), document.querySelectorAll('#list tbody tr')); });
@@ -517,10 +535,10 @@
   // -- a list that could not be read --------------------------------------------------------------
   // A page whose data did not load said nothing: an empty table looked like an empty center.
   // Any API failure no form handled is told at the top of the page, in words, with a way on.
-  WORDS.storage_unavailable = 'Máy chủ tạm thời không lưu, đọc được dữ liệu.';
+  WORDS.storage_unavailable = ['Máy chủ tạm thời không lưu, đọc được dữ liệu.', null];
   function loadFailed(err) {
     var code = err && err.code ? String(err.code) : '';
-    var vi = WORDS[code] || (/^http_5/.test(code) ? 'Máy chủ tạm thời không phản hồi.' : 'Không tải được dữ liệu.');
+    var vi = words(err, /^http_5/.test(code) ? 'Máy chủ tạm thời không phản hồi.' : 'Không tải được dữ liệu.')[0];
     var bar = $('load-error');
     if (!bar) {
       bar = el('div', 'load-error'); bar.id = 'load-error'; bar.setAttribute('role', 'alert');
