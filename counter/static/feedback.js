@@ -62,7 +62,7 @@
     if (lang === lead) return;
     lead = lang;
     document.body.classList.toggle('lang-en', lang === 'en');
-    ['screen-rate', 'screen-reason', 'screen-thanks', 'fb-head'].forEach(function (id) {
+    ['screen-idle', 'screen-rate', 'screen-reason', 'screen-thanks', 'fb-head'].forEach(function (id) {
       swapLines($(id));
     });
     headCounter();
@@ -165,26 +165,38 @@
     var me = S.me;
     if (!me) return;
     var c = me.counter;
+    var st = S.counter ? S.counter.state : 'closed';
+    var cur = S.counter && S.counter.current;
+    var serving = !!cur && (st === 'calling' || st === 'serving');
+    // the citizen called or served sits in front of the tablet: their language leads the
+    // waiting screen too (it stays the center's between citizens and while one rates)
+    if (document.body.dataset.screen === 'idle' || !document.body.dataset.screen) {
+      setLead(serving ? cur.lang : 'vi');
+    }
     headCounter();
-    bi($('idle-counter'), c.name.vi, c.name.en);
+    say($('idle-counter'), c.name.vi, c.name.en);
     var off = $('idle-officer');
-    if (me.officer) bi(off, 'Cán bộ tiếp nhận: ' + me.officer.name, 'Official: ' + me.officer.name);
+    if (me.officer) say(off, 'Cán bộ tiếp nhận: ' + me.officer.name, 'Official: ' + me.officer.name);
     else off.textContent = '';
     var sv = $('idle-serving');
     sv.textContent = '';
-    var st = S.counter ? S.counter.state : 'closed';
-    var cur = S.counter && S.counter.current;
-    if (cur && (st === 'calling' || st === 'serving')) {
-      sv.appendChild(document.createTextNode(st === 'calling' ? 'Đang mời số' : 'Đang phục vụ số'));
+    if (serving) {
+      var vi = st === 'calling' ? 'Đang mời số' : 'Đang phục vụ số';
+      var en = st === 'calling' ? 'Now calling' : 'Now serving';
+      var english = lead === 'en';
+      sv.lang = lead;
+      sv.appendChild(document.createTextNode(english ? en + ' ' : vi));
       sv.appendChild(el('b', null, cur.label));
-      sv.appendChild(el('span', 'en', st === 'calling' ? 'Now calling' : 'Now serving'));
+      var second = el('span', 'en', english ? vi : en);
+      second.lang = english ? 'vi' : 'en';
+      sv.appendChild(second);
     } else if (st === 'closed') {
-      bi(sv, 'Quầy đang đóng', 'The counter is closed');
+      say(sv, 'Quầy đang đóng', 'The counter is closed');
     } else if (st === 'paused') {
-      bi(sv, 'Quầy tạm dừng' + (S.counter.pause_reason ? ': ' + S.counter.pause_reason : ''),
-         'The counter is paused');
+      say(sv, 'Quầy tạm dừng' + (S.counter.pause_reason ? ': ' + S.counter.pause_reason : ''),
+          'The counter is paused');
     } else {
-      bi(sv, 'Xin mời công dân tiếp theo', 'Next citizen, please');
+      say(sv, 'Xin mời công dân tiếp theo', 'Next citizen, please');
     }
   }
 

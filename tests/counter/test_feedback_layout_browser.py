@@ -34,7 +34,19 @@ def test_the_tablet_reads_in_the_citizens_language_at_both_sizes(
 
     act("/counters/4/open")
     counter4.issue(2, lang)
-    counter4.serve()
+    act("/counters/4/call-next")
+    act("/counters/4/start")
+    # while served, the citizen in front of the tablet reads the waiting screen in their
+    # language (it stayed the center's, Vietnamese first, for an English citizen)
+    serving = tablet.locator("#idle-serving")
+    expect(serving).to_have_attribute("lang", lang)
+    expect(serving).to_contain_text("Now serving" if lang == "en" else "Đang phục vụ số")
+    first = serving.evaluate("e => e.firstChild.textContent.trim()")
+    assert first == ("Now serving" if lang == "en" else "Đang phục vụ số"), first
+    assert tablet.locator(".idle-note").evaluate("e => e.closest('[lang]').lang") == lang
+    fits("serving")
+    tablet.screenshot(path=str(screenshot_dir / f"feedback-serving-{tag}.png"))
+    act("/counters/4/complete", outcome="done")
     expect(tablet.locator("body")).to_have_attribute("data-screen", "rate")
     fits("rating")
     head = tablet.locator("#fb-counter")
@@ -52,6 +64,7 @@ def test_the_tablet_reads_in_the_citizens_language_at_both_sizes(
     tablet.clock.fast_forward("00:31")
     expect(tablet.locator("body")).to_have_attribute("data-screen", "idle")
     expect(head).to_have_text("Quầy 4")  # the idle screen is the center's again
+    expect(serving).to_have_attribute("lang", "vi")
     # the next citizen walks away without rating: back to the idle screen on its own
     counter4.serve()
     expect(tablet.locator("body")).to_have_attribute("data-screen", "rate")
