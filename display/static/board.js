@@ -305,12 +305,16 @@
     drawAll();
   }
 
+  function sameTicket(a, b) {
+    return !!(a.ticket && b.ticket && a.ticket.label === b.ticket.label);
+  }
+
   function apply(msg) {
     debug.applied.push(msg.type + ":" + msg.seq);
     switch (msg.type) {
-      case "ticket.called":
+      case "ticket.called":  // a recall moves the ticket's tile to the front, never a second
         state.recent = [msg].concat(state.recent.filter(function (c) {
-          return c.seq !== msg.seq;
+          return c.seq !== msg.seq && !sameTicket(c, msg);
         })).slice(0, RECENT);
         if (msg.counter && state.counters[msg.counter.number]) {
           var c = state.counters[msg.counter.number];
@@ -320,9 +324,8 @@
         if (serverNow() - Date.parse(msg.at) <= FRESH_MS) announce(msg);
         break;
       case "ticket.released":  // its official left: the citizen waits again, the call is void
-        state.recent = state.recent.filter(function (c) {
-          return !(c.ticket && msg.ticket && c.ticket.label === msg.ticket.label);
-        });
+      case "ticket.transferred":  // it waits for another service: nobody goes to that counter
+        state.recent = state.recent.filter(function (c) { return !sameTicket(c, msg); });
         drawRecent(); drawCall(false);
         break;
       case "counter.changed":

@@ -428,8 +428,10 @@ def _service_positions(r: Reader, policy: Any, sids: list[int]) -> dict[int, int
 
 
 def recent_calls(r: Reader, limit: int = RECENT_CALLS) -> list[dict[str, Any]]:
-    """The last calls of the day, newest first (from the event log, so recalls count too);
-    a call whose ticket was released since (its official left) is no longer shown."""
+    """The last calls of the day, newest first, each ticket once at its newest call (a recall
+    moves it to the front; it does not make a second tile). A call whose ticket was released
+    since (its official left) or transferred since (it waits for another service) is void:
+    that citizen is no longer expected at that counter."""
     day = r.shown_day()
     if day is None:
         return []
@@ -439,12 +441,13 @@ def recent_calls(r: Reader, limit: int = RECENT_CALLS) -> list[dict[str, Any]]:
     cols = (db.events.c.payload, db.events.c.at, db.events.c.seq, db.events.c.epoch)
     epoch = select(db.stream.c.epoch).where(db.stream.c.id == 1).scalar_subquery()
     today = db.events.c.at >= day.opened_at
-    released: dict[tuple[Any, Any], int] = {}
+    voided: dict[tuple[Any, Any], int] = {}
     for p in r.conn.execute(select(*cols).where(
-            db.events.c.type == "ticket.released", today)).all():
+            db.events.c.type.in_(("ticket.released", "ticket.transferred")), today)).all():
         key = (p.epoch, (p.payload.get("ticket") or {}).get("id"))
-        released[key] = max(released.get(key, 0), p.seq)
-    want = limit + len(released)
+        voided[key] = max(voided.get(key, 0), p.seq)
+    # a ticket is called at most 1 + its recalls times at one counter
+    want = limit * 4 + len(voided)
     called = db.events.c.type == "ticket.called"
     rows = list(r.conn.execute(
         select(*cols).where(db.events.c.epoch == epoch, called)
@@ -454,8 +457,14 @@ def recent_calls(r: Reader, limit: int = RECENT_CALLS) -> list[dict[str, Any]]:
             select(*cols).where(db.events.c.epoch != epoch, called, today)
             .order_by(db.events.c.at.desc(), db.events.c.seq.desc())
             .limit(want - len(rows))).all()
-    shown = [p for p in rows
-             if released.get((p.epoch, (p.payload.get("ticket") or {}).get("id")), -1) < p.seq]
+    shown: list[Any] = []
+    seen: set[Any] = set()
+    for p in rows:
+        tid = (p.payload.get("ticket") or {}).get("id")
+        if tid in seen or voided.get((p.epoch, tid), -1) > p.seq:
+            continue
+        seen.add(tid)
+        shown.append(p)
     return [{**p.payload, "at": iso(r, p.at), "seq": p.seq} for p in shown[:limit]]
 
 

@@ -110,6 +110,36 @@ def test_board_survives_a_server_restart_without_a_reload(live_server, page):
     assert announced == ["C001", "C002"]  # the first call was not announced again
 
 
+
+def test_a_recall_moves_its_tile_and_a_transfer_takes_it_away(live_server, page):
+    """A recall added a second tile for the same citizen, pushing real calls out of the few
+    the board has room for; a citizen transferred to another service kept "→ Quầy 1"."""
+    desk = Desk(live_server)
+    desk.post("/counters/1/open")
+    for _ in range(3):
+        desk.issue("civil-status")
+    open_board(page, live_server.url)
+
+    def tiles() -> list[str]:
+        return list(page.eval_on_selector_all("#recent .recent-label",
+                                              "els => els.map(e => e.textContent)"))
+
+    desk.call(1)
+    desk.finish(1)
+    desk.call(1)
+    poll(page, "document.getElementById('call-label').textContent === 'A002'")
+    desk.post("/counters/1/recall")
+    poll(page, "LaysoBoard.announced.length >= 3")
+    assert tiles()[:2] == ["A002", "A001"]
+    desk.post("/counters/1/start")
+    desk.post("/counters/1/transfer", service="certification", position="back")
+    poll(page, "document.querySelector('#recent .recent-label').textContent === 'A001'")
+    assert tiles() == ["A001"]
+    page.reload()  # the snapshot agrees with what the events did
+    poll(page, "window.LaysoBoard && LaysoBoard.snapshots >= 1", timeout=10)
+    assert tiles() == ["A001"]
+
+
 def test_replayed_old_calls_are_shown_but_not_spoken(live_server, page):
     desk = Desk(live_server)
     desk.post("/counters/4/open")

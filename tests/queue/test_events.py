@@ -164,5 +164,35 @@ def test_calls_made_after_the_clock_was_set_back_stay_on_the_board(
     run(center, ops.recall, officers["o1"], 1)
     with center.read() as r:
         labels = [c["ticket"]["label"] for c in reading.recent_calls(r)]
-        assert labels == ["A001", "A002", "A001"]  # newest first, as they were made
+        # newest first, as they were made; the recalled A001 once, at its recall
+        assert labels == ["A001", "A002"]
         assert [c["ticket"]["label"] for c in reading.board(r)["recent"]] == labels
+
+
+def test_the_recent_calls_hold_each_citizen_once_and_drop_a_transferred_one(
+        center, officers, kiosk_actor):
+    for _ in range(3):
+        run(center, ops.issue, kiosk_actor, "civil-status")
+    run(center, ops.open_counter, officers["o1"], 1)
+
+    def recent() -> list[tuple[str, int]]:
+        with center.read() as r:
+            return [(c["ticket"]["label"], c["counter"]["number"])
+                    for c in reading.recent_calls(r)]
+
+    run(center, ops.call_next, officers["o1"], 1)
+    run(center, ops.recall, officers["o1"], 1)
+    run(center, ops.recall, officers["o1"], 1)
+    assert recent() == [("A001", 1)]  # two recalls made no second or third tile
+    run(center, ops.start, officers["o1"], 1)
+    run(center, ops.complete, officers["o1"], 1, "done")
+    run(center, ops.call_next, officers["o1"], 1)
+    assert recent() == [("A002", 1), ("A001", 1)]
+    # A002 belongs to another service: it waits there, nobody should go to counter 1 for it
+    run(center, ops.start, officers["o1"], 1)
+    run(center, ops.transfer, officers["o1"], 1, "certification", "front")
+    assert recent() == [("A001", 1)]
+    # called again where it now waits: back on the board, at that counter
+    run(center, ops.open_counter, officers["o2"], 2)  # certification first
+    run(center, ops.call_next, officers["o2"], 2)
+    assert recent() == [("A002", 2), ("A001", 1)]
