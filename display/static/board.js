@@ -234,11 +234,18 @@
   var voice = null;
   var soundBar = $("sound-bar");
   function showTap(reason) {
-    soundBar.hidden = false;
+    if (soundBar.hidden) {
+      soundBar.hidden = false;
+      fitLabel(); fitRecent();  // the board is shorter by the prompt's band
+    }
     // operators (and tests) read why in the console; nothing else is logged per call
     console.warn("Lấy Số board: sound blocked until a tap (" + (reason || "voice") + ")");
   }
-  function hideTap() { soundBar.hidden = true; }
+  function hideTap() {
+    if (soundBar.hidden) return;
+    soundBar.hidden = true;
+    fitLabel(); fitRecent();
+  }
   function unlockSound() {
     if (voice) voice.unlock();
     hideTap();

@@ -276,6 +276,9 @@ def test_blocked_autoplay_asks_for_one_tap(live_server, strict_browser):
         text = page.inner_text("#sound-bar")
         assert "Nhấn vào màn hình để bật âm thanh" in text
         assert "Tap the screen to enable sound" in text
+        # the prompt has its own band: the board above it, the waiting counts not under it
+        bar, board = (page.locator(s).bounding_box() for s in ("#sound-bar", ".board"))
+        assert bar and board and board["y"] + board["height"] <= bar["y"] + 1, (board, bar)
         assert page.inner_text("#call-label") == "B001"
         assert page.evaluate("LaysoVoice._log.length") == 0  # nothing was heard
         page.mouse.click(960, 540)

@@ -128,6 +128,38 @@ def test_six_busy_counters_and_the_longest_names_read_from_the_back(
     page.context.close()
 
 
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_a_recalled_priority_citizens_tags_cover_no_words(
+        browser: Any, room: Room, screenshot_dir: Path, size: str) -> None:
+    """In portrait the "Gọi lại · Call again" tag sat on the English "Number" of the invite."""
+    state = room.server.api("GET", "/counters/5", room.admin).json()
+    if state["state"] != "calling":
+        room.post("/counters/5/open")
+        room.post("/counters/5/call-next")
+    room.post("/counters/5/recall")
+    page = open_board(browser, room.server, size)
+    poll(page, "!document.getElementById('call-recall').hidden")
+    overlaps = page.evaluate("""() => {
+      const boxes = (sel) => [...document.querySelectorAll(sel)].flatMap(e => {
+        const range = document.createRange(); range.selectNodeContents(e);
+        return [...range.getClientRects()];
+      });
+      const hit = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom &&
+                            b.top < a.bottom;
+      const tags = [...document.querySelectorAll('#call .tag:not([hidden])')]
+        .map(t => t.getBoundingClientRect());
+      // the number's own box (its font's line box is taller than the glyphs it draws)
+      const words = boxes('.call-invite, .call-counter')
+        .concat([document.getElementById('call-label').getBoundingClientRect()]);
+      return tags.flatMap(t => words.filter(w => hit(t, w)).map(w => [t.toJSON(), w.toJSON()]));
+    }""")
+    page.screenshot(path=str(screenshot_dir / f"board-recall-{size}.png"))
+    assert not overlaps, f"{size}: a tag covers words {overlaps}"
+    check(page, f"recall {size}")
+    page.context.close()
+
+
 def pause(room: Room, n: int, reason: str) -> None:
     """Finish counter n's citizen if it has one, then pause it with a reason."""
     state = room.server.api("GET", f"/counters/{n}", room.admin).json()["state"]
