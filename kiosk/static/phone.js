@@ -95,7 +95,9 @@
     doc.body.setAttribute("data-called", "1");
     if (Date.now() - lastBuzz < 3000) return;  // the call and its update arrive together
     lastBuzz = Date.now();
-    if (global.navigator.vibrate) {
+    // a browser lets a page vibrate only after the citizen touched it (else it logs a refusal)
+    var touched = !global.navigator.userActivation || global.navigator.userActivation.hasBeenActive;
+    if (global.navigator.vibrate && touched) {
       try { global.navigator.vibrate([400, 200, 400, 200, 600]); } catch (e) { /* not allowed */ }
     }
   }
