@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, Flask, redirect, render_template, url_for
 
 from layso import identity
+from layso.queue import text
 
 bp = Blueprint("counter", __name__, url_prefix="/counter", template_folder="templates",
                static_folder="static", static_url_path="/static")
@@ -23,7 +24,7 @@ def terminal() -> Any:
     actor = identity.page_actor(*identity.STAFF)
     if actor is None:
         return redirect(url_for("web.login_page", next="/counter/"))
-    return render_template("counter/terminal.html", user=actor)
+    return render_template("counter/terminal.html", user=actor, pause_reasons=text.PAUSE_REASONS)
 
 
 @bp.get("/feedback")

@@ -110,7 +110,10 @@
       li.appendChild(ticket);
       var words = (STATE_WORDS[c.state] || ["", ""]).slice();
       // the reason the official typed for the room (the pause dialog says it is shown here)
-      if (c.state === "paused" && c.pause_reason) words[0] += ": " + c.pause_reason;
+      if (c.state === "paused" && c.pause_reason) {
+        words[0] += ": " + c.pause_reason;
+        if (c.pause_reason_en) words[1] += ": " + c.pause_reason_en;  // a reason of the chips
+      }
       var st = el("span", "counter-state");
       st.appendChild(el("span", "vi", words[0]));
       st.appendChild(el("span", "en", words[1]));

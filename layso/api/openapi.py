@@ -303,6 +303,7 @@ def document() -> dict[str, Any]:
                     "mode": {"enum": ["fifo", "ordered"]},
                     "services": {"type": "array", "items": S},
                     "current": {"type": ["object", "null"]}, "pause_reason": NS,
+                    "pause_reason_en": NS,
                     "active": BOOL}},
                 "Center": {"type": "object", "properties": {
                     **CENTER_BODY["properties"], "configured": BOOL}},

@@ -35,7 +35,8 @@ EVENT_KEYS: dict[str, tuple[str, ...]] = {
     "config.changed": ("what", "action", "ref"),  # which part of the setup changed (a user: no ref)
 }
 #: what a board may see of a counter
-COUNTER_KEYS = ("number", "name", "state", "services", "current", "pause_reason")
+COUNTER_KEYS = ("number", "name", "state", "services", "current", "pause_reason",
+                "pause_reason_en")
 #: the replay a board may ask for; further back it gets a snapshot (today's state, no history)
 BOARD_REPLAY_LIMIT = 50
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Row
 
 from layso import db
-from layso.queue import sql
+from layso.queue import sql, text
 from layso.queue.errors import Invalid
 from layso.queue.policy import Candidate, ahead_bounds, call_order, parse_policy
 from layso.queue.unit import ACTIVE_STATES, Reader
@@ -320,6 +320,8 @@ def counter_view(r: Reader, c: Row[Any], *, brief_ticket: bool = False, current:
         "services": [s.code for s in services],
         "current": current,
         "pause_reason": c.pause_reason,
+        # the English of a reason picked from the dialog's chips (null for a typed one)
+        "pause_reason_en": text.pause_reason_en(c.pause_reason),
     }
 
 

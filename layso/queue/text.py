@@ -55,3 +55,21 @@ def check_username(username: str) -> str:
         raise Invalid("invalid_username",
                       "username: lower-case letters a–z, digits, . - _ (at most 80)")
     return username
+
+
+#: the pause reasons an official picks with one tap (Vietnamese, English); the board shows a
+#: picked one in both languages, a typed one as it was typed
+PAUSE_REASONS: tuple[tuple[str, str], ...] = (
+    ("Nghỉ trưa", "Lunch break"),
+    ("Đang họp", "In a meeting"),
+    ("Đang xử lý hồ sơ", "Processing dossiers"),
+    ("Sự cố kỹ thuật", "Technical problem"),
+)
+_PAUSE_ENGLISH = {vi.casefold(): en for vi, en in PAUSE_REASONS}
+
+
+def pause_reason_en(reason: str | None) -> str | None:
+    """The English of a pause reason picked from PAUSE_REASONS, None for any other."""
+    if not reason:
+        return None
+    return _PAUSE_ENGLISH.get(unicodedata.normalize("NFC", reason).strip().casefold())

@@ -180,14 +180,21 @@ def test_a_paused_counter_shows_its_reason_in_both_orientations(
     state = paused.locator(".counter-state")
     assert state.is_visible(), f"{size}: a paused counter shows no state"
     text = state.inner_text()
-    assert "Tạm dừng" in text and "Nghỉ trưa" in text, text
+    # a reason of the dialog's chips reads in English too, a typed one as it was typed
+    assert "Tạm dừng: Nghỉ trưa" in text and "Paused: Lunch break" in text, text
     page.screenshot(path=str(screenshot_dir / f"board-{size}.png"))
     check(page, f"paused {size}")
     # the pause reason arrives live too
     room.post("/counters/3/pause", reason="Đang họp")
     poll(page, """() => document.querySelector("#counters li[data-counter='3']")
                               .innerText.includes('Đang họp')""", timeout=10)
+    assert "Paused: In a meeting" in state.inner_text()
     check(page, f"paused live {size}")
+    room.post("/counters/3/pause", reason="Đi lấy con dấu")
+    poll(page, """() => document.querySelector("#counters li[data-counter='3']")
+                              .innerText.includes('Đi lấy con dấu')""", timeout=10)
+    assert state.locator(".en").inner_text() == "Paused"
+    check(page, f"paused with a typed reason {size}")
     assert not page.errors
     page.context.close()
 
