@@ -171,6 +171,9 @@ def workbook(r: Any, first: date, last: date) -> io.BytesIO:
     _sheet(wb, "Ý kiến công dân", reports.COMMENT_HEADERS,
            (reports.comment_cells(c) for c in comments),
            [26, 10, 24, 14, 24, 7, 16, 28, 60, 28], {})
+    # every visit with a dossier code, rated or not (DESIGN: the reports' files list them)
+    _sheet(wb, "Hồ sơ", reports.DOSSIER_HEADERS, reports.dossiers(r, first, last),
+           [12, 10, 24, 36, 30, 14, 24, 30], {})
     out = io.BytesIO()
     wb.save(out)
     out.seek(0)

@@ -728,6 +728,45 @@ def comments(r: Reader, first: date, last: date, limit: int = COMMENTS_LIMIT
     return out
 
 
+#: a visit's outcome as the files name it (the counter's dialog shows the same words)
+OUTCOME_NAMES_VI = {"done": "Đã giải quyết xong",
+                    "received": "Đã tiếp nhận hồ sơ, hẹn trả kết quả",
+                    "result_returned": "Đã trả kết quả", "advised": "Đã hướng dẫn, tư vấn",
+                    "needs_more_documents": "Hướng dẫn bổ sung hồ sơ",
+                    "redirected": "Chuyển cơ quan khác giải quyết",
+                    "rejected": "Từ chối tiếp nhận (có lý do)"}
+DOSSIER_HEADERS = ("Ngày", "Số thứ tự", "Lĩnh vực", "Thủ tục hành chính", "Kết quả", "Quầy",
+                   "Cán bộ, công chức", "Mã hồ sơ")
+
+
+def dossiers(r: Reader, first: date, last: date) -> list[list[Any]]:
+    """Every visit of the period that carries a dossier code, rated or not, oldest first, as
+    the cells of DOSSIER_HEADERS (the comments' sheet has only the rated ones)."""
+    t, d = db.tickets.c, db.business_days
+    services = reading.services_by_id(r)
+    counters = reading.counters_by_id(r)
+    users = {u.id: u for u in r.conn.execute(select(db.users)).all()}
+    procedures = {(p.service_id, p.code): p for p in r.conn.execute(
+        select(db.procedures)).all()}
+    stmt = (select(t.label, t.service_id, t.procedure, t.outcome, t.counter_id, t.officer_id,
+                   t.dossier, d.c.day)
+            .select_from(db.tickets.join(d, and_(d.c.id == t.day_id,
+                                                 d.c.day.between(first, last))))
+            .where(t.dossier.isnot(None)).order_by(d.c.day, t.issued_at, t.id))
+    out = []
+    for row in r.conn.execute(stmt):
+        proc = procedures.get((row.service_id, row.procedure))
+        c = counters.get(row.counter_id)
+        u = users.get(row.officer_id)
+        out.append([row.day.strftime("%d/%m/%Y"), row.label,
+                    services[row.service_id].name_vi,
+                    proc.name_vi if proc is not None else row.procedure,
+                    OUTCOME_NAMES_VI.get(row.outcome, row.outcome),
+                    c.name_vi if c is not None else None,
+                    (u.name or u.username) if u is not None else None, row.dossier])
+    return out
+
+
 # -- the same figures as a table (the files) -------------------------------------------------
 
 SHEETS = {"day": "Theo ngày", "service": "Theo lĩnh vực", "counter": "Theo quầy",

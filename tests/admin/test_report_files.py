@@ -68,7 +68,7 @@ def test_the_workbook_has_a_sheet_per_grouping_with_names_and_numbers(leader, mo
     assert r.status_code == 200 and r.mimetype == reports_mime()
     assert "layso-bao-cao-2026-11-25-2026-11-25.xlsx" in r.headers["Content-Disposition"]
     wb = openpyxl.load_workbook(io.BytesIO(r.data))
-    assert wb.sheetnames == [*reports.SHEETS.values(), "Ý kiến công dân"]
+    assert wb.sheetnames == [*reports.SHEETS.values(), "Ý kiến công dân", "Hồ sơ"]
     ws = wb["Theo lĩnh vực"]
     rows = list(ws.iter_rows(values_only=True))
     assert rows[0][:4] == ("Lĩnh vực", "Số đã cấp", "Đã phục vụ", "Vắng mặt")
@@ -86,6 +86,12 @@ def test_the_workbook_has_a_sheet_per_grouping_with_names_and_numbers(leader, mo
     comments = list(wb["Ý kiến công dân"].iter_rows(values_only=True))
     assert comments[1][1:9] == ("A001", "Hộ tịch", "Quầy 1", "O1", 2, "Không hài lòng",
                                 "Thời gian chờ lâu", "Chờ lâu, cần thêm quầy")
+    # C001's dossier, although C001 left no rating (the comments list only rated visits)
+    assert [row[-1] for row in comments[1:]] == [None]
+    dossiers = list(wb["Hồ sơ"].iter_rows(values_only=True))
+    assert dossiers == [reports.DOSSIER_HEADERS, (
+        "25/11/2026", "C001", "Chứng thực", None, "Đã tiếp nhận hồ sơ, hẹn trả kết quả",
+        "Quầy 1", "O1", "000.00.17.H56-261125-0001")]
 
 
 def reports_mime() -> str:
