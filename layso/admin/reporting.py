@@ -38,7 +38,9 @@ def _period() -> tuple[date, date]:
 
 
 def _refused(exc: Invalid) -> Any:
-    return Response(exc.message + "\n", status=422, mimetype="text/plain")
+    vi = reports.period_problem_vi(exc.message)
+    text = exc.message if vi == exc.message else f"{vi}\n{exc.message}"
+    return Response(text + "\n", status=422, mimetype="text/plain; charset=utf-8")
 
 
 #: comments listed on the page (the files have all of them)
@@ -92,12 +94,13 @@ def reports_page() -> Any:
     try:
         first, last = _period()
         if by not in reports.SHEETS:
-            raise Invalid("invalid_field", f"No grouping {by!r}")
+            raise Invalid("invalid_field", reports.PERIOD_PROBLEMS["by"][0])
     except Invalid as exc:
         with identity.center().read() as r:
             quick = quick_periods(r.local_now.date())
         return _admin_page("admin/reports.html", "reports", title_vi="Báo cáo",
-                           title_en="Reports", problem=exc.message, by="service",
+                           title_en="Reports", problem=exc.message,
+                           problem_vi=reports.period_problem_vi(exc.message), by="service",
                            sheets=reports.SHEETS, first="", last="", headers=[], rows=[],
                            quick=quick, comments=[], comments_more=False,
                            level_names=reports.LEVEL_NAMES), 422

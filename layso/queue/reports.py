@@ -252,6 +252,22 @@ def level(score: int) -> str:
     return "very_satisfied" if score >= 5 else "satisfied" if score >= 3 else "unsatisfied"
 
 
+#: why a period is refused: (English, as the API says it; Vietnamese, as the page says it)
+PERIOD_PROBLEMS = {
+    "dates": ("from and to must be dates YYYY-MM-DD",
+              "Ngày bắt đầu và ngày kết thúc phải là ngày hợp lệ."),
+    "order": ("to must not be before from", "Ngày kết thúc không được trước ngày bắt đầu."),
+    "length": (f"a report covers at most {MAX_DAYS} days",
+               f"Một báo cáo gồm tối đa {MAX_DAYS} ngày."),
+    "by": (f"by must be one of {', '.join(BYS)}", "Không có cách nhóm này."),
+}
+
+
+def period_problem_vi(message: str) -> str:
+    """The Vietnamese of a refusal PERIOD_PROBLEMS names (the English itself otherwise)."""
+    return next((vi for en, vi in PERIOD_PROBLEMS.values() if en == message), message)
+
+
 def parse_period(first: str | None, last: str | None) -> tuple[date, date]:
     """`from` and `to` as dates, `to` ≥ `from`, at most 366 days (else Invalid: 422)."""
     try:
@@ -260,11 +276,11 @@ def parse_period(first: str | None, last: str | None) -> tuple[date, date]:
     except ValueError:
         a = b = None
     if a is None or b is None:
-        raise Invalid("invalid_period", "from and to must be dates YYYY-MM-DD")
+        raise Invalid("invalid_period", PERIOD_PROBLEMS["dates"][0])
     if b < a:
-        raise Invalid("invalid_period", "to must not be before from")
+        raise Invalid("invalid_period", PERIOD_PROBLEMS["order"][0])
     if (b - a).days + 1 > MAX_DAYS:
-        raise Invalid("period_too_long", f"a report covers at most {MAX_DAYS} days")
+        raise Invalid("period_too_long", PERIOD_PROBLEMS["length"][0])
     return a, b
 
 
@@ -272,7 +288,7 @@ def parse_by(by: str | None) -> str:
     """The grouping (default `day`)."""
     by = by or "day"
     if by not in BYS:
-        raise Invalid("invalid_by", f"by must be one of {', '.join(BYS)}")
+        raise Invalid("invalid_by", PERIOD_PROBLEMS["by"][0])
     return by
 
 

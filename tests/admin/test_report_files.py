@@ -115,7 +115,15 @@ def test_a_bad_period_is_refused_for_the_files(leader, query):
     for path in ("/admin/reports.csv", "/admin/reports.xlsx"):
         if "by=" in query and path.endswith("xlsx"):
             continue
-        assert leader.get(f"{path}?{query}").status_code == 422, (path, query)
+        r = leader.get(f"{path}?{query}")
+        assert r.status_code == 422, (path, query)
+        # in Vietnamese first, then the English the API says
+        vi, en = r.data.decode().splitlines()
+        assert (en, vi) in reports.PERIOD_PROBLEMS.values(), r.data
+    page = leader.get(f"/admin/reports?{query}")
+    assert page.status_code == 422
+    said = page.data.decode()
+    assert any(vi in said and en in said for en, vi in reports.PERIOD_PROBLEMS.values()), query
 
 
 def test_files_are_for_leaders(app, api):

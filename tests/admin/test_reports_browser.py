@@ -194,6 +194,10 @@ def test_the_figures_read_on_a_laptop_without_scrolling_sideways(
     assert not found["cutHeads"], f"by {by}: headers cut {found['cutHeads']}"
     assert not found["headLangs"], f"by {by}: headers without their English {found['headLangs']}"
     assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+    # every figure sits right, an empty one ("–") too: on the left it read as the column before
+    left = page.evaluate("""() => [...document.querySelectorAll('table.report td')]
+      .filter(td => getComputedStyle(td).textAlign !== 'right').map(td => td.textContent)""")
+    assert not left, f"by {by}: figures not aligned right {left[:5]}"
     comments = page.evaluate("""() => [...document.querySelectorAll(
         '#report-comments, #report-comments .table-wrap')]
         .map(b => [b.scrollWidth, b.clientWidth])""")
