@@ -84,9 +84,29 @@ def _demo_devices(conn: Any, cfg: dict[str, Any]) -> None:
     path.chmod(0o600)
 
 
+def _has_admin(cfg: dict[str, Any]) -> bool:
+    """Whether the center has an active administrator."""
+    from layso import db
+
+    database = _database(cfg)
+    try:
+        with database.read() as conn:
+            return conn.execute(select(db.users.c.id).where(
+                db.users.c.role == "admin", db.users.c.active.is_(True)).limit(1)).first() \
+                is not None
+    finally:
+        database.dispose()
+
+
 def cmd_init(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
     init_db(cfg, demo=args.demo)
     print(f"Database ready: {_safe_url(cfg['DATABASE_URL'])}")
+    if not args.demo and not _has_admin(cfg):
+        # a new center's next step, which nothing else would tell (docs/operations.md)
+        print("Next: create the first administrator (it asks for the password; without a "
+              "terminal set LAYSO_PASSWORD):\n"
+              "  layso user add quantri --role admin --name \"Quản trị viên\"\n"
+              "then start the server (layso run) and open /admin/ to set the center up.")
     if args.demo:
         print("Demo center seeded: services A–F, counters 1–5.")
         print(f"Demo accounts (password {DEMO_PASSWORD}): "

@@ -41,6 +41,8 @@ def api_client(data_dir: Path) -> Any:
 def test_init_creates_the_database(data_dir: Path, capsys: Any) -> None:
     code, out, _ = layso(capsys, "init")
     assert code == 0 and "Database ready" in out
+    # a new center is told its next step, the first administrator, until it has one
+    assert "layso user add quantri --role admin" in out and "LAYSO_PASSWORD" in out
     assert (data_dir / "layso.db").is_file()
     r = api_client(data_dir).get("/api/v1/services")
     assert r.status_code == 200 and r.get_json()["items"] == []
@@ -156,6 +158,15 @@ def test_init_twice_without_demo_changes_nothing(data_dir: Path, capsys: Any) ->
     assert first["services"] == [] and first["users"] == []
     assert layso(capsys, "init")[0] == 0
     assert everything(data_dir) == first
+
+
+def test_init_stops_telling_the_next_step_once_there_is_an_administrator(
+        data_dir: Path, capsys: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert "user add" in layso(capsys, "init")[1]
+    monkeypatch.setenv("LAYSO_PASSWORD", "password-123")
+    assert layso(capsys, "user", "add", "quantri", "--role", "admin")[0] == 0
+    code, out, _ = layso(capsys, "init")
+    assert code == 0 and "Database ready" in out and "user add" not in out
 
 
 def test_run_serves_on_the_documented_defaults_and_takes_host_and_port(
