@@ -24,6 +24,14 @@
     expired: ["Ngày làm việc đã kết thúc trước khi số này được phục vụ. Vui lòng lấy số mới.",
               "The working day ended before this number was served. Please take a new number."]
   };
+  // what a finished visit leaves the citizen to do (the public view has the outcome, never
+  // the dossier's code: that is on the paper receipt the official gave)
+  var OUTCOME_NOTES = {
+    received: ["Hồ sơ của bạn đã được tiếp nhận. Vui lòng giữ giấy biên nhận để nhận kết quả theo lịch hẹn.",
+               "Your dossier was received. Please keep the receipt to collect the result on the date given."],
+    needs_more_documents: ["Vui lòng bổ sung giấy tờ theo hướng dẫn của cán bộ rồi lấy số mới.",
+                           "Please complete your documents as the official explained, then take a new number."]
+  };
   var last = {state: null, calledAt: null, recalls: null};
   var debug = global.laysoPhone = {updates: 0};
   var lastBuzz = 0;
@@ -51,7 +59,7 @@
     pair($("service"), t.service.name.vi, t.service.name.en);
     var st = STATES[t.state] || [t.state, t.state];
     pair($("state"), st[0], st[1]);
-    var note = NOTES[t.state] || NOTES.waiting;
+    var note = (t.state === "done" && OUTCOME_NOTES[t.outcome]) || NOTES[t.state] || NOTES.waiting;
     pair($("note"), note[0], note[1]);
     $("ahead").textContent = t.ahead == null ? "–" : String(t.ahead);
     if (!t.eta_minutes) pair($("eta"), "Sắp đến lượt", "Almost your turn");

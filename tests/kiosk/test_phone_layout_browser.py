@@ -162,8 +162,13 @@ def test_every_ticket_state_reads_on_the_phone(browser: Any, server: LiveServer,
     shown("called", "called a third time")
     page.click("#called-ok")
     act("/counters/5/start")
-    act("/counters/5/complete", outcome="done")
+    act("/counters/5/complete", outcome="received")
     shown("done", "done")
+    # a dossier received: the citizen is told to keep the receipt (not the code: staff only)
+    note = page.inner_text("#note")
+    assert ("keep the receipt" if lang == "en" else "giữ giấy biên nhận") in note, note
+    assert lead_lang(page, "#note") == lang
+    page.screenshot(path=str(screenshot_dir / f"phone-received-{tag}.png"), full_page=True)
     other = server.api("POST", "/tickets", kiosk, json={"service": "land", "lang": lang}).json()
     page.goto(other["status_url"])
     poll(page, "window.laysoPhone && window.laysoPhone.updates > 0")
