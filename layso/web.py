@@ -104,6 +104,14 @@ def vn_number(value: Any, digits: int = 1) -> str:
     if isinstance(value, float) and "." in text:
         text = text.rstrip("0").rstrip(".")
     return text.replace(",", "\u00a0").replace(".", ",").replace("\u00a0", ".")
+def vn_date(value: Any) -> str:
+    """An ISO date (YYYY-MM-DD) as the pages write dates, dd/mm/yyyy; anything else as it is."""
+    text = str(value or "")
+    if len(text) == 10 and text[4] == "-" and text[7] == "-":
+        return f"{text[8:10]}/{text[5:7]}/{text[:4]}"
+    return text
+
+
 def missing_browser_files(vendor_dir: Path | None = None) -> list[str]:
     """The browser files this installation lacks (empty when the pages can run live)."""
     where = vendor_dir or VENDOR_DIR
@@ -127,6 +135,7 @@ def init_app(app: Flask) -> None:
         app.config["LOGIN_CONCURRENT_HASHES"], float(app.config["LOGIN_HASH_WAIT_SECONDS"]))
     app.register_blueprint(bp)
     app.add_template_filter(vn_number, "vn_number")
+    app.add_template_filter(vn_date, "vn_date")
     for name in FEATURES:
         try:
             module = importlib.import_module(name)

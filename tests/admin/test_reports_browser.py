@@ -93,6 +93,9 @@ def test_the_reports_page_draws_its_charts_and_prints_on_a4(
     page.wait_for_timeout(300)
     assert not page.is_visible(".admin-nav") and not page.is_visible(".report-form")
     assert page.is_visible(".print-title")
+    # its dates as the tables write them, dd/mm/yyyy
+    y, m, d = first.split("-")
+    assert f"từ {d}/{m}/{y} đến {today:%d/%m/%Y}" in page.inner_text(".print-title")
     widths = page.evaluate("""() => [...document.querySelectorAll('.chart, .chart canvas, table')]
         .map(f => f.getBoundingClientRect().right)""")
     assert widths and max(widths) <= 794, widths

@@ -7,7 +7,7 @@ from typing import Any
 
 import layso.api  # noqa: F401 - first: the admin pages import the API through identity
 from layso.admin.reporting import quick_periods
-from layso.web import vn_number
+from layso.web import vn_date, vn_number
 from tests.admin.test_report_files import leader, morning  # noqa: F401 - the fixtures
 
 
@@ -15,6 +15,11 @@ def test_numbers_are_written_the_vietnamese_way() -> None:
     assert [vn_number(v) for v in (4.8, 3.5, 4.0, 1250, 12345.67, 0, None)] == [
         "4,8", "3,5", "4", "1.250", "12.345,7", "0", "–"]
     assert vn_number(4.25, 2) == "4,25"
+
+
+def test_dates_are_written_day_first() -> None:
+    assert [vn_date(v) for v in ("2026-12-05", "", None, "05/12/2026")] == [
+        "05/12/2026", "", "", "05/12/2026"]
 
 
 def test_the_period_shortcuts() -> None:
