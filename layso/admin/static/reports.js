@@ -63,7 +63,7 @@
     make('chart-arrivals', {type: 'bar', data: {labels: labels, datasets: data.weekdays.map(function (w) {
       return {label: w.name.vi, backgroundColor: WEEKDAY_COLOURS[w.key],
               data: labels.map(function (l) { var x = w.hours[l.slice(0, 2)]; return x ? x.mean : 0; })};
-    })}, options: {scales: {y: {beginAtZero: true, title: {display: true, text: 'Số lượt trung bình mỗi ngày / mean per day'}}}}});
+    })}, options: {scales: {y: {beginAtZero: true, title: {display: true, text: ['Số lượt trung bình mỗi ngày', 'mean per day']}}}}});
   }
 
   function waits(rep, services) {
@@ -79,7 +79,8 @@
       {label: 'Mục tiêu', type: 'line', showLine: false, pointStyle: 'line', pointRadius: 30,
        pointHoverRadius: 30, pointBorderWidth: 4, order: 0, borderColor: '#b5121b', backgroundColor: '#b5121b',
        data: items.map(function (i) { return targets[i.key]; })}
-    ]}, options: {scales: {y: {beginAtZero: true, title: {display: true, text: 'phút / min'}}}}});
+    ]}, options: {scales: {y: {beginAtZero: true, grace: '10%',  // the targets' marks whole, not on the edge
+                                 title: {display: true, text: 'phút / min'}}}}});
   }
 
   function officials(rep) {
