@@ -635,6 +635,10 @@ def _names(r: Reader, by: str) -> dict[Any, tuple[Any, dict[str, str]]]:
     return {}
 
 
+#: the row of the visits with no procedure recorded (`by=procedure`, key "")
+NO_PROCEDURE = {"vi": "Không ghi thủ tục", "en": "No procedure recorded"}
+
+
 def _item_name(by: str, k: Any) -> tuple[Any, dict[str, str]]:
     if by == "day":
         d = k if isinstance(k, date) else date.fromisoformat(str(k)[:10])
@@ -666,8 +670,13 @@ def period_report(r: Reader, first: date, last: date, by: str) -> dict[str, Any]
     names = _names(r, by)
     items = []
     for k, f in groups.items():
+        if k is None and by == "procedure":
+            # visits whose official chose no procedure: a row of their own, so the rows
+            # account for the total (they were left out, and a day of them showed none)
+            items.append({"key": "", "name": NO_PROCEDURE, **_finish(f)})
+            continue
         if k is None:
-            continue  # not at any counter / by any official / for any procedure
+            continue  # not at any counter / by any official
         if by in ("day", "hour"):
             key, name = _item_name(by, k)
         elif k in names:
@@ -680,7 +689,7 @@ def period_report(r: Reader, first: date, last: date, by: str) -> dict[str, Any]
         items.sort(key=lambda i: (by_code[i["key"]].position, by_code[i["key"]].id)
                    if i["key"] in by_code else (0, 0))
     else:
-        items.sort(key=lambda i: (str(type(i["key"])), i["key"]))
+        items.sort(key=lambda i: (i["key"] == "", str(type(i["key"])), i["key"]))
     return {"from": first.isoformat(), "to": last.isoformat(), "by": by,
             "totals": _finish(totals), "items": items}
 
