@@ -86,14 +86,14 @@ def _demo_devices(conn: Any, cfg: dict[str, Any]) -> None:
 
 def _has_admin(cfg: dict[str, Any]) -> bool:
     """Whether the center has an active administrator."""
-    from layso import db
+    from layso.db import utcnow
+    from layso.queue.admin import active_admins
+    from layso.queue.unit import Reader
 
     database = _database(cfg)
     try:
         with database.read() as conn:
-            return conn.execute(select(db.users.c.id).where(
-                db.users.c.role == "admin", db.users.c.active.is_(True)).limit(1)).first() \
-                is not None
+            return active_admins(Reader(conn=conn, now=utcnow())) > 0
     finally:
         database.dispose()
 

@@ -596,7 +596,8 @@ def hash_password(value: Any) -> str:
     return auth.hash_password(check_password(value))
 
 
-def _active_admins(tx: Reader) -> int:
+def active_admins(tx: Reader) -> int:
+    """How many active administrators the center has (it keeps one at least, once it has)."""
     u = db.users.c
     return int(tx.conn.execute(select(func.count()).select_from(db.users).where(
         u.role == "admin", u.active.is_(True))).scalar_one())
@@ -648,7 +649,7 @@ def update_user(tx: Tx, actor: Actor, username: str, data: dict[str, Any],
     changes = _diff(u, values)
     demoted = u.role == "admin" and u.active and (
         changes.get("role", "admin") != "admin" or changes.get("active") is False)
-    if demoted and _active_admins(tx) <= 1:
+    if demoted and active_admins(tx) <= 1:
         raise Conflict("last_admin", "The center needs one active admin: make another admin "
                        "first", field="role" if "role" in changes else "active")
     if password_hash is not None:

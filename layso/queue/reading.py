@@ -448,8 +448,9 @@ def recent_calls(r: Reader, limit: int = RECENT_CALLS) -> list[dict[str, Any]]:
             db.events.c.type.in_(("ticket.released", "ticket.transferred")), today)).all():
         key = (p.epoch, (p.payload.get("ticket") or {}).get("id"))
         voided[key] = max(voided.get(key, 0), p.seq)
-    # a ticket is called at most 1 + its recalls times at one counter
-    want = limit * 4 + len(voided)
+    # a ticket is called at most 1 + the recall limit times before it is served, transferred
+    # or released: that many rows for each ticket shown and each one voided
+    want = (limit + len(voided)) * (1 + r.center.recall_limit)
     called = db.events.c.type == "ticket.called"
     rows = list(r.conn.execute(
         select(*cols).where(db.events.c.epoch == epoch, called)
