@@ -63,6 +63,29 @@ def test_board_gets_a_snapshot_on_connect(app, api):
     assert {"epoch", "seq", "counters", "recent", "services", "notice", "voice", "now"} <= set(snap)
 
 
+def test_the_servers_packets_encode_as_socket_ios_own(app, api):
+    """The server's packet class skips the search for binary attachments; what it sends is
+    byte for byte what python-socketio's default packet sends, so every client reads it."""
+    from socketio.packet import EVENT, Packet
+
+    from layso.realtime import TextPacket
+
+    open_counter(api, 3)
+    waiting = issue(api, "land")
+    issue(api, "land")
+    phone = sio(app, channel="ticket", ticket=token_of(waiting))
+    board = sio(app, channel="board")
+    assert api["o1"].post("/counters/3/call-next").status_code == 200
+    assert rt(app).socketio.server.packet_class is TextPacket
+    sent = [(p["name"], p["args"][0]) for c in (phone, board) for p in c.get_received()]
+    assert {"snapshot", "ticket.called", "ticket.updated"} <= {name for name, _ in sent}
+    default = type("Default", (Packet,), {"json": TextPacket.json})  # the app's JSON, both
+    for name, msg in sent:
+        ours = TextPacket(EVENT, namespace="/", data=[name, msg]).encode()
+        assert ours == default(EVENT, namespace="/", data=[name, msg]).encode()
+        assert default(encoded_packet=ours).data == [name, msg]
+
+
 @pytest.mark.parametrize("auth", [
     {}, {"channel": "nope"}, {"channel": "counter"}, {"channel": "counter", "token": "x" * 40},
     {"channel": "supervisor"}, {"channel": "feedback"}, {"channel": "ticket"},
