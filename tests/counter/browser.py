@@ -96,7 +96,9 @@ def press(page: Any, key: str) -> None:
     second press of the same key would be."""
     from playwright.sync_api import expect
 
-    button = page.locator("#" + KEY_BUTTONS[key])
+    # P pauses an open counter and resumes a paused one: whichever key is shown
+    button = (page.locator("#btn-pause:not([hidden]), #btn-resume:not([hidden])") if key == "p"
+              else page.locator("#" + KEY_BUTTONS[key]))
     expect(button).to_be_visible()
     expect(button).to_be_enabled()
     page.keyboard.press(key)

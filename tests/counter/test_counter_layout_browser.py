@@ -41,9 +41,9 @@ def start_and_complete(page: Any) -> None:
     from playwright.sync_api import expect
 
     expect(page.locator("#btn-start")).to_be_visible()
-    page.keyboard.press("s")
+    press(page, "s")
     expect(page.locator("#btn-complete")).to_be_visible()
-    page.keyboard.press("c")
+    press(page, "c")
     expect(page.locator("#dlg-complete")).to_be_visible()
     page.keyboard.press("Enter")
     expect(page.locator("#counter-state")).to_have_attribute("data-state", "open")
@@ -76,7 +76,7 @@ def test_a_working_morning_fits_a_laptop_and_logging_out_releases_the_citizen(
 
     page.click("#btn-call-next")  # the priority citizen first (strict)
     expect(page.locator("#counter-state")).to_have_attribute("data-state", "calling")
-    page.keyboard.press("v")
+    press(page, "v")
     expect(page.locator("#dlg-no-show")).to_be_visible()  # never one tap
     fits(page, "no-show dialog", "#no-show-confirm")
     page.keyboard.press("Escape")
@@ -84,14 +84,14 @@ def test_a_working_morning_fits_a_laptop_and_logging_out_releases_the_citizen(
     start_and_complete(page)
 
     # the citizen who chose English: the tablet asks in English first
-    page.keyboard.press("Space")
+    press(page, "Space")
     expect(page.locator("#cur-label")).to_have_text(english["label"])
     fits(page, "calling", "#btn-recall", "#btn-start", "#btn-no-show", "#btn-transfer")
-    page.keyboard.press("s")
+    press(page, "s")
     expect(page.locator("#counter-state")).to_have_attribute("data-state", "serving")
     fits(page, "serving", "#btn-complete", "#btn-transfer")
     page.screenshot(path=str(screenshot_dir / "counter-laptop-serving.png"))
-    page.keyboard.press("c")
+    press(page, "c")
     expect(page.locator("#dlg-complete")).to_be_visible()
     fits(page, "complete dialog", "#complete-confirm")
     page.keyboard.press("Enter")
@@ -110,7 +110,7 @@ def test_a_working_morning_fits_a_laptop_and_logging_out_releases_the_citizen(
     expect(tablet.locator("body")).to_have_attribute("data-screen", "idle")
 
     # the next citizen is Vietnamese: the tablet is back to Vietnamese first
-    page.keyboard.press("Space")
+    press(page, "Space")
     start_and_complete(page)
     expect(tablet.locator("body")).to_have_attribute("data-screen", "rate")
     assert tablet.locator("#screen-rate .fb-title").inner_text().startswith("Bạn có hài lòng")
@@ -121,7 +121,7 @@ def test_a_working_morning_fits_a_laptop_and_logging_out_releases_the_citizen(
     board_ctx = browser.new_context(viewport={"width": 1920, "height": 1080})
     board = board_ctx.new_page()
     board.goto(live_server.url + "/display/")
-    page.keyboard.press("Space")
+    press(page, "Space")
     expect(page.locator("#counter-state")).to_have_attribute("data-state", "calling")
     called = page.locator("#cur-label").inner_text()
     expect(board.locator("#counters li[data-counter='4'] .counter-ticket")).to_have_text(called)
@@ -155,14 +155,14 @@ def test_a_pause_an_outage_and_a_server_fault_read_clearly_on_a_laptop(
                                json={"service": "civil-status"}).status_code == 201
     page = staff_page(browser, live_server, "canbo1", width=1280, height=720)
     pick_counter(page, 1)
-    page.keyboard.press("p")
+    press(page, "p")
     expect(page.locator("#dlg-pause")).to_be_visible()
     page.click("#pause-chips .chip >> nth=0")
     page.keyboard.press("Enter")
     expect(page.locator("#btn-resume")).to_be_visible()
     fits(page, "paused at 1280×720", "#btn-resume")
     page.screenshot(path=str(screenshot_dir / "counter-paused.png"))
-    page.keyboard.press("p")
+    press(page, "p")
     expect(page.locator("#btn-call-next")).to_be_visible()
 
     page.context.set_offline(True)
@@ -179,12 +179,12 @@ def test_a_pause_an_outage_and_a_server_fault_read_clearly_on_a_laptop(
     page.route("**/api/v1/counters/1/call-next",
                lambda r: r.fulfill(status=503, body="<h1>503 Service Unavailable</h1>",
                                    content_type="text/html"))
-    page.keyboard.press("Space")
+    press(page, "Space")
     expect(page.locator("#message.error")).to_contain_text("Máy chủ tạm thời không phản hồi")
     assert "SERVICE UNAVAILABLE" not in page.locator("#message").inner_text().upper()
     fits(page, "a 503", "#btn-call-next")
     page.unroute("**/api/v1/counters/1/call-next")
-    page.keyboard.press("Space")
+    press(page, "Space")
     expect(page.locator("#counter-state")).to_have_attribute("data-state", "calling")
     expect(page.locator("#message.ok")).to_be_visible()
     assert not page.js_errors

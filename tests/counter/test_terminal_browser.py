@@ -50,7 +50,7 @@ def test_an_official_serves_a_citizen_with_single_keys(browser: Any, live_server
         expect(page.locator(hidden)).to_be_hidden()
     page.screenshot(path=str(SHOTS / "counter-idle.png"))
 
-    page.keyboard.press("Space")
+    press(page, "Space")
     expect(page.locator("#cur-label")).to_have_text("B001")
     expect(page.locator("#counter-state")).to_have_attribute("data-state", "calling")
     expect(page.locator("#cur-tags")).to_contain_text("Người cao tuổi")
@@ -58,17 +58,17 @@ def test_an_official_serves_a_citizen_with_single_keys(browser: Any, live_server
     expect(page.locator("#btn-call-next")).to_be_hidden()
     assert labels(page) == ["A001", "A002"]
 
-    page.keyboard.press("r")
+    press(page, "r")
     expect(page.locator("#recall-count")).to_have_text("1/3")
     expect(page.locator("#cur-recalls")).to_have_text("1 / 3")
-    page.keyboard.press("s")
+    press(page, "s")
     expect(page.locator("#counter-state")).to_have_attribute("data-state", "serving")
     expect(page.locator("#btn-start")).to_be_hidden()
     expect(page.locator("#btn-complete")).to_be_visible()
     page.screenshot(path=str(SHOTS / "counter-serving.png"))
 
     issue(live_server, kiosk, "land")  # since the page loaded: the dialog counts it
-    page.keyboard.press("t")
+    press(page, "t")
     expect(page.locator("#dlg-transfer")).to_be_visible()
     expect(page.locator("#transfer-services input[value=certification]")).to_have_count(0)
     land = page.locator("#transfer-services label:has(input[value=land]) .svc-waiting")
@@ -78,7 +78,7 @@ def test_an_official_serves_a_citizen_with_single_keys(browser: Any, live_server
     page.keyboard.press("Escape")
     expect(page.locator("#dlg-transfer")).to_be_hidden()
 
-    page.keyboard.press("c")
+    press(page, "c")
     expect(page.locator("#dlg-complete")).to_be_visible()
     page.select_option("#complete-procedure", index=1)
     page.locator("#complete-confirm").focus()
@@ -109,12 +109,12 @@ def test_letters_typed_in_a_field_are_not_commands(browser: Any, live_server: An
     assert labels(page) == ["A001"]
     page.keyboard.press("p")  # calling: pausing is not offered, the key does nothing
     expect(page.locator("#dlg-pause")).to_be_hidden()
-    page.keyboard.press("v")
+    press(page, "v")
     expect(page.locator("#dlg-no-show")).to_be_visible()  # never one tap
     page.keyboard.press("Enter")
     expect(page.locator("#counter-state")).to_have_attribute("data-state", "open")
     expect(page.locator("#absent-list li[data-label=A002]")).to_have_count(1)
-    page.keyboard.press("p")
+    press(page, "p")
     expect(page.locator("#dlg-pause")).to_be_visible()
     page.click("#pause-chips .chip[data-reason='Nghỉ trưa']")
     page.keyboard.press("Enter")
@@ -122,7 +122,7 @@ def test_letters_typed_in_a_field_are_not_commands(browser: Any, live_server: An
     expect(page.locator("#cur-state")).to_contain_text("Nghỉ trưa")
     page.keyboard.press("Space")  # paused: no call
     expect(page.locator("#cur-label")).to_be_hidden()
-    page.keyboard.press("p")
+    press(page, "p")
     expect(page.locator("#counter-state")).to_have_attribute("data-state", "open")
 
 
@@ -149,7 +149,7 @@ def test_a_double_press_calls_one_citizen_and_a_retry_reuses_its_key(
 
     # the answer to the next call is lost once: the terminal retries with the same key,
     # and the server replays its answer instead of calling a second citizen
-    page.keyboard.press("v")
+    press(page, "v")
     expect(page.locator("#dlg-no-show")).to_be_visible()  # never one tap
     page.keyboard.press("Enter")
     expect(page.locator("#counter-state")).to_have_attribute("data-state", "open")
@@ -165,7 +165,7 @@ def test_a_double_press_calls_one_citizen_and_a_retry_reuses_its_key(
             route.continue_()
 
     page.route("**/api/v1/counters/1/call-next", lose_first_answer)
-    page.keyboard.press("Space")
+    press(page, "Space")
     # the message comes from the answer, so it is there only once the retry has been answered
     expect(page.locator("#message")).to_contain_text("Đã gọi số A002")
     expect(page.locator("#cur-label")).to_have_text("A002")
@@ -216,7 +216,7 @@ def test_the_tablet_asks_for_a_rating_and_a_reason(browser: Any, live_server: An
     tablet = tablet_page(browser, live_server, tablet_token)
     expect(tablet.locator("#idle-counter")).to_contain_text("Quầy 1")
     expect(tablet.locator("#idle-officer")).to_contain_text("Cán bộ Quầy 1")
-    officer.keyboard.press("Space")
+    press(officer, "Space")
     expect(tablet.locator("#idle-serving b")).to_have_text("A001")
     press(officer, "s")
     expect(tablet.locator("#idle-serving")).to_contain_text("Đang phục vụ số")
@@ -245,7 +245,7 @@ def test_the_tablet_asks_for_a_rating_and_a_reason(browser: Any, live_server: An
     expect(tablet.locator("#idle-serving")).to_contain_text("Xin mời công dân tiếp theo")
 
     # the next citizen walks away without rating: the rating screen gives up after 30 s too
-    officer.keyboard.press("Space")
+    press(officer, "Space")
     press(officer, "s")
     complete(officer)
     expect(tablet.locator("body")).to_have_attribute("data-screen", "rate")
@@ -291,7 +291,7 @@ def test_the_terminal_fits_a_1366_laptop(browser: Any, live_server: Any) -> None
         issue(live_server, kiosk, "civil-status")
     page = staff_page(browser, live_server, "canbo1")
     pick_counter(page, 1)
-    page.keyboard.press("Space")
+    press(page, "Space")
     page.locator("#btn-start").wait_for()
     # no page scroll: the header, the current citizen and every action button are on screen
     assert page.evaluate("document.documentElement.scrollHeight") <= 768
@@ -369,7 +369,7 @@ def test_a_terminal_whose_account_is_deactivated_goes_to_login_and_says_why(
     admin = live_server.login("admin", "layso-demo")
     assert live_server.api("PATCH", "/users/canbo3", admin,
                            json={"active": False}).status_code == 200
-    page.keyboard.press("Space")  # the next thing the official does
+    press(page, "Space")  # the next thing the official does
     expect(page).to_have_url(live_server.url + "/login?ended=1&next=%2Fcounter%2F")
     expect(page.locator("#login-ended")).to_be_visible()
     expect(page.locator("#login-ended .en")).to_contain_text("session ended")
