@@ -263,6 +263,22 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    """Close the browser contexts a test's own body opened and left open (the helpers that
+    open a terminal, a tablet or a board return its page). A page left open keeps its clocks,
+    animations and reconnecting socket running in the worker's Chromium for the rest of the
+    run, on the CPU the next tests need. Fixtures' contexts are theirs to close."""
+    b = getattr(item, "funcargs", {}).get("browser")
+    before = set(b.contexts) if b is not None else set()
+    try:
+        return (yield)
+    finally:
+        if b is not None:
+            for ctx in [c for c in b.contexts if c not in before]:
+                ctx.close()
+
+
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
     """A fresh browser context and page (1920×1080 by default)."""

@@ -369,7 +369,7 @@ def test_a_terminal_whose_account_is_deactivated_goes_to_login_and_says_why(
     admin = live_server.login("admin", "layso-demo")
     assert live_server.api("PATCH", "/users/canbo3", admin,
                            json={"active": False}).status_code == 200
-    press(page, "Space")  # the next thing the official does
+    page.keyboard.press("Space")  # the next thing the official does (the page may have gone)
     expect(page).to_have_url(live_server.url + "/login?ended=1&next=%2Fcounter%2F")
     expect(page.locator("#login-ended")).to_be_visible()
     expect(page.locator("#login-ended .en")).to_contain_text("session ended")
