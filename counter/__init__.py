@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Flask, redirect, render_template, url_for
 
 from layso import identity
-from layso.queue import text
+from layso.queue import ops, text
 
 bp = Blueprint("counter", __name__, url_prefix="/counter", template_folder="templates",
                static_folder="static", static_url_path="/static")
@@ -24,7 +24,8 @@ def terminal() -> Any:
     actor = identity.page_actor(*identity.STAFF)
     if actor is None:
         return redirect(url_for("web.login_page", next="/counter/"))
-    return render_template("counter/terminal.html", user=actor, pause_reasons=text.PAUSE_REASONS)
+    return render_template("counter/terminal.html", user=actor, pause_reasons=text.PAUSE_REASONS,
+                           outcomes=ops.OUTCOME_NAMES)
 
 
 @bp.get("/feedback")

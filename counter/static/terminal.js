@@ -5,15 +5,8 @@
   var L = window.Layso, el = L.el, bi = L.bi;
   var $ = function (id) { return document.getElementById(id); };
 
-  var OUTCOMES = [
-    ['done', 'Đã giải quyết xong', 'Settled on the spot'],
-    ['received', 'Đã tiếp nhận hồ sơ, hẹn trả kết quả', 'Dossier received, result to be returned'],
-    ['result_returned', 'Đã trả kết quả', 'Result returned'],
-    ['advised', 'Đã hướng dẫn, tư vấn', 'Guidance given'],
-    ['needs_more_documents', 'Hướng dẫn bổ sung hồ sơ', 'Documents to be completed'],
-    ['redirected', 'Chuyển cơ quan khác giải quyết', 'Referred to another agency'],
-    ['rejected', 'Từ chối tiếp nhận (có lý do)', 'Refused, with a reason']
-  ];
+  // [code, Vietnamese, English] in the dialog's order: the server's one list (layso/queue/ops.py)
+  var OUTCOMES = JSON.parse(document.body.dataset.outcomes);
   var STATES = {
     closed: ['Đang đóng', 'Closed'], open: ['Đang mở', 'Open'], calling: ['Đang gọi', 'Calling'],
     serving: ['Đang phục vụ', 'Serving'], paused: ['Tạm dừng', 'Paused'], none: ['', '']

@@ -17,8 +17,18 @@ from layso.queue.policy import parse_policy, pick_next
 from layso.queue.text import clean_text
 from layso.queue.unit import Actor, Tx
 
-OUTCOMES = ("done", "received", "result_returned", "advised", "needs_more_documents",
-            "redirected", "rejected")
+#: a visit's outcomes, as the counter's dialog offers them in this order and the reports'
+#: files name them: (code, Vietnamese, English)
+OUTCOME_NAMES: tuple[tuple[str, str, str], ...] = (
+    ("done", "Đã giải quyết xong", "Settled on the spot"),
+    ("received", "Đã tiếp nhận hồ sơ, hẹn trả kết quả", "Dossier received, result to be returned"),
+    ("result_returned", "Đã trả kết quả", "Result returned"),
+    ("advised", "Đã hướng dẫn, tư vấn", "Guidance given"),
+    ("needs_more_documents", "Hướng dẫn bổ sung hồ sơ", "Documents to be completed"),
+    ("redirected", "Chuyển cơ quan khác giải quyết", "Referred to another agency"),
+    ("rejected", "Từ chối tiếp nhận (có lý do)", "Refused, with a reason"),
+)
+OUTCOMES = tuple(code for code, _vi, _en in OUTCOME_NAMES)
 RATING_REASONS = ("long_wait", "attitude", "unclear_guidance", "documents_repeatedly",
                   "facilities", "other")
 MAX_PAUSE_REASON = 200

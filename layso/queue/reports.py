@@ -12,7 +12,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.sql import ColumnElement
 
 from layso import db
-from layso.queue import reading
+from layso.queue import ops, reading
 from layso.queue.errors import Invalid
 from layso.queue.unit import Reader
 
@@ -754,12 +754,7 @@ def comments(r: Reader, first: date, last: date, limit: int = COMMENTS_LIMIT
 
 
 #: a visit's outcome as the files name it (the counter's dialog shows the same words)
-OUTCOME_NAMES_VI = {"done": "Đã giải quyết xong",
-                    "received": "Đã tiếp nhận hồ sơ, hẹn trả kết quả",
-                    "result_returned": "Đã trả kết quả", "advised": "Đã hướng dẫn, tư vấn",
-                    "needs_more_documents": "Hướng dẫn bổ sung hồ sơ",
-                    "redirected": "Chuyển cơ quan khác giải quyết",
-                    "rejected": "Từ chối tiếp nhận (có lý do)"}
+OUTCOME_NAMES_VI = {code: vi for code, vi, _en in ops.OUTCOME_NAMES}
 DOSSIER_HEADERS = ("Ngày", "Số thứ tự", "Lĩnh vực", "Thủ tục hành chính", "Kết quả", "Quầy",
                    "Cán bộ, công chức", "Mã hồ sơ")
 
