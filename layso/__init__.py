@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib.metadata
 import os
-from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask, has_request_context, jsonify, redirect, request, url_for
-from flask.sessions import SecureCookieSessionInterface
+if TYPE_CHECKING:
+    from flask import Flask
 
-from layso import config as config_mod
-from layso.db import Database, utcnow
-from layso.events import Hub
-from layso.queue import Center
+# Nothing heavy is imported here: every `layso` command and `import layso.anything` runs this
+# module first, and `layso run` starts in a plain interpreter that only reads its arguments
+# before it becomes the gevent-patched one (layso.server). Flask, SQLAlchemy and the queue
+# come with `create_app`.
 
 BUILD = os.environ.get("LAYSO_BUILD") or ""
 
@@ -28,6 +26,8 @@ _BUILD_SUFFIXES = {".py", ".html", ".js", ".css", ".json", ".ogg", ".wav", ".mp3
 @functools.cache
 def code_build() -> str:
     """A short hash of the version and the code, pages and clips: it changes with an upgrade."""
+    import importlib.metadata
+
     try:
         version = importlib.metadata.version("layso")
     except importlib.metadata.PackageNotFoundError:
@@ -40,14 +40,6 @@ def code_build() -> str:
         for path in files:
             digest.update(str(path.relative_to(_ROOT)).encode() + b"\0" + path.read_bytes())
     return f"{version}-{digest.hexdigest()[:10]}"
-
-
-class _SessionInterface(SecureCookieSessionInterface):
-    """Flask's signed-cookie session, marked Secure on every request that came over HTTPS."""
-
-    def get_cookie_secure(self, app: Flask) -> bool:
-        return bool(app.config["SESSION_COOKIE_SECURE"]) or (
-            has_request_context() and request.is_secure)
 
 
 #: scripts, styles, fonts and clips all come from this server (no CDN, no inline code); the
@@ -66,6 +58,16 @@ SECURITY_HEADERS = {
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """The Flask app factory: configuration, database, hub, API, pages and sockets."""
+    from datetime import timedelta
+
+    from flask import Flask, jsonify, redirect, request, url_for
+
+    from layso import config as config_mod
+    from layso.db import Database, utcnow
+    from layso.events import Hub
+    from layso.queue import Center
+    from layso.web import SessionInterface
+
     cfg = config_mod.load(config)
     app = Flask(__name__, instance_path=cfg["DATA_DIR"], instance_relative_config=False)
     Path(cfg["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
@@ -82,7 +84,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # a session cookie is Secure when the center is reached over HTTPS (its public URL, or the
     # request itself, through a trusted proxy's X-Forwarded-Proto)
     app.config["SESSION_COOKIE_SECURE"] = str(cfg["PUBLIC_URL"]).startswith("https://")
-    app.session_interface = _SessionInterface()
+    app.session_interface = SessionInterface()
     hops = int(cfg.get("PROXY_HOPS") or 0)
     if hops > 0:
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -9,8 +9,6 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
-
 from layso import config as config_mod
 
 
@@ -49,6 +47,8 @@ DEMO_PASSWORD = "layso-demo"
 
 
 def _demo_accounts(conn: Any) -> None:
+    from sqlalchemy import select
+
     from layso import auth, db
 
     for username, role, name in DEMO_USERS:
@@ -65,6 +65,8 @@ DEMO_DEVICES_FILE = "demo-devices.txt"
 def _demo_devices(conn: Any, cfg: dict[str, Any]) -> None:
     """Enrol the demo's kiosk, board and feedback tablet once; keep their tokens for the demo."""
     from pathlib import Path
+
+    from sqlalchemy import select
 
     from layso import auth, db
 
@@ -129,9 +131,20 @@ def _safe_url(url: str) -> str:
 
 
 def cmd_run(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
+    from layso import concurrency, server
+
+    worker = str(cfg["WORKER"])
+    if worker not in server.WORKERS:
+        print(f"error: LAYSO_WORKER must be one of {', '.join(server.WORKERS)}, not "
+              f"{worker!r}", file=sys.stderr)
+        return 1
+    if worker == "gevent" and not concurrency.gevent_patched():
+        # before anything else is imported: this process becomes a fresh interpreter patched
+        # first, which runs this same command (layso.server.BOOT) and never returns here
+        server.become_patched(args.argv)
+
     from layso import web
     from layso.db import DataDirBusy, hold_data_dir
-    from layso.server import WORKERS, serve
 
     missing = web.missing_browser_files()
     if missing:
@@ -141,15 +154,10 @@ def cmd_run(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
               f"{web.VENDOR_DIR}); {web.BUILD_HINT}", file=sys.stderr)
         return 1
 
-    worker = str(cfg["WORKER"])
-    if worker not in WORKERS:
-        print(f"error: LAYSO_WORKER must be one of {', '.join(WORKERS)}, not {worker!r}",
-              file=sys.stderr)
-        return 1
     try:
-        # held for the server's life (the patched interpreter `serve` becomes and the worker
-        # inherit it): `layso restore` refuses meanwhile
-        os.set_inheritable(hold_data_dir(cfg["DATA_DIR"], exclusive=False), True)
+        # held for the server's life (gunicorn's worker, forked, inherits it): `layso restore`
+        # refuses meanwhile
+        hold_data_dir(cfg["DATA_DIR"], exclusive=False)
     except DataDirBusy:
         print("error: a restore is running on this data directory; start the server after it",
               file=sys.stderr)
@@ -185,8 +193,8 @@ def cmd_run(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
                         ("API", "/api/v1/openapi.json")):
         print(f"  {label:9} {base}{path}")
     sys.stdout.flush()
-    serve(args.host, args.port, threads=cfg["THREADS"], public_url=derived, worker=worker,
-          connections=cfg["CONNECTIONS"])
+    server.serve(args.host, args.port, threads=cfg["THREADS"], public_url=derived,
+                 worker=worker, connections=cfg["CONNECTIONS"])
     return 0
 
 
@@ -400,6 +408,8 @@ def _device_printer(kind: str, uri: str) -> str:
 
 
 def cmd_device_add(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
+    from sqlalchemy import select
+
     from layso import auth, db
     from layso.queue import QueueError
 
@@ -622,21 +632,27 @@ def cmd_print_agent(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `layso` console script."""
-    from sqlalchemy.exc import SQLAlchemyError
-
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv  # `layso run` hands them to the patched interpreter it becomes
     cfg = config_mod.load()
     try:
         return int(args.fn(args, cfg) or 0)
-    except SQLAlchemyError as exc:
+    except OSError as exc:
+        print(f"error: {exc.strerror or exc} ({exc.filename or ''})", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        # SQLAlchemy is imported by the commands that use it, not before: `layso run` reads
+        # its arguments in a plain interpreter and becomes the patched one first
+        from sqlalchemy.exc import SQLAlchemyError
+
+        if not isinstance(exc, SQLAlchemyError):
+            raise
         # never the traceback: its statement parameters hold a password hash or a token hash
         orig = getattr(exc, "orig", None) or exc
         first = str(orig).strip().splitlines()[0] if str(orig).strip() else ""
         print(f"error: the database refused the change ({type(orig).__name__}: {first})",
               file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f"error: {exc.strerror or exc} ({exc.filename or ''})", file=sys.stderr)
         return 1
 
 

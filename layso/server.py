@@ -5,10 +5,12 @@ Flask-SocketIO deployment docs: `gunicorn -k gevent -w 1`, WebSockets by simple-
 every socket and request is a greenlet on one loop, so a thousand boards and phones cost two
 OS threads (docs/benchmarks.md, "Board latency"). gevent must patch the standard library
 before anything else is imported, or the modules imported before keep real locks and
-blocking calls (psycopg, for one, chooses its wait function when it is imported). So `serve`
-replaces the CLI's process with a fresh interpreter whose first statement is gevent's
-`monkey.patch_all()`, and only then imports Lấy Số and gunicorn (`BOOT`); gunicorn's worker
-patches again after the fork (a no-op by then). `LAYSO_WORKER=gthread` serves with gunicorn's
+blocking calls (psycopg, for one, chooses its wait function when it is imported). So
+`layso run`, once it has read its arguments (and nothing else: Flask, SQLAlchemy and the queue
+are not imported yet), replaces its process with a fresh interpreter whose first statement is
+gevent's `monkey.patch_all()` and which then runs the same command (`BOOT`): its checks, the
+database's upgrade, the banner and `serve`, every one of them once. gunicorn's worker patches
+again after the fork (a no-op by then). `LAYSO_WORKER=gthread` serves with gunicorn's
 threaded worker instead, unpatched (one thread per open socket, `LAYSO_THREADS`).
 """
 
@@ -16,7 +18,6 @@ from __future__ import annotations
 
 import gc
 import importlib.util
-import json
 import os
 import sys
 from pathlib import Path
@@ -29,12 +30,13 @@ from layso import concurrency
 #: the server models `layso run` knows (`LAYSO_WORKER`)
 WORKERS = ("gevent", "gthread")
 
-#: the serving process's first statements (`python -P -c BOOT ARGS`): patch, then import
+#: the serving process's first statements (`python -P -c BOOT run ARGS`): patch, then the
+#: `layso` command itself
 BOOT = ("from gevent import monkey\n"
         "monkey.patch_all()\n"
         "import sys\n"
-        "from layso.server import serve_from_argument\n"
-        "serve_from_argument(sys.argv[1])\n")
+        "from layso.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n")
 
 
 class _Server(BaseApplication):
@@ -97,34 +99,27 @@ def options(host: str, port: int, worker: str = "gevent", threads: int = 600,
     return opts
 
 
+def become_patched(argv: list[str]) -> None:
+    """Replace this process with a fresh interpreter, gevent-patched first, running the
+    `layso` command `argv` (os.execve: same pid, same standard streams); never returns."""
+    if importlib.util.find_spec("gevent") is None:
+        raise SystemExit("error: gevent is not installed (an older install: run `make setup` "
+                         "or pip install the package again), or set LAYSO_WORKER=gthread")
+    root = str(Path(__file__).resolve().parent.parent)  # this very layso, installed or not
+    path = os.environ.get("PYTHONPATH")
+    env = {**os.environ, "PYTHONPATH": root + (os.pathsep + path if path else "")}
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # -P: the working directory is not put on the path (a queue.py there would shadow)
+    os.execve(sys.executable, [sys.executable, "-P", "-c", BOOT, *argv], env)
+
+
 def serve(host: str, port: int, threads: int = 600, public_url: str | None = None,
           worker: str = "gevent", connections: int = 2000) -> None:
     """Serve the app with gunicorn, one worker: gevent (`connections` open at most) or
-    gthread (`threads`); `public_url` overrides the configured base of the QR links.
-
-    With gevent, from a process not patched yet, this process becomes a fresh, patched
-    interpreter (os.execv: same pid, same open files that are inheritable) and never returns."""
+    gthread (`threads`); `public_url` overrides the configured base of the QR links. gevent
+    only in a process patched first (`become_patched`)."""
     opts = options(host, port, worker, threads, connections)
-    app_config = {"PUBLIC_URL": public_url} if public_url else None
     if worker == "gevent" and not concurrency.gevent_patched():
-        if importlib.util.find_spec("gevent") is None:
-            raise SystemExit("error: gevent is not installed (an older install: run `make "
-                             "setup` or pip install the package again), or set "
-                             "LAYSO_WORKER=gthread")
-        argument = json.dumps({"options": opts, "app_config": app_config})
-        root = str(Path(__file__).resolve().parent.parent)  # this very layso, installed or not
-        path = os.environ.get("PYTHONPATH")
-        env = {**os.environ, "PYTHONPATH": root + (os.pathsep + path if path else "")}
-        sys.stdout.flush()
-        sys.stderr.flush()
-        # -P: the working directory is not put on the path (a queue.py there would shadow)
-        os.execve(sys.executable, [sys.executable, "-P", "-c", BOOT, argument], env)
-    _Server(opts, app_config).run()
-
-
-def serve_from_argument(argument: str) -> None:
-    """The patched process's side of `serve` (`BOOT`)."""
-    data = json.loads(argument)
-    if not concurrency.gevent_patched():
-        raise SystemExit("the gevent server must be started through layso.server.BOOT")
-    _Server(data["options"], data["app_config"]).run()
+        raise SystemExit("the gevent server must be started by `layso run` (layso.server.BOOT)")
+    _Server(opts, {"PUBLIC_URL": public_url} if public_url else None).run()

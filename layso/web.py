@@ -13,11 +13,13 @@ from flask import (
     Flask,
     abort,
     current_app,
+    has_request_context,
     jsonify,
     render_template,
     request,
     send_from_directory,
 )
+from flask.sessions import SecureCookieSessionInterface
 
 from layso import auth, db
 
@@ -31,6 +33,16 @@ VENDOR_FILES = ("socket.io.min.js", "chart.umd.min.js", "zxing.min.js")
 BUILD_HINT = ("build them in the source tree with `make setup` (npm copies socket.io-client, "
               "Chart.js and ZXing into layso/static/vendor), then install the package again")
 FEATURES = ("kiosk", "display", "counter", "layso.admin")
+
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, marked Secure on every request that came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or (
+            has_request_context() and request.is_secure)
+
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/layso")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,18 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("LAYSO_DATA_DIR", str(tmp_path / "data"))
     return tmp_path / "data"
+
+
+@pytest.fixture(autouse=True)
+def became_patched(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """`layso run` in this process goes on as the patched interpreter it would become does
+    (its checks, the database, the banner, `serve`) instead of replacing the test's process;
+    the arguments it would have handed over, in order."""
+    from layso import server
+
+    handed: list[list[str]] = []
+    monkeypatch.setattr(server, "become_patched", handed.append)
+    return handed
 
 
 def layso(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -463,6 +476,44 @@ def test_run_says_and_takes_its_server_model(
     opts = server.options("127.0.0.1", 8000, "gevent", connections=300)
     assert opts["worker_class"] == "gevent" and opts["worker_connections"] == 300
     assert server.options("127.0.0.1", 8000, "gthread", threads=48)["threads"] == 48
+
+
+def test_run_becomes_the_patched_interpreter_before_importing_the_app(
+        data_dir: Path, capsys: Any, monkeypatch: pytest.MonkeyPatch,
+        became_patched: list[list[str]]) -> None:
+    """Under gevent `layso run` hands its own arguments to a fresh, patched interpreter
+    (layso.server.BOOT runs `layso` with them) and, in the plain one, imports neither Flask
+    nor SQLAlchemy nor the queue first: they would keep unpatched locks, and the start paid
+    for them twice. LAYSO_WORKER=gthread serves in this process."""
+    import subprocess
+    import sys
+
+    from layso import server
+
+    monkeypatch.setattr(server, "serve", lambda *a, **kw: None)
+    assert layso(capsys, "run", "--port", "8411")[0] == 0
+    assert became_patched == [["run", "--port", "8411"]]
+    monkeypatch.setenv("LAYSO_WORKER", "gthread")
+    assert layso(capsys, "run")[0] == 0 and len(became_patched) == 1
+    assert "from layso.cli import main" in server.BOOT
+    assert server.BOOT.index("patch_all") < server.BOOT.index("layso")
+    monkeypatch.delenv("LAYSO_WORKER")
+    probe = (
+        "import json, sys\n"
+        "from layso import cli, server\n"
+        "def handed(argv):\n"
+        "    heavy = sorted({m.split('.')[0] for m in sys.modules} & {'flask', 'sqlalchemy', "
+        "'alembic', 'engineio', 'socketio', 'gevent'} | {m for m in sys.modules "
+        "if m.startswith('layso.queue')})\n"
+        "    print(json.dumps({'argv': argv, 'heavy': heavy}))\n"
+        "    sys.exit(0)\n"
+        "server.become_patched = handed\n"
+        "cli.main(['run', '--port', '8412'])\n")
+    out = subprocess.run([sys.executable, "-P", "-c", probe], capture_output=True, text=True,
+                         timeout=60, cwd=Path(__file__).resolve().parents[1])
+    assert out.returncode == 0, out.stderr
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen == {"argv": ["run", "--port", "8412"], "heavy": []}
 
 
 def test_run_refuses_to_start_without_the_browser_files(
