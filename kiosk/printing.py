@@ -65,7 +65,9 @@ def ticket_print(r: Any, t: Any) -> TicketPrint:
         service_name=view["service"]["name"]["vi"],
         issued_at=datetime.fromisoformat(view["issued_at"]),
         ahead=view["ahead"],
-        eta_minutes=view["eta_minutes"],
+        # no counter open for its service yet: no estimate on paper (not "almost your turn"
+        # at seven for a counter that opens at half past); the phone page says so and follows
+        eta_minutes=None if view.get("open_counters") == 0 else view["eta_minutes"],
         status_url=view["status_url"],
         priority_name=priority_name,
         lang=t.lang if t.lang in ("vi", "en") else "vi",

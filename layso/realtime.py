@@ -46,7 +46,9 @@ CLOSE_AGAIN_SECONDS = 1.0
 FEEDBACK_EVENTS = ("ticket.called", "ticket.started", "ticket.completed", "ticket.no_show",
                    "ticket.transferred", "counter.changed")
 #: besides every ticket.* event, what can change a waiting citizen's place or estimate
-REFRESH_EVENTS = ("queue.changed", "counter.changed", "day.opened")
+#: (a configuration change may give an open counter a service, or take one away: the phones'
+#: estimates and open counters follow)
+REFRESH_EVENTS = ("queue.changed", "counter.changed", "day.opened", "config.changed")
 #: the columns of a ticket that its public view depends on, besides its place in the queue
 _T = db.tickets.c
 _VIEW_KEY = select(_T.id, _T.state, _T.service_id, _T.counter_id, _T.priority, _T.procedure,
@@ -269,7 +271,8 @@ class Realtime:
                     self._base[tid] = (keys[tid], view)
                 elif row.state == "waiting" and self._base[tid][1]["state"] == "waiting":
                     view = {**self._base[tid][1], "ahead": ahead, "eta_minutes":
-                            reading.eta_minutes(r, services[row.service_id], ahead, factors)}
+                            reading.eta_minutes(r, services[row.service_id], ahead, factors),
+                            "open_counters": factors[row.service_id][0]}
                 else:
                     view = self._base[tid][1]
                 if self._sent.get(tid) == view:

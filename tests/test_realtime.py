@@ -219,6 +219,19 @@ def _wait_for(client: Any, name: str, pred: Any, timeout: float = 3.0) -> list[d
     return got
 
 
+def test_a_phone_learns_when_a_counter_opens_for_its_service(app, api):
+    """Issued before any counter opened, the phone's view says none is open; opening counter
+    1 (which serves it) is sent to the phone even though its place and estimate stay 0."""
+    mine = issue(api)
+    phone = sio(app, channel="ticket", ticket=token_of(mine))
+    first = received(phone, "ticket.updated")
+    assert (first[0]["ticket"]["ahead"], first[0]["ticket"]["open_counters"]) == (0, 0)
+    open_counter(api)
+    got = _wait_for(phone, "ticket.updated", lambda m: m["ticket"]["open_counters"] == 1)
+    assert any(m["ticket"]["open_counters"] == 1 and m["ticket"]["eta_minutes"] == 0
+               for m in got)
+
+
 def test_ticket_channel_hears_only_its_own_ticket(app, api):
     open_counter(api)
     mine, other = issue(api), issue(api)

@@ -586,7 +586,11 @@
     $("t-ahead").textContent = t.ahead == null ? "–" : String(t.ahead);
     var eta = $("t-eta");
     eta.textContent = "";
-    if (!t.eta_minutes) {
+    eta.classList.toggle("is-closed", t.open_counters === 0);
+    if (t.open_counters === 0) {
+      // no counter open for this service yet (or none serves it): no "almost your turn"
+      eta.appendChild(pair("Quầy chưa mở", "Counters not open"));
+    } else if (!t.eta_minutes) {
       eta.appendChild(pair("Sắp đến lượt", "Almost your turn"));
     } else {
       eta.appendChild(pair("khoảng " + t.eta_minutes + " phút", "about " + t.eta_minutes + " min"));

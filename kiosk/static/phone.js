@@ -62,7 +62,10 @@
     var note = (t.state === "done" && OUTCOME_NOTES[t.outcome]) || NOTES[t.state] || NOTES.waiting;
     pair($("note"), note[0], note[1]);
     $("ahead").textContent = t.ahead == null ? "–" : String(t.ahead);
-    if (!t.eta_minutes) pair($("eta"), "Sắp đến lượt", "Almost your turn");
+    $("eta").classList.toggle("is-closed", t.open_counters === 0);
+    if (t.open_counters === 0) {
+      pair($("eta"), "Quầy chưa mở", "Counters not open");
+    } else if (!t.eta_minutes) pair($("eta"), "Sắp đến lượt", "Almost your turn");
     else pair($("eta"), "khoảng " + t.eta_minutes + " phút", "about " + t.eta_minutes + " min");
     // moved to another service, or back in the queue after a call: a citizen who sees the
     // service's name change, or "Waiting" again, is told why; a page opened after the move

@@ -239,11 +239,14 @@ def ticket_view(r: Reader, t: Row[Any], *, public: bool = False,
     if t.counter_id is not None:
         counter = (counters.get(t.counter_id) if counters is not None
                    else r.conn.execute(sql.COUNTER, {"id": t.counter_id}).first())
-    eta = None
+    eta = open_n = None
     if state == "waiting":
         if ahead is None:
             ahead = place_in_queue(r, t)
+        if factors is None or s.id not in factors:
+            factors = eta_factors(r, [s])
         eta = eta_minutes(r, s, ahead, factors)
+        open_n = factors[s.id][0]
     else:
         ahead = None
     out: dict[str, Any] = {
@@ -262,6 +265,9 @@ def ticket_view(r: Reader, t: Row[Any], *, public: bool = False,
         "outcome": t.outcome,
         "ahead": ahead,
         "eta_minutes": eta,
+        # while it waits: how many counters are open for its service now; 0 (none opened yet,
+        # or none serves it) is no "almost your turn", whatever the place in the queue
+        "open_counters": open_n,
         "status_url": f"{r.public_url}/t/{t.token}",
         "print": {"state": t.print_state},
         "dossier": t.dossier,

@@ -259,3 +259,26 @@ def test_printer_test_prints_the_centers_local_time(tmp_path, monkeypatch) -> No
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()
+
+
+def test_a_ticket_printed_before_any_counter_opens_promises_no_turn(
+        center: Any, officers: Any, kiosk_actor: Any) -> None:
+    """At seven, with the counters opening at half past, the paper says how many wait ahead
+    and no "almost your turn"; once a counter serving it is open, the estimate is printed."""
+    from sqlalchemy import select
+
+    from kiosk.printing import ticket_print
+    from layso import db
+    from layso.queue import ops
+    from tests.queue.helpers import run
+
+    def printed(ticket_id: int) -> Any:
+        with center.read() as r:
+            row = r.conn.execute(select(db.tickets).where(db.tickets.c.id == ticket_id)).one()
+            return ticket_print(r, row)
+
+    early = run(center, ops.issue, kiosk_actor, "civil-status")
+    assert (printed(early["id"]).ahead, printed(early["id"]).eta_minutes) == (0, None)
+    run(center, ops.open_counter, officers["o1"], 1)
+    later = run(center, ops.issue, kiosk_actor, "civil-status")
+    assert (printed(later["id"]).ahead, printed(later["id"]).eta_minutes) == (1, 5)

@@ -152,3 +152,22 @@ def test_queue_for_a_counter_lists_its_call_order_with_each_service_s_ahead(
         for where in ({"service_code": "nope"}, {"counter_number": 99}):
             with pytest.raises(Invalid):
                 reading.queue_for(r, **where)
+
+
+def test_a_waiting_ticket_says_how_many_counters_are_open_for_its_service(
+        center, officers, kiosk_actor):
+    """0 before any counter opens (the kiosk and phone then say so, never "almost your
+    turn"), and 0 for a service no open counter serves; a called ticket has none."""
+    (first,) = issue(center, kiosk_actor)
+    assert (first["ahead"], first["eta_minutes"], first["open_counters"]) == (0, 0, 0)
+    run(center, ops.open_counter, officers["o3"], 3)   # land only
+    assert view(center, first["id"])["open_counters"] == 0
+    (land,) = issue(center, kiosk_actor, service="land")
+    assert view(center, land["id"])["open_counters"] == 1
+    run(center, ops.open_counter, officers["o1"], 1)   # serves A, B
+    run(center, ops.open_counter, officers["o2"], 2)   # serves B, A
+    assert view(center, first["id"])["open_counters"] == 2
+    run(center, ops.pause_counter, officers["o2"], 2, "Nghỉ")
+    assert view(center, first["id"])["open_counters"] == 1
+    run(center, ops.call_next, officers["o1"], 1)
+    assert view(center, first["id"])["open_counters"] is None  # called: no longer waits
