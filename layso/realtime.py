@@ -270,9 +270,8 @@ class Realtime:
                                              moved=moved[tid])
                     self._base[tid] = (keys[tid], view)
                 elif row.state == "waiting" and self._base[tid][1]["state"] == "waiting":
-                    view = {**self._base[tid][1], "ahead": ahead, "eta_minutes":
-                            reading.eta_minutes(r, services[row.service_id], ahead, factors),
-                            "open_counters": factors[row.service_id][0]}
+                    view = {**self._base[tid][1], **reading.waiting_figures(
+                        r, services[row.service_id], ahead, factors)}
                 else:
                     view = self._base[tid][1]
                 if self._sent.get(tid) == view:

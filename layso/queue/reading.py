@@ -185,6 +185,17 @@ def eta_minutes(r: Reader, s: Row[Any], ahead: int, factors: EtaFactors | None =
     return math.ceil(ahead / max(counters, 1) * mean)
 
 
+def waiting_figures(r: Reader, s: Row[Any], ahead: int,
+                    factors: EtaFactors | None = None) -> dict[str, Any]:
+    """What a waiting ticket's view says of its wait, besides its row: its place (`ahead`),
+    the estimate, and how many counters are open for its service now (`open_counters`; 0,
+    none opened yet or none serves it, is no "almost your turn", whatever the place)."""
+    if factors is None or s.id not in factors:
+        factors = eta_factors(r, [s])
+    return {"ahead": ahead, "eta_minutes": eta_minutes(r, s, ahead, factors),
+            "open_counters": factors[s.id][0]}
+
+
 def of_shown_day(r: Reader, t: Row[Any]) -> bool:
     """Whether a ticket belongs to the day the pages show (not to one that has ended)."""
     day = r.shown_day()
@@ -239,16 +250,11 @@ def ticket_view(r: Reader, t: Row[Any], *, public: bool = False,
     if t.counter_id is not None:
         counter = (counters.get(t.counter_id) if counters is not None
                    else r.conn.execute(sql.COUNTER, {"id": t.counter_id}).first())
-    eta = open_n = None
     if state == "waiting":
-        if ahead is None:
-            ahead = place_in_queue(r, t)
-        if factors is None or s.id not in factors:
-            factors = eta_factors(r, [s])
-        eta = eta_minutes(r, s, ahead, factors)
-        open_n = factors[s.id][0]
+        waiting = waiting_figures(r, s, place_in_queue(r, t) if ahead is None else ahead,
+                                  factors)
     else:
-        ahead = None
+        waiting = {"ahead": None, "eta_minutes": None, "open_counters": None}
     out: dict[str, Any] = {
         "id": t.id,
         "label": t.label,
@@ -263,11 +269,7 @@ def ticket_view(r: Reader, t: Row[Any], *, public: bool = False,
         "counter": counter_brief(counter) if state in ("called", "serving", "done") else None,
         "recalls": t.recalls,
         "outcome": t.outcome,
-        "ahead": ahead,
-        "eta_minutes": eta,
-        # while it waits: how many counters are open for its service now; 0 (none opened yet,
-        # or none serves it) is no "almost your turn", whatever the place in the queue
-        "open_counters": open_n,
+        **waiting,
         "status_url": f"{r.public_url}/t/{t.token}",
         "print": {"state": t.print_state},
         "dossier": t.dossier,
