@@ -172,6 +172,7 @@
       n.placeholder = getVal(form, 'policy_kind') === 'aging' ? 'N phút / minutes' : 'N số / numbers';
     }
     form.elements.policy_kind.addEventListener('change', policyN);
+    policyN();  // right from the first paint, not only once the settings have arrived
     // the services a citizen may join to collect a result, then the settings
     api('GET', '/services').then(function (r) {
       var sel = form.elements.result_service;
