@@ -514,7 +514,8 @@
     box.textContent = '';
     var first = true;
     S.serviceList.forEach(function (s) {
-      if (s.code === t.service.code) return;
+      // a service no counter takes is no place to send a citizen: nobody would call them
+      if (s.code === t.service.code || s.served === false) return;
       var lab = el('label', 'svc-option');
       var input = el('input');
       input.type = 'radio'; input.name = 'service'; input.value = s.code;

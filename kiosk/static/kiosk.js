@@ -272,6 +272,12 @@
   // "not issuing numbers now", with the hours only when it has some ("00:00–24:00" beside
   // "not issuing now" read as a contradiction: a service retired meanwhile has no hours)
   function closedText(s) {
+    // no counter serves it yet: a number nobody could call is not issued, and the hours are
+    // not the reason
+    if (s.served === false) {
+      return ["Lĩnh vực này chưa có quầy tiếp nhận. Vui lòng hỏi bàn hướng dẫn.",
+              "No counter takes this service yet. Please ask at the help desk."];
+    }
     var timed = s.opens_at || s.closes_at;
     return ["Lĩnh vực này hiện đã ngừng cấp số." + (timed ? " Giờ cấp số: " + hours(s) : ""),
             "This service is not issuing numbers now." + (timed ? " Hours: " + hours(s) : "")];
@@ -531,9 +537,12 @@
           return failure("Mã hồ sơ không hợp lệ. Vui lòng liên hệ bàn hướng dẫn.",
                          "The dossier code is not valid. Please ask at the help desk.");
         }
-        if (code === "service_closed") {
+        if (code === "service_closed" || code === "service_unserved") {
           refresh();
-          return failure(closedText(state.service)[0], closedText(state.service)[1]);
+          var closed = closedText(code === "service_unserved"
+                                  ? Object.assign({}, state.service, {served: false})
+                                  : state.service);
+          return failure(closed[0], closed[1]);
         }
         if (r.status === 503) {
           // the server's disk is full or its database does not answer: nothing the citizen

@@ -92,8 +92,10 @@ def dashboard() -> Any:
 @bp.get("/setup")
 def setup() -> Any:
     """The first run: center, services, counters, officials, devices, one step after another."""
+    with identity.center().read() as r:
+        progress = admin.setup_progress(r)
     return _admin_page("admin/setup.html", "setup", title_vi="Thiết lập ban đầu",
-                       title_en="First setup")
+                       title_en="First setup", progress=progress)
 
 
 def _section(endpoint: str, title_vi: str, title_en: str) -> Any:

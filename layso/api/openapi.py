@@ -309,7 +309,8 @@ def document() -> dict[str, Any]:
                     **CENTER_BODY["properties"], "configured": BOOL}},
                 "Service": {"type": "object", "properties": {
                     "code": S, "prefix": S, "name": NAME, "open": {"type": "boolean"},
-                    "opens_at": NS, "closes_at": NS, "waiting": INT, "target_wait_minutes": INT,
+                    "served": BOOL, "opens_at": NS, "closes_at": NS, "waiting": INT,
+                    "target_wait_minutes": INT,
                     "daily_cap": {"type": ["integer", "null"]},
                     "procedures": {"type": "array", "items": PROCEDURE},
                     "active": BOOL, "position": INT, "start_number": INT}},

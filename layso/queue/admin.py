@@ -20,7 +20,13 @@ from sqlalchemy.engine import Row
 
 from layso import auth, db
 from layso.queue import ops, printing, reading
-from layso.queue.catalog import CENTER_COLUMNS, CODE, check_center_value, check_service_value
+from layso.queue.catalog import (
+    CENTER_COLUMNS,
+    CODE,
+    DEFAULT_CENTER_NAME,
+    check_center_value,
+    check_service_value,
+)
 from layso.queue.errors import Conflict, Forbidden, Invalid, NotFound
 from layso.queue.text import clean_text
 from layso.queue.unit import Actor, Reader, Tx
@@ -156,6 +162,33 @@ def is_configured(r: Reader) -> bool:
     return has_service and has_counter
 
 
+def setup_progress(r: Reader) -> dict[str, Any]:
+    """How far a new center's setup has come, step by step (the first-setup page): whether
+    the center's settings were ever saved (or it bears a name of its own), the services in
+    use and those no counter takes yet, the counters, the staff accounts besides the admins,
+    and the devices."""
+    saved = r.conn.execute(select(db.audit.c.id).where(
+        db.audit.c.action == "center.updated").limit(1)).first() is not None
+    served = reading.served_service_ids(r)
+    services = r.conn.execute(select(db.services).where(db.services.c.active.is_(True))
+                              .order_by(db.services.c.position, db.services.c.id)).all()
+
+    def count(table: Any, *where: Any) -> int:
+        return int(r.conn.execute(select(func.count()).select_from(table).where(
+            table.c.active.is_(True), *where)).scalar_one())
+
+    return {
+        "settings": {"done": saved or r.center.name_vi != DEFAULT_CENTER_NAME[0],
+                     "name": reading.name(r.center)},
+        "services": {"count": len(services),
+                     "unserved": [reading.service_brief(x) for x in services
+                                  if x.id not in served]},
+        "counters": {"count": count(db.counters)},
+        "users": {"count": count(db.users, db.users.c.role != "admin")},
+        "devices": {"count": count(db.devices)},
+    }
+
+
 def update_center(tx: Tx, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
     """Change the center's settings (any subset of CENTER_FIELDS)."""
     _admin(actor)
@@ -182,7 +215,8 @@ def update_center(tx: Tx, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
 # -- services and their procedures -------------------------------------------------------------
 
 def service_admin_view(r: Reader, s: Row[Any], waiting: int | None = None,
-                       procs: list[Row[Any]] | None = None) -> dict[str, Any]:
+                       procs: list[Row[Any]] | None = None,
+                       served: set[int] | None = None) -> dict[str, Any]:
     """A service as the admin sees it: the public shape, plus `active`, every procedure (with
     its own `active`) and the numbering settings."""
     if waiting is None:
@@ -191,7 +225,7 @@ def service_admin_view(r: Reader, s: Row[Any], waiting: int | None = None,
         procs = list(r.conn.execute(
             select(db.procedures).where(db.procedures.c.service_id == s.id)
             .order_by(db.procedures.c.position, db.procedures.c.id)).all())
-    out = reading.service_view(r, s, waiting, [p for p in procs if p.active])
+    out = reading.service_view(r, s, waiting, [p for p in procs if p.active], served)
     out.update(active=bool(s.active), position=s.position, start_number=s.start_number,
                default_service_minutes=s.default_service_minutes,
                procedures=[{"code": p.code, "name": reading.name(p), "active": bool(p.active)}
@@ -203,9 +237,11 @@ def list_services_admin(r: Reader) -> list[dict[str, Any]]:
     """Every service, retired ones too, in the kiosk's order."""
     counts = reading.waiting_counts(r)
     procs = reading.procedures_by_service(r, include_inactive=True)
+    served = reading.served_service_ids(r)
     rows = r.conn.execute(select(db.services).order_by(db.services.c.position,
                                                        db.services.c.id)).all()
-    return [service_admin_view(r, s, counts.get(s.code, 0), procs.get(s.id, [])) for s in rows]
+    return [service_admin_view(r, s, counts.get(s.code, 0), procs.get(s.id, []), served)
+            for s in rows]
 
 
 def _row(r: Reader, column: Any, value: Any, kind: type, error: str, message: str) -> Row[Any]:

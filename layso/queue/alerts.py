@@ -18,7 +18,8 @@ from layso import db
 from layso.queue import reading
 from layso.queue.unit import Reader
 
-KINDS = ("wait_over_target", "queue_long", "counter_paused", "printer", "device_silent", "clock")
+KINDS = ("wait_over_target", "queue_long", "service_unserved", "counter_paused", "printer",
+         "device_silent", "clock")
 #: printer states that stop tickets from printing (bad), and the one that soon will (warn)
 PRINTER_BAD = {"paper_out": ("Máy in hết giấy", "out of paper"),
                "cover_open": ("Máy in đang mở nắp", "cover open"),
@@ -37,6 +38,26 @@ def _alert(kind: str, key: str, severity: str, vi: str, en: str, since: datetime
             "message": {"vi": vi, "en": en}, "since": reading.iso(r, since), **extra}
 
 
+def _unserved(r: Reader, services: Mapping[int, Any], waiting: Mapping[int, int]
+              ) -> list[dict[str, Any]]:
+    """A service in use that no counter takes: the kiosk issues no number for it, and anyone
+    already waiting in it (a counter dropped it meanwhile) can never be called: that is bad."""
+    served = reading.served_service_ids(r)
+    out = []
+    for s in sorted(services.values(), key=lambda s: (s.position, s.id)):
+        if not s.active or s.id in served:
+            continue
+        n = waiting.get(s.id, 0)
+        stranded_vi = f"; {n} công dân đang chờ không quầy nào gọi được" if n else ""
+        stranded_en = f"; {n} waiting citizens cannot be called" if n else ""
+        out.append(_alert(
+            "service_unserved", s.code, "bad" if n else "warn",
+            f"{s.name_vi}: chưa quầy nào tiếp nhận, máy lấy số không cấp số{stranded_vi}",
+            f"{s.name_en}: no counter takes it, the kiosk issues no number{stranded_en}",
+            None, r, service=reading.service_brief(s), waiting=n))
+    return out
+
+
 def alerts(r: Reader, printers: Mapping[str, str] | None = None,
            clock_drift: float = 0.0) -> list[dict[str, Any]]:
     """The alerts of this moment, the most serious first.
@@ -51,11 +72,13 @@ def alerts(r: Reader, printers: Mapping[str, str] | None = None,
     out: list[dict[str, Any]] = []
     services = reading.services_by_id(r)
     day = r.shown_day()
+    waiting: dict[int, int] = {}
     if day is not None:
         t = db.tickets.c
         rows = r.conn.execute(
             select(t.service_id, func.count().label("n"), func.min(t.issued_at).label("oldest"))
             .where(t.day_id == day.id, t.state == "waiting").group_by(t.service_id)).all()
+        waiting = {row.service_id: int(row.n) for row in rows}
         for row in sorted(rows, key=lambda x: (services[x.service_id].position, x.service_id)):
             s = services[row.service_id]
             waited = _minutes(row.oldest, now)
@@ -75,6 +98,7 @@ def alerts(r: Reader, printers: Mapping[str, str] | None = None,
                     f"{s.name_vi}: {row.n} công dân đang chờ (ngưỡng {limit})",
                     f"{s.name_en}: {row.n} citizens waiting (threshold {limit})", None, r,
                     service=service, waiting=int(row.n), threshold=limit))
+    out.extend(_unserved(r, services, waiting))
     if c.alert_pause_minutes is not None:
         for k in sorted(reading.counters_by_id(r).values(), key=lambda k: k.number):
             paused = _minutes(k.changed_at, now)

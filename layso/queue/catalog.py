@@ -48,8 +48,12 @@ HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 
 
-def ensure_center(conn: Connection, name_vi: str = "Trung tâm Phục vụ hành chính công",
-                  name_en: str = "Public Administration Service Center",
+#: the name a new center bears until its admin gives it its own
+DEFAULT_CENTER_NAME = ("Trung tâm Phục vụ hành chính công", "Public Administration Service Center")
+
+
+def ensure_center(conn: Connection, name_vi: str = DEFAULT_CENTER_NAME[0],
+                  name_en: str = DEFAULT_CENTER_NAME[1],
                   timezone: str = "Asia/Ho_Chi_Minh") -> None:
     """Create the center row and the event stream once; later calls change nothing."""
     if conn.execute(select(db.center.c.id)).first() is None:

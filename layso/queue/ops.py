@@ -188,7 +188,11 @@ def issue(tx: Tx, actor: Actor, service: Any, priority: Any = None, procedure: A
         _check_procedure(tx, s, procedure, sql.ACTIVE_PROCEDURE)
     if lang not in ("vi", "en"):
         raise Invalid("invalid_lang", "lang must be vi or en")
-    if not reading.service_is_open(tx, s):
+    served = reading.served_service_ids(tx)
+    if s.active and s.id not in served:
+        raise Conflict("service_unserved",
+                       f"No counter serves {s.name_en} yet: no number can be called for it")
+    if not reading.service_is_open(tx, s, served):
         hours = f"{s.opens_at or '00:00'}–{s.closes_at or '24:00'}"
         raise Conflict("service_closed", f"{s.name_en} is not issuing numbers now. Hours: {hours}",
                        opens_at=s.opens_at, closes_at=s.closes_at)
@@ -589,6 +593,9 @@ def transfer(tx: Tx, actor: Actor, number: int, service: Any, position: Any) -> 
         raise Invalid("invalid_position", "position must be front or back")
     target = _service(tx, service)
     c, t = _current(tx, actor, number, ("called", "serving"))
+    if target.id not in reading.served_service_ids(tx):
+        raise Conflict("service_unserved",
+                       f"No counter serves {target.name_en}: the citizen could not be called there")
     queue_at = _queue_end(tx, t.day_id)
     if position == "front":
         first = tx.conn.execute(select(func.min(db.tickets.c.queue_at)).where(

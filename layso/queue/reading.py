@@ -68,10 +68,25 @@ def parse_hhmm(text: str | None) -> time | None:
     return time(int(hh), int(mm))
 
 
-def service_is_open(r: Reader, s: Row[Any]) -> bool:
-    """Whether the service issues numbers now (active and inside its opening hours)."""
+def served_service_ids(r: Reader) -> set[int]:
+    """The ids of the services that some counter in use serves (closed counters count: they
+    open later; retired ones do not)."""
+    return set(r.conn.execute(sql.SERVED_SERVICES).scalars().all())
+
+
+def service_is_open(r: Reader, s: Row[Any], served: set[int] | None = None) -> bool:
+    """Whether the service issues numbers now: active, inside its opening hours, and served
+    by some counter (a number nobody can call is a promise broken). `served`: the caller's
+    `served_service_ids`, when it read them for many services."""
     if not s.active:
         return False
+    if s.id not in (served_service_ids(r) if served is None else served):
+        return False
+    return service_in_hours(r, s)
+
+
+def service_in_hours(r: Reader, s: Row[Any]) -> bool:
+    """Whether now is inside the service's opening hours."""
     now = r.local_now.time()
     opens, closes = parse_hhmm(s.opens_at), parse_hhmm(s.closes_at)
     if opens is not None and now < opens:
@@ -347,15 +362,21 @@ def procedures_by_service(r: Reader, include_inactive: bool = False
 
 
 def service_view(r: Reader, s: Row[Any], waiting: int,
-                 procs: list[Row[Any]] | None = None) -> dict[str, Any]:
-    """The API's service shape (`procs`: its offered procedures, when the caller read them)."""
+                 procs: list[Row[Any]] | None = None,
+                 served: set[int] | None = None) -> dict[str, Any]:
+    """The API's service shape (`procs`: its offered procedures, `served`: the served
+    services' ids, when the caller read them)."""
     if procs is None:
         procs = procedures_by_service_id(r, s.id)
+    if served is None:
+        served = served_service_ids(r)
     return {
         "code": s.code,
         "prefix": s.prefix,
         "name": name(s),
-        "open": service_is_open(r, s),
+        "open": service_is_open(r, s, served),
+        # false while no counter in use serves it: the kiosk says so instead of issuing
+        "served": s.id in served,
         "opens_at": s.opens_at,
         "closes_at": s.closes_at,
         "waiting": waiting,
@@ -380,7 +401,8 @@ def list_services(r: Reader, include_inactive: bool = False) -> list[dict[str, A
     if not include_inactive:
         q = q.where(db.services.c.active.is_(True))
     procs = procedures_by_service(r)
-    return [service_view(r, s, counts.get(s.code, 0), procs.get(s.id, []))
+    served = served_service_ids(r)
+    return [service_view(r, s, counts.get(s.code, 0), procs.get(s.id, []), served)
             for s in r.conn.execute(q).all()]
 
 
@@ -515,6 +537,7 @@ def board(r: Reader) -> dict[str, Any]:
     counters = r.conn.execute(select(db.counters).where(db.counters.c.active.is_(True))
                               .order_by(db.counters.c.number)).all()
     c = r.center
+    served = served_service_ids(r)
     return {
         "epoch": epoch,
         "seq": seq,
@@ -524,7 +547,7 @@ def board(r: Reader) -> dict[str, Any]:
         "counters": [counter_view(r, x, brief_ticket=True) for x in counters],
         "recent": recent_calls(r),
         "waiting": waiting_counts(r),
-        "services": [{**service_brief(s), "open": service_is_open(r, s)}
+        "services": [{**service_brief(s), "open": service_is_open(r, s, served)}
                      for s in sorted(services_by_id(r).values(), key=lambda s: (s.position, s.id))
                      if s.active],
         "notice": {"vi": c.notice_vi, "en": c.notice_en},

@@ -59,6 +59,11 @@ OPEN_COUNTERS_BY_SERVICE = (
     .select_from(db.counters.join(db.counter_services))
     .where(db.counters.c.state.in_(("open", "calling", "serving")))
     .group_by(db.counter_services.c.service_id))
+#: the services some counter in use (not retired) serves: the only ones a citizen can be called for
+SERVED_SERVICES = (
+    select(db.counter_services.c.service_id).distinct()
+    .select_from(db.counters.join(db.counter_services))
+    .where(db.counters.c.active.is_(True)))
 COUNTER_SERVICES = (
     select(db.services)
     .join(db.counter_services, db.counter_services.c.service_id == db.services.c.id)

@@ -128,6 +128,11 @@ def test_setup_wizard_from_an_empty_center_to_a_called_ticket(
         page.screenshot(path=str(screenshot_dir / "admin-services-error.png"), full_page=True)
         fill_in(page, "service", {"prefix": "C"})
         page.wait_for_selector("#list tr[data-code='land']")
+        # no counter takes either yet: the kiosk would issue nothing, and the page says so
+        page.wait_for_selector("#unserved:not([hidden])")
+        note = page.inner_text("#unserved")
+        assert "A · Hộ tịch, C · Đất đai" in note and "the kiosk issues no number" in note
+        assert "No counter takes it" in page.inner_text("#list tr[data-code='land']")
         page.screenshot(path=str(screenshot_dir / "admin-services.png"), full_page=True)
 
         # step 3: a counter serving it
@@ -213,6 +218,15 @@ def test_setup_wizard_from_an_empty_center_to_a_called_ticket(
         page.fill("#filter", "dat dai")
         assert page.is_hidden("#list tr[data-code='civil-status']")
         assert page.is_visible("#list tr[data-code='land']")
+        assert page.is_hidden("#unserved")  # the counter takes both now
+
+        # the setup's five steps are ticked, the first one with the center's own name
+        page.goto(server.url + "/admin/setup")
+        page.wait_for_selector("body[data-ready='1']")
+        assert page.locator("#steps li.done").count() == 5
+        assert "Đã lưu: Trung tâm Phục vụ hành chính công xã Đổi Mới" in page.inner_text(
+            "[data-step='settings']")
+        page.screenshot(path=str(screenshot_dir / "admin-setup-done.png"), full_page=True)
     finally:
         ctx.close()
         kctx.close()

@@ -101,3 +101,57 @@ def test_a_fresh_center_leads_its_first_admin_to_the_setup(tmp_path: Any, clock:
     assert "<title>Thiết lập ban đầu · Lấy Số</title>" in html
     assert client.get("/admin/?skip_setup=1").status_code == 200
     close_app(app)
+
+
+def test_the_setup_ticks_each_step_once_it_is_done_and_names_a_service_no_counter_takes(
+        tmp_path: Any, clock: Any) -> None:
+    import re
+
+    from layso import create_app
+    from layso.cli import init_db
+    from layso.config import load
+
+    cfg = {"DATA_DIR": str(tmp_path / "fresh"), "CLOCK": clock, "SECRET_KEY": "t"}
+    init_db(load(cfg), demo=False)
+    app = create_app(cfg)
+    client = app.test_client()
+    login(client, "quantri", "admin")
+    csrf = {"X-CSRF-Token": client.get("/api/v1/auth/me").get_json()["csrf_token"]}
+
+    def steps() -> dict[str, tuple[bool, str]]:
+        html = client.get("/admin/setup").get_data(as_text=True)
+        out = {}
+        for m in re.finditer(r'<li data-step="(\w+)"( class="done")?>(.*?)</li>', html, re.S):
+            state = re.search(r'<span class="step-state">(.*)</span>', m.group(3), re.S)
+            out[m.group(1)] = (bool(m.group(2)), re.sub(r"<[^>]+>", " ", state.group(1)))
+        return out
+
+    def send(method: str, path: str, body: dict[str, Any]) -> None:
+        r = client.open("/api/v1" + path, method=method, json=body, headers=csrf)
+        assert r.status_code in (200, 201), r.get_json()
+
+    first = steps()
+    assert list(first) == ["settings", "services", "counters", "users", "devices"]
+    assert not any(done for done, _ in first.values())
+    assert "Chưa đặt tên riêng" in first["settings"][1]
+    assert "Chưa có lĩnh vực nào" in first["services"][1]
+    send("PATCH", "/center", {"name": {"vi": "Trung tâm xã Đổi Mới", "en": "Doi Moi Center"}})
+    send("POST", "/services", {"code": "civil-status", "prefix": "A",
+                               "name": {"vi": "Hộ tịch", "en": "Civil status"}})
+    send("POST", "/services", {"code": "land", "prefix": "C",
+                               "name": {"vi": "Đất đai", "en": "Land"}})
+    send("POST", "/counters", {"number": 1, "name": {"vi": "Quầy 1", "en": "Counter 1"},
+                               "services": ["civil-status"]})
+    now = steps()
+    assert now["settings"] == (True, now["settings"][1])
+    assert "Đã lưu: Trung tâm xã Đổi Mới" in now["settings"][1]
+    assert "Saved: Doi Moi Center" in now["settings"][1]
+    assert now["services"][0] and "Đã có 2 lĩnh vực" in now["services"][1]
+    assert "2 services" in now["services"][1]
+    # one counter, but the land service has none: the step is not done, and says which
+    done, state = now["counters"]
+    assert not done and "Chưa quầy nào nhận: Đất đai" in state and "No counter takes: Land" in state
+    send("PATCH", "/counters/1", {"services": ["civil-status", "land"]})
+    done, state = steps()["counters"]
+    assert done and "Đã có 1 quầy" in state and "1 counter" in state and "Chưa quầy" not in state
+    close_app(app)

@@ -256,7 +256,16 @@ def test_a_service_with_procedures_is_offered_at_once_and_retired_keeps_its_hist
     body = r.get_json()
     assert body["active"] is True and [p["code"] for p in body["procedures"]] == ["p1", "p2"]
     kiosk_list = api["anon"].get("/services").get_json()["items"]
-    assert "justice" in [s["code"] for s in kiosk_list]
+    listed = next(s for s in kiosk_list if s["code"] == "justice")
+    # listed at once, but no number is issued while no counter serves it: nobody could call it
+    assert listed["served"] is False and listed["open"] is False
+    r = api["kiosk"].post("/tickets", {"service": "justice", "procedure": "p2"})
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "service_unserved"
+    r = call(a, "patch", "/counters/1", {"services": ["civil-status", "certification", "justice"]})
+    assert r.status_code == 200
+    listed = next(s for s in api["anon"].get("/services").get_json()["items"]
+                  if s["code"] == "justice")
+    assert listed["served"] is True and listed["open"] is True
     t = api["kiosk"].post("/tickets", {"service": "justice", "procedure": "p2"}).get_json()
     assert t["label"] == "G001"
     r = call(a, "patch", "/services/justice", {"active": False})

@@ -108,6 +108,9 @@ def test_every_kiosk_screen_fits(browser, kiosk_server, screenshot_dir, size, la
     page.evaluate("window.laysoKiosk.home()")
     page.wait_for_selector(".k-service.is-closed")
     set_lang(page, lang)
+    unserved = page.inner_text("[data-service=certification]")
+    assert "chưa có quầy tiếp nhận" in unserved and "No counter takes this service" in unserved
+    assert "Giờ cấp số" not in unserved and page.is_disabled("[data-service=certification]")
     check(page, f"closed service {tag}", screenshot_dir, f"kiosk-closed-{tag}.png")
     page.unroute("**/api/v1/services")
     page.route("**/api/v1/tickets", lambda route: route.fulfill(
@@ -170,11 +173,14 @@ def test_the_printer_warning_fits_the_home_screen(browser, kiosk_server, screens
 
 
 def closed(data: dict[str, Any]) -> dict[str, Any]:
-    """The services answer with land and business closed for the day."""
+    """The services answer with land and business closed for the day, and certification with no
+    counter to take it."""
     for s in data["items"]:
         if s["code"] in ("land", "business"):
             s["open"] = False
             s["opens_at"], s["closes_at"] = "07:30", "11:30"
+        if s["code"] == "certification":  # no counter takes it: the hours are not the reason
+            s["open"], s["served"] = False, False
     return data
 
 

@@ -9,7 +9,18 @@ import pytest
 from sqlalchemy import select
 
 from layso import auth, db
-from layso.queue import SYSTEM, Actor, Center, Conflict, Forbidden, Invalid, NotFound, admin, ops
+from layso.queue import (
+    SYSTEM,
+    Actor,
+    Center,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    admin,
+    ops,
+    reading,
+)
 from tests.queue.helpers import refused, run, run_logged, snapshot
 
 ADMIN = Actor(kind="user", id=None, role="admin", name="Quản trị")
@@ -80,8 +91,36 @@ def test_a_service_with_procedures_is_added_and_offered(center: Center, kiosk_ac
     assert types == ["config.changed"]
     assert [p["code"] for p in view["procedures"]] == ["p1", "p2"]
     assert view["active"] is True and view["position"] == 6
+    assert view["served"] is False and view["open"] is False
+    refused(center, Conflict, "service_unserved", ops.issue, kiosk_actor, "justice", None, "p2")
+    run(center, admin.update_counter, ADMIN, 1, {"services": ["civil-status", "justice"]})
     t = run(center, ops.issue, kiosk_actor, "justice", None, "p2")
     assert t["label"] == "G001"
+
+
+def test_a_service_is_unserved_once_its_last_counter_is_retired_or_drops_it(
+        center: Center, kiosk_actor: Actor) -> None:
+    """Closed counters still count (they open later); a retired one, or one that no longer
+    lists the service, does not: the kiosk then stops issuing numbers nobody can call."""
+    with center.read() as r:
+        land = next(s for s in reading.list_services(r) if s["code"] == "land")
+    assert land["served"] is True
+    with center.read() as r:
+        servers = [c for c in admin.list_counters_admin(r) if "land" in c["services"]]
+    assert servers
+    for c in servers:
+        rest = [code for code in c["services"] if code != "land"] or ["civil-status"]
+        run(center, admin.update_counter, ADMIN, c["number"], {"services": rest})
+    with center.read() as r:
+        land = next(s for s in reading.list_services(r) if s["code"] == "land")
+        board_land = next(s for s in reading.board(r)["services"] if s["code"] == "land")
+    assert land["served"] is False and land["open"] is False and board_land["open"] is False
+    refused(center, Conflict, "service_unserved", ops.issue, kiosk_actor, "land")
+    run(center, admin.update_counter, ADMIN, servers[0]["number"],
+        {"services": servers[0]["services"]})
+    assert run(center, ops.issue, kiosk_actor, "land")["label"].startswith("C")
+    run(center, admin.update_counter, ADMIN, servers[0]["number"], {"active": False})
+    refused(center, Conflict, "service_unserved", ops.issue, kiosk_actor, "land")
 
 
 @pytest.mark.parametrize("data,status,code", [

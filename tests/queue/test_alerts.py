@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import update
 
 from layso import auth, db
-from layso.queue import Invalid, alerts, catalog, ops
+from layso.queue import Actor, Invalid, admin, alerts, catalog, ops
 from tests.queue.helpers import run, set_center, set_service
 
 
@@ -130,3 +130,25 @@ def test_yesterday_waiting_is_not_today_alert(center, kiosk_actor, clock):
     run(center, ops.issue, kiosk_actor, "civil-status")
     clock.advance(days=1)
     assert keys(center) == []  # a new local day: yesterday's queue is no one's wait now
+
+
+def test_a_service_no_counter_takes_is_told_and_worse_when_citizens_wait_in_it(
+        center, kiosk_actor):
+    adm = Actor(kind="user", id=None, role="admin", name="Quản trị")
+    run(center, ops.issue, kiosk_actor, "land")
+    with center.read() as r:
+        takers = [c for c in admin.list_counters_admin(r) if "land" in c["services"]]
+    for c in takers:  # every counter drops the service while a citizen waits in it
+        run(center, admin.update_counter, adm, c["number"],
+            {"services": [code for code in c["services"] if code != "land"] or ["civil-status"]})
+    [a] = now_alerts(center)
+    assert a["key"] == "service_unserved:land" and a["severity"] == "bad"
+    assert a["waiting"] == 1 and "1 công dân đang chờ" in a["message"]["vi"]
+    run(center, admin.create_service, adm, {"code": "justice", "prefix": "G",
+                                            "name": {"vi": "Tư pháp", "en": "Justice"}})
+    got = {a["key"]: a for a in now_alerts(center)}
+    assert got["service_unserved:justice"]["severity"] == "warn"
+    assert got["service_unserved:justice"]["message"]["en"] == (
+        "Justice: no counter takes it, the kiosk issues no number")
+    run(center, admin.update_counter, adm, takers[0]["number"], {"services": ["land", "justice"]})
+    assert keys(center) == []

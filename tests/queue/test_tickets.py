@@ -11,7 +11,7 @@ from sqlalchemy import select
 from layso import db
 from layso.db import Database
 from layso.events import Hub
-from layso.queue import Center, Conflict, Forbidden, Invalid, NotFound, ops, reading
+from layso.queue import Actor, Center, Conflict, Forbidden, Invalid, NotFound, admin, ops, reading
 from tests.queue.helpers import (
     counter,
     refused,
@@ -471,6 +471,14 @@ def test_transfer_refusals(center, desk, officers):
         refused(center, Invalid, "invalid_position", ops.transfer, o1, 1, "land", position)
     refused(center, Invalid, "unknown_service", ops.transfer, o1, 1, "nowhere", "back")
     refused(center, Invalid, "invalid_service", ops.transfer, o1, 1, None, "back")
+    # a service no counter takes: the citizen would wait there for ever; nothing changes
+    adm = Actor(kind="user", id=None, role="admin", name="Quản trị")
+    run(center, admin.create_service, adm, {"code": "justice", "prefix": "G",
+                                            "name": {"vi": "Tư pháp", "en": "Justice"}})
+    refused(center, Conflict, "service_unserved", ops.transfer, o1, 1, "justice", "back")
+    with center.read() as r:
+        [c1] = [c for c in reading.counters_by_id(r).values() if c.number == 1]
+        assert reading.counter_view(r, c1)["current"]["state"] == "called"
 
 
 # -- complete --------------------------------------------------------------------------------

@@ -258,12 +258,33 @@
         cell(tr, (s.opens_at || '00:00') + '–' + (s.closes_at || '24:00'));
         cell(tr, s.daily_cap === null || s.daily_cap === undefined ? 'không / none' : s.daily_cap, 'num');
         cell(tr, s.start_number, 'num');
-        bi(cell(tr, ''), s.active ? 'Đang cấp số' : 'Đã ngừng', s.active ? 'In service' : 'Retired');
+        var unserved = s.active && s.served === false;
+        bi(cell(tr, '', unserved ? 'unserved' : null), !s.active ? 'Đã ngừng' : unserved ? 'Chưa có quầy nhận' : 'Đang cấp số',
+           !s.active ? 'Retired' : unserved ? 'No counter takes it' : 'In service');
         actionButton(tr, CAN_EDIT ? 'Sửa' : 'Xem', CAN_EDIT ? 'Edit' : 'View', function () { edit(s); });
         tb.appendChild(tr);
       });
+      unservedNote(items.filter(function (s) { return s.active && s.served === false; }));
       $('empty').hidden = items.length > 0;
       filterRows($('filter'), tb.querySelectorAll('tr'));
+    }
+    // a service no counter takes issues no number at the kiosk: the admin is told which, and
+    // where to give it a counter
+    function unservedNote(list) {
+      var note = $('unserved');
+      if (!note) {
+        note = el('p', 'unserved-note'); note.id = 'unserved'; note.setAttribute('role', 'note');
+        $('list').parentNode.insertBefore(note, $('list'));
+      }
+      note.hidden = list.length === 0;
+      note.textContent = '';
+      if (!list.length) return;
+      var names = function (k) { return list.map(function (s) { return s.prefix + ' · ' + s.name[k]; }).join(', '); };
+      bi(note, 'Chưa quầy nào nhận ' + names('vi') + ': máy lấy số không cấp số cho lĩnh vực này. ',
+         'No counter takes ' + names('en') + ': the kiosk issues no number for it.');
+      var go = bi(el('a'), 'Giao cho một quầy', 'Give it a counter');
+      go.href = '/admin/counters' + (SETUP ? '?setup=1' : '');
+      note.appendChild(go);
     }
     function load() { return api('GET', '/services?all=1').then(function (b) { items = b.items; render(); }); }
     $('filter').addEventListener('input', function () { filterRows($('filter'), document.querySelectorAll('#list tbody tr')); });
@@ -520,18 +541,7 @@
     load();
   };
 
-  pages.setup = function () {
-    Promise.all([api('GET', '/center'), api('GET', '/services'), api('GET', '/counters'), api('GET', '/users'), api('GET', '/devices')])
-      .then(function (r) {
-        var done = {settings: r[0].name && r[0].name.vi !== '', services: r[1].items.length, counters: r[2].items.length,
-          users: r[3].items.length - 1, devices: r[4].items.length};
-        STEPS.forEach(function (s) {
-          var li = document.querySelector('[data-step="' + s + '"]'), st = li.querySelector('.step-state');
-          var n = done[s]; li.classList.toggle('done', !!n && s !== 'settings');
-          bi(st, s === 'settings' ? 'Kiểm tra' : (n > 0 ? 'Đã có ' + n : 'Chưa có'), s === 'settings' ? 'Check' : (n > 0 ? n + ' so far' : 'None yet'));
-        });
-      });
-  };
+  // the first-setup page's steps are written by the server (admin.setup_progress)
 
   // -- a list that could not be read --------------------------------------------------------------
   // A page whose data did not load said nothing: an empty table looked like an empty center.
