@@ -187,9 +187,23 @@
     }
   }
 
+  // The big panel invites a citizen only while that citizen is still expected: the newest call
+  // whose ticket its counter still holds (calling or serving). Once the counter completes it,
+  // marks it absent or moves on, the panel goes to the newest call still live, or says to wait
+  // (a finished call stayed there, inviting nobody, until the next one).
+  function liveCall() {
+    for (var i = 0; i < state.recent.length; i++) {
+      var call = state.recent[i], c = call.counter && state.counters[call.counter.number];
+      if (c && c.current && call.ticket && c.current.label === call.ticket.label &&
+          (c.state === "calling" || c.state === "serving")) return call;
+    }
+    return null;
+  }
+  debug.liveCall = liveCall;
+
   var flashTimer = null;
   function drawCall(flash) {
-    var call = state.recent[0];
+    var call = liveCall();
     $("call-idle").hidden = !!call;
     $("call-live").hidden = !call;
     if (!call) return;
@@ -340,7 +354,7 @@
         break;
       case "counter.changed":
         state.counters[msg.counter.number] = msg.counter;
-        drawCounters();
+        drawCounters(); drawCall(false);
         break;
       case "queue.changed":
         state.waiting = msg.waiting || {};

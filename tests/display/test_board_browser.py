@@ -111,6 +111,38 @@ def test_board_survives_a_server_restart_without_a_reload(live_server, page):
 
 
 
+def test_the_big_panel_invites_only_a_citizen_still_expected(live_server, page):
+    """A finished call stayed in the big panel ("Mời … A001 đến quầy 1") half an hour later,
+    inviting nobody: once its counter is done with the ticket the panel goes to the newest call
+    still live, or asks the room to wait; the list of recent calls keeps them all."""
+    desk = Desk(live_server)
+    desk.post("/counters/1/open")
+    desk.post("/counters/3/open")
+    desk.issue("civil-status")
+    desk.issue("land")
+    open_board(page, live_server.url)
+    desk.call(1)
+    poll(page, "document.getElementById('call-label').textContent === 'A001'")
+    desk.call(3)
+    poll(page, "document.getElementById('call-label').textContent === 'C001'")
+    desk.finish(3)  # the newest call is over: the older one, still at counter 1, is shown
+    poll(page, "document.getElementById('call-label').textContent === 'A001'")
+    assert "quầy 1" in page.inner_text("#call-counter-vi")
+    desk.post("/counters/1/start")  # being served: still at the counter, still shown
+    time.sleep(0.5)
+    assert label_shown(page) == "A001" and page.is_visible("#call-live")
+    desk.post("/counters/1/complete", outcome="done")
+    page.wait_for_selector("#call-idle", state="visible")
+    assert page.is_hidden("#call-live")
+    recent = page.eval_on_selector_all("#recent .recent-label",
+                                       "els => els.map(e => e.textContent)")
+    assert recent[:2] == ["C001", "A001"]
+    # a board that opens now (a snapshot, no live events) shows the same
+    page.reload()
+    poll(page, "window.LaysoBoard && LaysoBoard.snapshots >= 1", timeout=10)
+    assert page.is_visible("#call-idle") and page.is_hidden("#call-live")
+
+
 def test_a_recall_moves_its_tile_and_a_transfer_takes_it_away(live_server, page):
     """A recall added a second tile for the same citizen, pushing real calls out of the few
     the board has room for; a citizen transferred to another service kept "→ Quầy 1"."""
