@@ -3,6 +3,7 @@ models match the migrations."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -157,3 +158,24 @@ def test_the_suites_copied_schema_is_what_init_makes(tmp_path: Path) -> None:
     finally:
         next(made, None)
         next(copied, None)
+
+
+def test_rollups_of_the_old_shape_are_dropped_and_counted_again(db_url: str,
+                                                                tmp_path: Path) -> None:
+    """0008: a rollup's histogram held counts only; its days are counted again from their
+    tickets (the rollups are kept sums, nothing else is lost)."""
+    engine = make_engine(db_url)
+    try:
+        upgrade(engine, "0007_alerts")
+        with engine.begin() as conn:
+            day = conn.execute(insert(db.business_days).values(
+                day=date(2026, 11, 20), epoch="e1", opened_at=db.utcnow())).inserted_primary_key[0]
+            conn.execute(insert(db.report_rollups).values(
+                day_id=day, by="all", data=[[0, {"_hw": {"2": 3}}]]))
+        upgrade(engine)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM report_rollups")).scalar() == 0
+            assert conn.execute(text("SELECT count(*) FROM business_days")).scalar() == 1
+    finally:
+        engine.dispose()
+    assert current_revision(db_url) == head_revision()

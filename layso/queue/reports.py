@@ -29,7 +29,7 @@ def _summary(values: list[float]) -> dict[str, float | None]:
     if not values:
         return {"mean": None, "median": None, "p90": None, "max": None}
     ordered = sorted(values)
-    p90 = ordered[min(len(ordered) - 1, int(round(0.9 * (len(ordered) - 1))))]
+    p90 = ordered[p90_rank(len(ordered)) - 1]  # the rank the period reports use
     return {"mean": round(statistics.fmean(values), 1),
             "median": round(statistics.median(values), 1),
             "p90": round(p90, 1), "max": round(ordered[-1], 1)}
@@ -365,21 +365,38 @@ def _add(into: dict[str, Any], f: dict[str, Any]) -> None:
         into["issued"] += f["issued"]
     into["_scores"] = [a + b for a, b in zip(into["_scores"], f["_scores"], strict=True)]
     for h in ("_hw", "_hs"):
-        for b, n in f[h].items():
-            into[h][b] = into[h].get(b, 0) + n
+        for b, (n, total) in f[h].items():
+            was = into[h].get(b, (0, 0.0))
+            into[h][b] = [was[0] + n, was[1] + total]
 
 
-def _p90(hist: dict[Any, int]) -> float | None:
-    """The 90th percentile (nearest rank) of a histogram of 30-second buckets, in minutes."""
-    total = sum(hist.values())
+def p90_rank(n: int) -> int:
+    """The nearest rank of the 90th percentile among n values (1-based): ⌈0.9 n⌉."""
+    return -(-n * 9 // 10)
+
+
+def _p90(hist: dict[Any, list[float]]) -> float | None:
+    """The 90th percentile (nearest rank) of a histogram of 30-second buckets, in minutes.
+
+    Each bucket holds its count and the sum of its seconds. The value at the rank is placed
+    within its bucket around the bucket's mean, in a window the mean allows: exact when the
+    bucket holds one value or equal ones (it was the bucket's lower edge, up to 30 s low, and
+    could read below the mean wait), else a linear spread of the bucket's values.
+    """
+    total = sum(int(n) for n, _ in hist.values())
     if not total:
         return None
-    rank = -(-total * 9 // 10)
+    rank = p90_rank(total)
     seen = 0
     for b in sorted(hist, key=int):
-        seen += hist[b]
-        if seen >= rank:
-            return round(int(b) * BUCKET_SECONDS / 60, 1)
+        n, seconds = int(hist[b][0]), float(hist[b][1])
+        if seen + n >= rank:
+            low = int(b) * BUCKET_SECONDS
+            mean = min(max(seconds / n, low), low + BUCKET_SECONDS)
+            width = 2 * min(mean - low, low + BUCKET_SECONDS - mean)
+            at = mean + ((rank - seen - 0.5) / n - 0.5) * width
+            return round(at / 60, 1)
+        seen += n
     return None  # not reached
 
 
@@ -413,7 +430,7 @@ class _Query:
     percentiles come from histograms of 30-second buckets (GROUP BY day, group, bucket), so
     Python reads at most one row per day, group and occupied bucket, never one per ticket,
     and a day's histogram adds to another's: a year's p90 is read from the days' rollups.
-    The p90 is the bucket's lower edge: at most 30 s under the exact nearest-rank value.
+    Each bucket also sums its seconds, which places the p90 within its bucket (`_p90`).
     """
 
     def __init__(self, r: Reader, first: date, last: date,
@@ -445,12 +462,16 @@ class _Query:
     def rows(self, stmt: Any) -> Iterator[Row[Any]]:
         yield from self.r.conn.execute(stmt)
 
+    @staticmethod
+    def clamped(seconds: ColumnElement[Any]) -> ColumnElement[Any]:
+        """A duration as the histograms count it: negative clock steps as 0, a day caps."""
+        return case((seconds < 0, 0), (seconds > MAX_BUCKET * BUCKET_SECONDS,
+                                       MAX_BUCKET * BUCKET_SECONDS), else_=seconds)
+
     def bucket(self, seconds: ColumnElement[Any]) -> ColumnElement[Any]:
-        """The 30-second bucket of a duration (negative clock steps count as 0, a day caps)."""
-        clamped = case((seconds < 0, 0), (seconds > MAX_BUCKET * BUCKET_SECONDS,
-                                          MAX_BUCKET * BUCKET_SECONDS), else_=seconds)
+        """The 30-second bucket of a duration."""
         # a millisecond up: julianday's floating point puts 600 s at 599.99999
-        return self.q.floor_int((clamped + 0.001) / BUCKET_SECONDS)
+        return self.q.floor_int((self.clamped(seconds) + 0.001) / BUCKET_SECONDS)
 
     def gather(self, by: str | None) -> dict[tuple[date, Any], dict[str, Any]]:
         """Every figure's sums per (day, group key); a None key: in no group of this `by`."""
@@ -528,10 +549,11 @@ class _Query:
 
         for name, value, cond in (("_hw", wait, called), ("_hs", serve, timed)):
             b = self.bucket(value).label("b")
-            hist = (select(day, key, b, func.count().label("n")).select_from(joined)
-                    .where(cond).group_by(day, key, b))
+            hist = (select(day, key, b, func.count().label("n"),
+                           func.sum(self.clamped(value)).label("total"))
+                    .select_from(joined).where(cond).group_by(day, key, b))
             for row in self.rows(hist):
-                fig(row)[name][str(row.b)] = int(row.n)
+                fig(row)[name][str(row.b)] = [int(row.n), round(float(row.total or 0), 3)]
         if by in ("counter", "officer"):
             for f in out.values():
                 f["issued"] = None  # a number is issued for a service, not for a counter

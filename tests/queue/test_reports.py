@@ -290,3 +290,40 @@ def test_past_days_read_from_their_rollups_give_the_same_figures(center, day, cl
         from layso import db
         assert r.conn.execute(select(func.count()).select_from(db.report_rollups)).scalar() \
             == len(reports.ROLLUP_BYS)
+
+
+@pytest.mark.parametrize("waits", [
+    [20, 25, 40],  # the P90 read 0.5 min, below the mean 0.5…, the dashboard 0.7
+    list(range(31, 60, 2)),  # fifteen in one bucket, evenly spread
+    [65, 65, 65, 125, 610],  # equal values on a bucket's edge
+], ids=["one-per-bucket", "spread-in-a-bucket", "on-the-edge"])
+def test_the_p90_wait_is_the_dashboards_not_a_buckets_lower_edge(
+        center, officers, kiosk_actor, clock, waits):
+    """The period reports read percentiles from 30-second histograms; the P90 was the bucket's
+    lower edge, up to half a minute under the dashboard's for the same day. Live and rolled up,
+    it now agrees with the dashboard's exact nearest-rank value, and never reads below the
+    mean wait when the dashboard does not."""
+    from datetime import timedelta
+
+    o1 = officers["o1"]
+    at(clock, 8, 0)
+    start = clock.now
+    for _ in waits:
+        run(center, ops.issue, kiosk_actor, "civil-status")
+    run(center, ops.open_counter, o1, 1)
+    for w in waits:
+        clock.now = start + timedelta(seconds=w)
+        run(center, ops.call_next, o1, 1)
+        run(center, ops.start, o1, 1)
+        run(center, ops.complete, o1, 1, "done")
+    with center.read() as r:
+        dash = reports.day_report(r, DAY)["wait_minutes"]
+    exact = sorted(waits)[-(-len(waits) * 9 // 10) - 1] / 60
+    assert dash["p90"] == round(exact, 1)
+    live = report(center, "service")["totals"]
+    assert live["p90_wait_minutes"] == dash["p90"]
+    assert live["mean_wait_minutes"] == dash["mean"]
+    assert live["p90_wait_minutes"] >= live["mean_wait_minutes"]
+    clock.now = utc(2026, 11, 26, 2, 0)
+    assert reports.ensure_rollups(center, DAY, DAY) == 1
+    assert report(center, "service")["totals"]["p90_wait_minutes"] == dash["p90"]
