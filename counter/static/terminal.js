@@ -159,13 +159,20 @@
       var b = el('button', 'pick');
       b.type = 'button';
       b.dataset.counter = c.number;
-      b.appendChild(el('span', 'pick-name', c.name.vi));
-      var names = c.services.map(function (code) { return serviceName(code).vi; }).join(', ');
-      b.appendChild(el('span', 'pick-services', names));
+      b.appendChild(bi(el('span', 'pick-name'), c.name.vi, c.name.en));
+      var names = function (k) {
+        return c.services.map(function (code) { return serviceName(code)[k]; }).join(', ');
+      };
+      b.appendChild(bi(el('span', 'pick-services'), names('vi'), names('en')));
       var st = el('span', 'state-pill');
       st.dataset.state = c.state;
-      bi(st, STATES[c.state][0], '');
+      bi(st, STATES[c.state][0], STATES[c.state][1]);
       b.appendChild(st);
+      // choosing a closed counter opens it for calling: the card says so before the click
+      if (c.state === 'closed') {
+        b.appendChild(bi(el('span', 'pick-opens'), 'Chọn để mở quầy và bắt đầu gọi số',
+                         'Choosing it opens it for calling'));
+      }
       b.addEventListener('click', function () { choose(c.number, true); });
       list.appendChild(b);
     });
@@ -187,7 +194,13 @@
     // opening is idempotent for the holder and refused to anyone else: ask, so an official
     // never works on a counter another official holds (a paused counter stays paused)
     if (!openIt || S.counter.state === 'paused') return;
-    var res = await run($('btn-open'), 'POST', base() + '/open', null);
+    var was = S.counter.state;
+    var res = await run($('btn-open'), 'POST', base() + '/open', null, function (r) {
+      var name = r.body && r.body.name ? r.body.name : S.counter.name;
+      if (was === 'closed') {
+        message('ok', 'Đã mở ' + name.vi + ', sẵn sàng gọi số.', name.en + ' is open, ready to call.');
+      }
+    });
     if (res && res.error && res.status === 403) {
       S.number = null;
       S.counter = null;
@@ -214,11 +227,11 @@
   function render() {
     var c = S.counter;
     if (!c) return;
-    bi($('counter-name'), c.name.vi, '');
+    bi($('counter-name'), c.name.vi, c.name.en);
     var pill = $('counter-state');
     pill.hidden = false;
     pill.dataset.state = c.state;
-    pill.textContent = STATES[c.state][0];
+    bi(pill, STATES[c.state][0], STATES[c.state][1]);
     document.title = c.name.vi + ' · ' + STATES[c.state][0] + ' · Lấy Số';
     renderCurrent();
     renderButtons();
@@ -272,7 +285,8 @@
     tags.textContent = '';
     if (t.priority) {
       var cat = S.categories[t.priority] || {vi: t.priority, en: t.priority};
-      tags.appendChild(el('span', 'badge badge-prio', 'Ưu tiên: ' + cat.vi));
+      tags.appendChild(bi(el('span', 'badge badge-prio'), 'Ưu tiên: ' + cat.vi,
+                          'Priority: ' + (cat.en || cat.vi)));
     }
     var proc = '—';
     var svc = S.services[t.service.code];
@@ -329,9 +343,9 @@
       var lab = el('td', 'lab');
       lab.appendChild(el('b', null, t.label));
       if (t.priority) {
-        var cat = S.categories[t.priority] || {vi: t.priority};
-        var b = el('span', 'badge badge-prio', 'Ưu tiên');
-        b.title = cat.vi;
+        var cat = S.categories[t.priority] || {vi: t.priority, en: t.priority};
+        var b = bi(el('span', 'badge badge-prio'), 'Ưu tiên', 'Priority');
+        b.title = cat.vi + ' / ' + (cat.en || cat.vi);
         lab.appendChild(b);
       }
       if (t.dossier) {
@@ -340,24 +354,29 @@
         lab.appendChild(d);
       }
       tr.appendChild(lab);
-      tr.appendChild(el('td', 'svc', t.service.name.vi));
-      var wt = el('td', 'num waited', waited + ' phút');
+      // the service in Vietnamese (its English on hover): a second line for nine rows would
+      // push the queue under the laptop's fold; the citizen's card above shows both
+      var svcCell = el('td', 'svc', t.service.name.vi);
+      svcCell.title = t.service.name.en;
+      svcCell.lang = 'vi';
+      tr.appendChild(svcCell);
+      var wt = bi(el('td', 'num waited'), waited + ' phút', waited + ' min');
       if (over) {
-        var late = el('span', 'badge badge-warn', 'quá hạn');
+        var late = bi(el('span', 'badge badge-warn'), 'quá hạn', 'late');
         late.title = 'Vượt thời gian chờ mục tiêu ' + target + ' phút / over the ' + target +
                      '-minute target';
         wt.appendChild(late);
       }
       tr.appendChild(wt);
       var act = el('td', 'act-cell');
-      var btn = el('button', 'btn btn-small call-one', 'Gọi');
+      var btn = bi(el('button', 'btn btn-small call-one'), 'Gọi', 'Call');
       btn.type = 'button';
       btn.title = 'Gọi số ' + t.label + ' / Call ' + t.label;
       btn.disabled = !canCall;
       btn.addEventListener('click', function () { callChosen(t.id, btn); });
       // a citizen who did not say at the kiosk that they are elderly or disabled: the official
       // corrects it here (the queue then reorders by the center's priority rule)
-      var pb = el('button', 'btn btn-small set-prio', 'Sửa ưu tiên');
+      var pb = bi(el('button', 'btn btn-small set-prio'), 'Sửa ưu tiên', 'Priority');
       pb.type = 'button';
       pb.title = 'Đối tượng ưu tiên của số ' + t.label + ' / Priority of ' + t.label;
       pb.disabled = S.inFlight || !S.categoryList.length;

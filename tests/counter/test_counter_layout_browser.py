@@ -69,9 +69,23 @@ def test_a_working_morning_fits_a_laptop_and_logging_out_releases_the_citizen(
         issue("online-help")
     page = staff_page(browser, live_server, "canbo3")
     fits(page, "picker")
+    # a closed counter's card says that choosing it opens it, and the terminal says it did
+    card = page.inner_text("button.pick[data-counter='4']")
+    assert "Chọn để mở quầy" in card and "Choosing it opens it for calling" in card
+    assert "Closed" in card and "Counter 4" in card
+    page.screenshot(path=str(screenshot_dir / "counter-picker.png"))
     pick_counter(page, 4)
+    expect(page.locator("#message")).to_contain_text("Counter 4 is open, ready to call.")
     tablet = tablet_page(browser, live_server, tablet_token)
     fits(page, "open, nine waiting", "#btn-call-next")
+    # the official's words are in English too: the figures, the state, the queue's buttons
+    head = page.inner_text(".t-head")
+    for words in ("served", "min per citizen", "ratings", "Open", "Counter 4"):
+        assert words in head, f"{words!r} not in the top bar: {head!r}"
+    row = page.inner_text("#queue-list tr:first-child")
+    for words in ("Priority", "Call", "min"):
+        assert words in row, f"{words!r} not in a queue row: {row!r}"
+    assert "Call" in page.inner_text("#btn-call-label")
     page.screenshot(path=str(screenshot_dir / "counter-laptop-open.png"))
 
     page.click("#btn-call-next")  # the priority citizen first (strict)
