@@ -139,6 +139,16 @@ def page_actor(*roles: str) -> Actor | None:
     return a if a is not None and a.kind == "user" and a.role in roles else None
 
 
+def file_actor(*roles: str) -> Actor | None:
+    """For a file a leader downloads (a report, a day's tickets): the user of a bearer token,
+    as a script sends it, else the browser's session; None when neither has one of the roles.
+    A malformed or unknown token raises Refused (401), as on the API."""
+    if request.headers.get("Authorization"):
+        a = actor()
+        return a if a is not None and a.kind == "user" and a.role in roles else None
+    return page_actor(*roles)
+
+
 def socket_actor(auth_data: dict[str, Any]) -> Actor | None:
     """For the Socket.IO connect handler: the `token` of its auth, else the session cookie."""
     token = auth_data.get("token")

@@ -24,14 +24,33 @@ bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="template
                static_folder="static", static_url_path="/static")
 
 
+def plain(status: int, text: str) -> Response:
+    """A refusal a script reads as well as a person: one line of plain text."""
+    return Response(text.rstrip("\n") + "\n", status=status, mimetype="text/plain")
+
+
+def leader_refusal() -> Any:
+    """None when a supervisor or admin asks for a file (by session or bearer token); else the
+    answer: the login page for nobody in a browser, the forbidden page for an official, plain
+    text for a script's token (401 unknown, 403 not a leader's)."""
+    try:
+        if identity.file_actor(*identity.SUPERVISORS) is not None:
+            return None
+    except identity.Refused as exc:
+        return plain(exc.status, exc.message)
+    if request.headers.get("Authorization"):
+        return plain(403, "This needs a supervisor's or an admin's token")
+    if identity.logged_in():  # an official: this is not theirs to read
+        return render_template("admin/forbidden.html"), 403
+    return redirect(url_for("web.login_page", next=request.full_path))
+
+
 def _day_arg() -> date | None:
+    """`?day=YYYY-MM-DD`, or None for today; ValueError for anything else."""
     text = request.args.get("day")
     if not text:
         return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
+    return date.fromisoformat(text)
 
 
 #: the administration's pages: (path, endpoint, Vietnamese, English), in the navigation's order
@@ -114,11 +133,14 @@ for _path, _endpoint, _vi, _en in PAGES[1:-1]:
 @bp.get("/export.csv")
 def export_csv() -> Any:
     """Every ticket of a day as CSV (UTF-8 with BOM, so spreadsheet programs read Vietnamese)."""
-    if identity.page_actor(*identity.SUPERVISORS) is None:
-        if identity.logged_in():  # an official: this is not theirs to read
-            return render_template("admin/forbidden.html"), 403
-        return redirect(url_for("web.login_page", next=request.full_path))
-    day = _day_arg()
+    refusal = leader_refusal()
+    if refusal is not None:
+        return refusal
+    try:
+        day = _day_arg()
+    except ValueError:
+        return plain(422, "Ngày không hợp lệ: dùng YYYY-MM-DD\n"
+                          "The day must be a date as YYYY-MM-DD")
     with identity.center().read() as r:
         rows = reports.day_tickets(r, day)
         the_day = (day or r.local_now.date()).isoformat()

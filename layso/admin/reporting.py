@@ -7,25 +7,16 @@ import io
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Response, redirect, render_template, request, url_for
+from flask import Response, request
 
 from layso import concurrency, identity
-from layso.admin import bp
+from layso.admin import bp, leader_refusal, plain
 from layso.queue import Invalid, reports
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # columns after the first: whole numbers, or minutes/percent/means with one or two decimals
 DECIMAL_COLUMNS = {5, 6, 7, 8, 9}  # 0-based among FIGURE_HEADERS
 MEAN_SCORE_COLUMN = 11
-
-
-def _leader() -> Any:
-    """None when a supervisor or admin is logged in; else the answer to send instead."""
-    if identity.page_actor(*identity.SUPERVISORS) is not None:
-        return None
-    if identity.logged_in():  # an official: this is not theirs to read
-        return render_template("admin/forbidden.html"), 403
-    return redirect(url_for("web.login_page", next=request.full_path))
 
 
 def _period() -> tuple[date, date]:
@@ -40,7 +31,7 @@ def _period() -> tuple[date, date]:
 def _refused(exc: Invalid) -> Any:
     vi = reports.period_problem_vi(exc.message)
     text = exc.message if vi == exc.message else f"{vi}\n{exc.message}"
-    return Response(text + "\n", status=422, mimetype="text/plain; charset=utf-8")
+    return plain(422, text)
 
 
 #: comments listed on the page (the files have all of them)
@@ -186,7 +177,7 @@ def workbook(r: Any, first: date, last: date) -> io.BytesIO:
 @bp.get("/reports.xlsx")
 def reports_xlsx() -> Any:
     """The period's figures as an XLSX workbook (Vietnamese headers, names, numbers)."""
-    answer = _leader()
+    answer = leader_refusal()
     if answer is not None:
         return answer
     try:
@@ -203,7 +194,7 @@ def reports_xlsx() -> Any:
 @bp.get("/reports.csv")
 def reports_csv() -> Any:
     """One grouping (`?by=`, default day) of the period as CSV, UTF-8 with BOM."""
-    answer = _leader()
+    answer = leader_refusal()
     if answer is not None:
         return answer
     try:

@@ -164,3 +164,43 @@ def test_the_reports_page_is_for_leaders_only(app: Any, api: dict[str, Any]) -> 
     officer = app.test_client()
     _login(officer, "o1")
     assert officer.get("/admin/reports").status_code == 403
+
+
+FILES = ("/admin/reports.xlsx", "/admin/reports.csv", "/admin/export.csv")
+
+
+@pytest.mark.parametrize("path", FILES)
+def test_a_script_fetches_the_files_with_a_leaders_token(app, tokens, path):
+    """A leader's script sends its bearer token: it got the login page's redirect. An
+    official's token, a device's or an unknown one is told why in one line of text."""
+    client = app.test_client()
+
+    def get(token: str | None) -> Any:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return client.get(path, headers=headers)
+
+    for leader in ("sup", "adm"):
+        r = get(tokens[leader])
+        assert r.status_code == 200, (leader, r.data[:200])
+        assert r.headers["Content-Disposition"].startswith("attachment; filename=layso-")
+    for other in ("o1", "kiosk", "display"):
+        r = get(tokens[other])
+        assert r.status_code == 403 and r.mimetype == "text/plain", other
+        assert b"supervisor" in r.data
+    r = get("x" * 43)
+    assert r.status_code == 401 and r.mimetype == "text/plain"
+    r = client.get(path, headers={"Authorization": "Basic abc"})
+    assert r.status_code == 401 and b"Bearer" in r.data
+
+
+@pytest.mark.parametrize("path,query", [("/admin/reports.csv", "from=nope&to=nope"),
+                                        ("/admin/reports.xlsx", "from=2026-11-26&to=2026-11-25"),
+                                        ("/admin/export.csv", "day=nope"),
+                                        ("/admin/export.csv", "day=2026-13-01")])
+def test_a_refused_file_says_its_charset_once(leader, path, query):
+    """The 422's header read 'text/plain; charset=utf-8; charset=utf-8'; a bad export day
+    sent today's tickets instead of an error."""
+    r = leader.get(f"{path}?{query}")
+    assert r.status_code == 422, r.data[:200]
+    assert r.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert r.data.decode().count("\n") == 2  # Vietnamese, then English
