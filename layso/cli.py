@@ -100,15 +100,35 @@ def _has_admin(cfg: dict[str, Any]) -> bool:
         database.dispose()
 
 
+def again(argv0: str | None = None, environ: Any = None) -> str:
+    """How to run this command again from the same shell: with the data directory and
+    database it was given (a next step run without them sets up another center) and by the
+    path it was called with when that is not the `layso` on PATH (`.venv/bin/layso`)."""
+    import shlex
+    import shutil
+
+    argv0 = sys.argv[0] if argv0 is None else argv0
+    environ = os.environ if environ is None else environ
+    words = [f"{k}={shlex.quote(environ[k])}" for k in ("LAYSO_DATA_DIR", "LAYSO_DATABASE_URL")
+             if environ.get(k)]
+    me = "layso"
+    if os.path.basename(argv0) == "layso" and "/" in argv0:
+        on_path = shutil.which("layso", path=environ.get("PATH"))
+        if on_path is None or os.path.realpath(on_path) != os.path.realpath(argv0):
+            me = shlex.quote(argv0)
+    return " ".join([*words, me])
+
+
 def cmd_init(args: argparse.Namespace, cfg: dict[str, Any]) -> int:
     init_db(cfg, demo=args.demo)
     print(f"Database ready: {_safe_url(cfg['DATABASE_URL'])}")
     if not args.demo and not _has_admin(cfg):
         # a new center's next step, which nothing else would tell (docs/operations.md)
+        me = again()
         print("Next: create the first administrator (it asks for the password; without a "
               "terminal set LAYSO_PASSWORD):\n"
-              "  layso user add quantri --role admin --name \"Quản trị viên\"\n"
-              "then start the server (layso run) and open /admin/ to set the center up.")
+              f"  {me} user add quantri --role admin --name \"Quản trị viên\"\n"
+              f"then start the server ({me} run) and open /admin/ to set the center up.")
     if args.demo:
         print("Demo center seeded: services A–F, counters 1–5.")
         print(f"Demo accounts (password {DEMO_PASSWORD}): "

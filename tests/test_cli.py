@@ -44,6 +44,40 @@ def layso(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str
     return code, out.out, out.err
 
 
+def test_init_tells_the_next_step_with_the_data_directory_it_used(data_dir: Path,
+                                                                   capsys: Any) -> None:
+    """`layso init` in a data directory of its own printed `layso user add …` without it:
+    run as printed, the next step made its administrator in another, empty center."""
+    _, out, _ = layso(capsys, "init")
+    step = next(line.strip() for line in out.splitlines() if "user add quantri" in line)
+    assert step.startswith(f"LAYSO_DATA_DIR={data_dir} ")
+
+
+@pytest.mark.parametrize("argv0,env,said", [
+    ("layso", {}, "layso"),
+    (".venv/bin/layso", {"PATH": "/nowhere"}, ".venv/bin/layso"),
+    ("/opt/my dir/layso", {"PATH": "/nowhere"}, "'/opt/my dir/layso'"),
+    (".venv/bin/layso", {"LAYSO_DATA_DIR": "/srv/layso", "PATH": "/nowhere",
+                         "LAYSO_DATABASE_URL": "postgresql://layso@db/layso"},
+     "LAYSO_DATA_DIR=/srv/layso LAYSO_DATABASE_URL=postgresql://layso@db/layso .venv/bin/layso"),
+    ("/usr/lib/python3/cli.py", {"LAYSO_DATA_DIR": "/srv/x y"}, "LAYSO_DATA_DIR='/srv/x y' layso"),
+])
+def test_a_command_to_run_again_names_what_it_was_given(argv0: str, env: dict[str, str],
+                                                        said: str) -> None:
+    from layso.cli import again
+
+    assert again(argv0, env) == said
+
+
+def test_the_layso_on_path_is_named_by_its_name(tmp_path: Path) -> None:
+    from layso.cli import again
+
+    tool = tmp_path / "layso"
+    tool.write_text("#!/bin/sh\n")
+    tool.chmod(0o755)
+    assert again(str(tool), {"PATH": str(tmp_path)}) == "layso"
+
+
 def api_client(data_dir: Path) -> Any:
     """A test client of the app on this data directory."""
     app = create_app({"DATA_DIR": str(data_dir)})
