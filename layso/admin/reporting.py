@@ -54,6 +54,15 @@ def quick_periods(today: date) -> list[dict[str, str]]:
     ]
 
 
+def current_period(quick: list[dict[str, str]], first: str, last: str,
+                   asked: str | None) -> str | None:
+    """The shortcut to mark as chosen: the one the leader clicked (`?period=`) if its dates
+    are the page's, else the first whose dates are (on a Monday today is also this week:
+    both lit up)."""
+    same = [q["key"] for q in quick if q["from"] == first and q["to"] == last]
+    return asked if asked in same else (same[0] if same else None)
+
+
 #: the page's figures in two tables that each fit a 1366 px laptop (one table of 21 columns
 #: scrolled sideways): visits and times, then ratings; each `(id, vi, en, figure indexes)`.
 #: The files keep one sheet of every figure.
@@ -106,6 +115,8 @@ def reports_page() -> Any:
                        problem=None, by=by, sheets=reports.SHEETS, first=first.isoformat(),
                        last=last.isoformat(), headers=headers, tables=page_tables(by, rows),
                        quick=quick,
+                       current_period=current_period(quick, first.isoformat(), last.isoformat(),
+                                                     request.args.get("period")),
                        comments=comments[:PAGE_COMMENTS],
                        comments_more=len(comments) > PAGE_COMMENTS,
                        level_names=reports.LEVEL_NAMES)

@@ -31,6 +31,28 @@ def test_the_period_shortcuts() -> None:
                    "last_month": ("2026-11-01", "2026-11-30")}
 
 
+def test_on_a_monday_one_shortcut_is_lit_the_one_clicked(leader: Any,  # noqa: F811
+                                                          clock: Any) -> None:
+    """On a Monday today is also this week: both shortcuts were lit; the one the leader
+    clicked is, else the first (today)."""
+    from datetime import UTC, datetime
+
+    clock.now = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)  # Monday 09:00 in Hà Nội
+
+    def lit(query: str) -> list[str]:
+        html = leader.get("/admin/reports?" + query).get_data(as_text=True)
+        return re.findall(r'class="btn ghost current" data-period="(\w+)"', html)
+
+    assert lit("from=2026-11-30&to=2026-11-30") == ["today"]
+    assert lit("from=2026-11-30&to=2026-11-30&period=week") == ["week"]
+    assert lit("from=2026-11-30&to=2026-11-30&period=month") == ["today"]  # not its dates
+    assert lit("from=2026-11-01&to=2026-11-30") == ["month"]
+    assert lit("from=2026-10-01&to=2026-10-31") == ["last_month"]
+    assert lit("from=2026-11-02&to=2026-11-30") == []
+    html = leader.get("/admin/reports").get_data(as_text=True)
+    assert "period=week" in html  # each shortcut says which it is
+
+
 def test_the_page_lists_the_comments_and_loads_the_charts(
         leader: Any, morning: dict[str, Any]) -> None:  # noqa: F811
     html = leader.get("/admin/reports?from=2026-11-25&to=2026-11-25&by=service").get_data(
