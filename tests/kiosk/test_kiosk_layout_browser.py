@@ -230,6 +230,11 @@ def big_catalogue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServ
             "name": {"vi": f"Lĩnh vực bổ sung số {i + 1} có tên khá dài",
                      "en": f"Additional service number {i + 1} with a long name"}})
         assert r.status_code == 201, r.text
+    # a counter takes them (the kiosk issues no number for a service no counter takes)
+    r = server.api("POST", "/counters", admin, json={
+        "number": 6, "name": {"vi": "Quầy 6", "en": "Counter 6"},
+        "services": [f"extra-{i}" for i in range(8)]})
+    assert r.status_code == 201, r.text
     r = server.api("PATCH", "/center", admin, json={"result_service": "certification"})
     assert r.status_code == 200, r.text
     yield server
