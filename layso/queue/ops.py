@@ -593,6 +593,8 @@ def transfer(tx: Tx, actor: Actor, number: int, service: Any, position: Any) -> 
         raise Invalid("invalid_position", "position must be front or back")
     target = _service(tx, service)
     c, t = _current(tx, actor, number, ("called", "serving"))
+    if target.id == t.service_id:  # it would count as a transfer and move nobody
+        raise Conflict("same_service", f"{t.label} is already in {target.name_en}")
     if target.id not in reading.served_service_ids(tx):
         raise Conflict("service_unserved",
                        f"No counter serves {target.name_en}: the citizen could not be called there")

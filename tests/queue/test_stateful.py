@@ -434,6 +434,8 @@ class QueueMachine(RuleBasedStateMachine):
     def transfer(self, number: int, service: str, position: str) -> None:
         actor, c = self.who("owner", number), self.counters[number]
         expect = self.current(actor, c, ("called", "serving"))
+        if expect is None and self.tickets[c.current].service == service:
+            expect = (Conflict, "same_service")  # it would count a transfer, moving nobody
         if self.act(lambda tx: ops.transfer(tx, actor, number, service, position), expect,
                     3) is not NOTHING:
             t = self.tickets[c.current]

@@ -476,6 +476,8 @@ def test_transfer_refusals(center, desk, officers):
     run(center, admin.create_service, adm, {"code": "justice", "prefix": "G",
                                             "name": {"vi": "Tư pháp", "en": "Justice"}})
     refused(center, Conflict, "service_unserved", ops.transfer, o1, 1, "justice", "back")
+    # into the service it is in: the reports would count a transfer that moved nobody
+    refused(center, Conflict, "same_service", ops.transfer, o1, 1, "civil-status", "front")
     with center.read() as r:
         [c1] = [c for c in reading.counters_by_id(r).values() if c.number == 1]
         assert reading.counter_view(r, c1)["current"]["state"] == "called"
