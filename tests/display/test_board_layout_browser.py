@@ -242,3 +242,32 @@ COVERED = """(sel) => {
   }
   return out;
 }"""
+
+
+def test_a_quiet_portrait_board_keeps_its_recent_calls_in_one_band(
+        browser: Any, live_server: LiveServer, screenshot_dir: Path) -> None:
+    """One counter open, three citizens served: the recent calls' panel spread over a third
+    of a portrait board, its heading adrift in the middle and the calls at the top."""
+    room = Room(live_server)
+    room.post("/counters/1/open")
+    for _ in range(3):
+        room.issue("civil-status")
+    for _ in range(3):
+        room.post("/counters/1/call-next")
+        room.post("/counters/1/start")
+        room.post("/counters/1/complete", outcome="done")
+    page = open_board(browser, live_server, "portrait")
+    assert page.locator("#recent li:not([hidden])").count() == 3
+    panel = page.locator(".panel.recent").bounding_box()
+    calls = page.locator("#recent").bounding_box()
+    heading = page.locator(".panel.recent h2").bounding_box()
+    assert panel and calls and heading
+    # as tall as its one row of calls (and its padding), not the screen's leftover
+    assert panel["height"] <= max(calls["height"], heading["height"]) + 0.02 * 1920, panel
+    # the heading beside the calls, not below them
+    assert abs((heading["y"] + heading["height"] / 2) - (calls["y"] + calls["height"] / 2)) \
+        < calls["height"] / 2
+    page.screenshot(path=str(screenshot_dir / "board-quiet-portrait.png"))
+    check(page, "quiet portrait")
+    assert not page.errors
+    page.context.close()
