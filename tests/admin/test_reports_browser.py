@@ -69,6 +69,21 @@ def test_the_reports_page_draws_its_charts_and_prints_on_a4(
               ch.data.datasets[2].pointStyle];
     }""")
     assert marks[0] > 1 and marks[1] == marks[0] and marks[2] == "line", marks
+    # every legend and title in both languages (they were Vietnamese only)
+    words = page.evaluate("""(ids) => ids.map(id => {
+      const ch = Chart.getChart(id), t = ch.options.plugins.title;
+      return [id, ch.data.datasets.map(d => d.label || '').concat(
+        ch.config.type === 'doughnut' ? ch.data.labels : [],
+        t && t.display ? [[].concat(t.text).join(' / ')] : [])];
+    })""", CHARTS)
+    for chart, texts in words:
+        for text in texts:
+            if text:
+                assert " / " in text or text.isascii(), (chart, text)
+    assert any("/ Five scores" in t for _, texts in words for t in texts)
+    assert "Chờ trung bình / Mean wait" in dict(words)["chart-waits"]
+    waits_axis = page.evaluate("Chart.getChart('chart-waits').data.labels")
+    assert ["Hộ tịch", "Civil status"] in waits_axis, waits_axis
     # the figures and the picker: Vietnamese numbers, the period's shortcuts
     table = page.inner_text("#report-table")
     assert "Tổng cộng" in table

@@ -13,8 +13,12 @@
   // one colour per weekday, Monday first; the levels and scores from unsatisfied red to green
   var WEEKDAY_COLOURS = ['#1f4e9a', '#2f7fc1', '#0b6e4f', '#62a83a', '#d6a500', '#e07a1f', '#b5121b'];
   var SCORE_COLOURS = ['#c62828', '#e07a1f', '#d6a500', '#62a83a', '#1f8a4c'];
-  var LEVELS = [['very_satisfied', 'Rất hài lòng', '#1f8a4c'], ['satisfied', 'Hài lòng', '#62a83a'],
-                ['unsatisfied', 'Không hài lòng', '#c62828']];
+  // every word of a chart in both languages, Vietnamese first, as on the rest of the page
+  var LEVELS = [['very_satisfied', 'Rất hài lòng / Very satisfied', '#1f8a4c'],
+                ['satisfied', 'Hài lòng / Satisfied', '#62a83a'],
+                ['unsatisfied', 'Không hài lòng / Unsatisfied', '#c62828']];
+  // a name on an axis: its Vietnamese over its English (once, when they are the same)
+  function both(name) { return name.en && name.en !== name.vi ? [name.vi, name.en] : name.vi; }
 
   Chart.defaults.font.family = 'system-ui, "DejaVu Sans", "Noto Sans", sans-serif';
   Chart.defaults.font.size = 13;
@@ -61,7 +65,7 @@
     var labels = [];
     for (var h = first; h <= last; h++) labels.push((h < 10 ? '0' : '') + h + 'h');
     make('chart-arrivals', {type: 'bar', data: {labels: labels, datasets: data.weekdays.map(function (w) {
-      return {label: w.name.vi, backgroundColor: WEEKDAY_COLOURS[w.key],
+      return {label: w.name.en ? w.name.vi + ' / ' + w.name.en : w.name.vi, backgroundColor: WEEKDAY_COLOURS[w.key],
               data: labels.map(function (l) { var x = w.hours[l.slice(0, 2)]; return x ? x.mean : 0; })};
     })}, options: {scales: {y: {beginAtZero: true, title: {display: true, text: ['Số lượt trung bình mỗi ngày', 'mean per day']}}}}});
   }
@@ -71,12 +75,12 @@
     services.items.forEach(function (s) { targets[s.code] = s.target_wait_minutes; });
     var items = rep.items.filter(function (i) { return i.issued || i.served; });
     if (!items.length) return empty('chart-waits', NO_DATA[0], NO_DATA[1]);
-    make('chart-waits', {type: 'bar', data: {labels: items.map(function (i) { return i.name.vi; }), datasets: [
-      {label: 'Chờ trung bình', backgroundColor: '#2f7fc1', order: 1, data: items.map(function (i) { return i.mean_wait_minutes; })},
-      {label: 'Chờ P90', backgroundColor: '#1f4e9a', order: 1, data: items.map(function (i) { return i.p90_wait_minutes; })},
+    make('chart-waits', {type: 'bar', data: {labels: items.map(function (i) { return both(i.name); }), datasets: [
+      {label: 'Chờ trung bình / Mean wait', backgroundColor: '#2f7fc1', order: 1, data: items.map(function (i) { return i.mean_wait_minutes; })},
+      {label: 'Chờ P90 / P90 wait', backgroundColor: '#1f4e9a', order: 1, data: items.map(function (i) { return i.p90_wait_minutes; })},
       // a mark across each service's bars, not a line from one service to the next: a line
       // joins nothing when one service had citizens, and targets differ per service
-      {label: 'Mục tiêu', type: 'line', showLine: false, pointStyle: 'line', pointRadius: 30,
+      {label: 'Mục tiêu / Target', type: 'line', showLine: false, pointStyle: 'line', pointRadius: 30,
        pointHoverRadius: 30, pointBorderWidth: 4, order: 0, borderColor: '#b5121b', backgroundColor: '#b5121b',
        data: items.map(function (i) { return targets[i.key]; })}
     ]}, options: {scales: {y: {beginAtZero: true, grace: '10%',  // the targets' marks whole, not on the edge
@@ -87,9 +91,9 @@
     var items = rep.items.filter(function (i) { return i.served; })
       .sort(function (a, b) { return b.served - a.served; });
     if (!items.length) return empty('chart-officials', NO_DATA[0], NO_DATA[1]);
-    make('chart-officials', {type: 'bar', data: {labels: items.map(function (i) { return i.name.vi; }), datasets: [
-      {label: 'Đã phục vụ', backgroundColor: '#0b6e4f', data: items.map(function (i) { return i.served; })},
-      {label: 'Vắng mặt', backgroundColor: '#d6a500', data: items.map(function (i) { return i.no_show; })}
+    make('chart-officials', {type: 'bar', data: {labels: items.map(function (i) { return both(i.name); }), datasets: [
+      {label: 'Đã phục vụ / Served', backgroundColor: '#0b6e4f', data: items.map(function (i) { return i.served; })},
+      {label: 'Vắng mặt / Absent', backgroundColor: '#d6a500', data: items.map(function (i) { return i.no_show; })}
     ]}, options: {indexAxis: 'y', scales: {x: {beginAtZero: true, ticks: {precision: 0}}}}});
   }
 
@@ -100,15 +104,17 @@
       return empty('chart-levels', 'Chưa có đánh giá.', 'No ratings yet.');
     }
     make('chart-scores', {type: 'bar', data: {labels: ['1', '2', '3', '4', '5'], datasets: [
-      {label: 'Số lượt', backgroundColor: SCORE_COLOURS,
+      {label: 'Số lượt / Ratings', backgroundColor: SCORE_COLOURS,
        data: [1, 2, 3, 4, 5].map(function (s) { return r.by_score[String(s)]; })}]},
       options: {plugins: {legend: {display: false}, title: {display: true,
-        text: 'Năm mức điểm · điểm trung bình ' + F.fixed(r.mean, 2)}},
+        text: ['Năm mức điểm · điểm trung bình ' + F.fixed(r.mean, 2),
+               'Five scores · mean ' + r.mean.toFixed(2)]}},
         scales: {y: {beginAtZero: true, ticks: {precision: 0}}}}});
     make('chart-levels', {type: 'doughnut', data: {labels: LEVELS.map(function (l) { return l[1]; }), datasets: [
       {backgroundColor: LEVELS.map(function (l) { return l[2]; }),
        data: LEVELS.map(function (l) { return r.by_level[l[0]]; })}]},
-      options: {plugins: {title: {display: true, text: 'Ba mức hài lòng (' + F.number(r.count, 0) + ' lượt)'},
+      options: {plugins: {title: {display: true, text: ['Ba mức hài lòng (' + F.number(r.count, 0) + ' lượt)',
+                                                                  'Three levels (' + r.count + ' ratings)']},
                           legend: {position: 'bottom'}}}});
   }
 
@@ -117,9 +123,9 @@
     if (!items.length) return empty('chart-trend', 'Chưa có đánh giá.', 'No ratings yet.');
     var share = function (i) { return 100 * i.ratings.by_level.very_satisfied / i.ratings.count; };
     make('chart-trend', {type: 'line', data: {labels: items.map(function (i) { return i.key.slice(8, 10) + '/' + i.key.slice(5, 7); }), datasets: [
-      {label: 'Điểm trung bình (1–5)', borderColor: '#0b6e4f', backgroundColor: '#0b6e4f', yAxisID: 'y',
+      {label: 'Điểm trung bình (1–5) / Mean score', borderColor: '#0b6e4f', backgroundColor: '#0b6e4f', yAxisID: 'y',
        data: items.map(function (i) { return i.ratings.mean; })},
-      {label: 'Rất hài lòng (%)', borderColor: '#2f7fc1', backgroundColor: '#2f7fc1', yAxisID: 'pct',
+      {label: 'Rất hài lòng (%) / Very satisfied (%)', borderColor: '#2f7fc1', backgroundColor: '#2f7fc1', yAxisID: 'pct',
        data: items.map(share)}
     ]}, options: {scales: {y: {min: 1, max: 5, title: {display: true, text: 'điểm / score'}},
                            pct: {position: 'right', min: 0, max: 100, grid: {drawOnChartArea: false},
