@@ -149,7 +149,7 @@
     $('picker').hidden = false;
     $('btn-switch').hidden = true;
     $('picker-message').hidden = true;
-    bi($('counter-name'), 'Chọn quầy', '');
+    bi($('counter-name'), 'Chọn quầy', 'Choose a counter');
     $('counter-state').hidden = true;
     var r = await api('GET', '/counters');
     if (r.status === 401) { goLogin(); return; }
@@ -254,20 +254,24 @@
         $(id).textContent = '—';
       });
       $('cur-dossier-box').hidden = true;
-      var services = c.services.map(function (code) { return serviceName(code).vi; }).join(', ');
+      var services = function (k) {
+        return c.services.map(function (code) { return serviceName(code)[k]; }).join(', ');
+      };
       if (c.state === 'closed') {
         bi(stateNode, 'Quầy đang đóng', 'The counter is closed');
         bi(idle, 'Bấm Mở quầy (phím O) để bắt đầu nhận công dân.',
            'Press Open counter (key O) to start receiving citizens.');
       } else if (c.state === 'paused') {
-        bi(stateNode, 'Tạm dừng: ' + (c.pause_reason || ''), 'Paused');
+        bi(stateNode, 'Tạm dừng: ' + (c.pause_reason || ''),
+           'Paused' + (c.pause_reason ? ': ' + (c.pause_reason_en || c.pause_reason) : ''));
         bi(idle, 'Bấm Tiếp tục (phím P) khi sẵn sàng.', 'Press Resume (key P) when ready.');
       } else {
         bi(stateNode, 'Sẵn sàng', 'Ready');
         var n = S.queue.length;
         bi(idle, n ? 'Có ' + n + ' công dân đang chờ. Bấm Space hoặc F1 để gọi số tiếp theo.'
-                   : 'Chưa có công dân nào đang chờ (' + services + ').',
-           n ? n + ' waiting. Press Space or F1 to call the next number.' : 'Nobody is waiting.');
+                   : 'Chưa có công dân nào đang chờ (' + services('vi') + ').',
+           n ? n + ' waiting. Press Space or F1 to call the next number.'
+             : 'Nobody is waiting (' + services('en') + ').');
       }
       idle.hidden = false;
       return;

@@ -37,9 +37,10 @@ def leader_refusal() -> Any:
         if identity.file_actor(*identity.SUPERVISORS) is not None:
             return None
     except identity.Refused as exc:
-        return plain(exc.status, exc.message)
+        return plain(exc.status, "Mã truy cập không hợp lệ hoặc đã hết hạn.\n" + exc.message)
     if request.headers.get("Authorization"):
-        return plain(403, "This needs a supervisor's or an admin's token")
+        return plain(403, "Tệp này chỉ dành cho lãnh đạo hoặc quản trị viên.\n"
+                          "This needs a supervisor's or an admin's token")
     if identity.logged_in():  # an official: this is not theirs to read
         return render_template("admin/forbidden.html"), 403
     return redirect(url_for("web.login_page", next=request.full_path))

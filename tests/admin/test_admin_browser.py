@@ -169,6 +169,15 @@ def test_setup_wizard_from_an_empty_center_to_a_called_ticket(
         page.wait_for_selector("#enrolled:not([hidden])")
         code = page.inner_text("#enrolled-code").replace(" ", "")
         assert len(code) == 8 and code.isdigit()
+        # a board added before the kiosk is enrolled: the kiosk's code stays on the page
+        fill_in(page, "device", {"name": "Bảng hiển thị sảnh"}, add=True, submit=False)
+        page.select_option("[name='kind']", "display")
+        page.click("#device-form button[type=submit]")
+        poll(page, "document.querySelector('#enrolled-name').textContent === 'Bảng hiển thị sảnh'")
+        page.wait_for_selector("#enrolled-earlier-box:not([hidden])")
+        earlier = page.inner_text("#enrolled-earlier")
+        assert "Máy lấy số sảnh" in earlier and code[:4] + " " + code[4:] in earlier, earlier
+        assert "valid until" in earlier
         page.screenshot(path=str(screenshot_dir / "admin-devices-enrol.png"), full_page=True)
 
         kiosk = kctx.new_page()

@@ -186,9 +186,11 @@ def test_a_script_fetches_the_files_with_a_leaders_token(app, tokens, path):
     for other in ("o1", "kiosk", "display"):
         r = get(tokens[other])
         assert r.status_code == 403 and r.mimetype == "text/plain", other
-        assert b"supervisor" in r.data
+        vi, en = r.data.decode().splitlines()  # Vietnamese, then English
+        assert "lãnh đạo" in vi and "supervisor" in en
     r = get("x" * 43)
     assert r.status_code == 401 and r.mimetype == "text/plain"
+    assert r.data.decode().splitlines()[0].startswith("Mã truy cập không hợp lệ")
     r = client.get(path, headers={"Authorization": "Basic abc"})
     assert r.status_code == 401 and b"Bearer" in r.data
 

@@ -458,14 +458,37 @@
 
   pages.devices = function () {
     var form = $('device-form'), editing = null, counters = [];
+    // A second device added before the first was enrolled hid the first one's code: the codes
+    // still valid stay listed under the newest (each works once, within 15 minutes)
+    var shown = null, earlier = [], ENROL_MS = 15 * 60 * 1000;
+    function hhmm(t) { var d = new Date(t); return ('0' + d.getHours()).slice(-2) + ':' + ('0' + d.getMinutes()).slice(-2); }
+    function renderEarlier() {
+      var now = Date.now(), list = $('enrolled-earlier'), box = $('enrolled-earlier-box');
+      earlier = earlier.filter(function (x) { return x.until > now; });
+      list.textContent = '';
+      earlier.forEach(function (x) {
+        var li = el('li'); li.dataset.device = String(x.id);
+        li.appendChild(el('b', null, x.name));
+        li.appendChild(el('span', 'code', x.code));
+        li.appendChild(bi(el('span', 'until'), 'dùng được đến ' + hhmm(x.until), 'valid until ' + hhmm(x.until)));
+        list.appendChild(li);
+      });
+      box.hidden = earlier.length === 0;
+    }
     function showCode(d, code, token) {
+      if (shown && shown.id !== d.id && !$('enrolled').hidden) earlier.unshift(shown);
+      earlier = earlier.filter(function (x) { return x.id !== d.id; });  // a new code voids the old
+      shown = {id: d.id, name: d.name, code: code.replace(/^(\d{4})(\d{4})$/, '$1 $2'), until: Date.now() + ENROL_MS};
       $('enrolled').hidden = false; $('enrolled-name').textContent = d.name;
       $('enrolled-path').textContent = window.location.origin + KIND_PATH[d.kind];
-      $('enrolled-code').textContent = code.replace(/^(\d{4})(\d{4})$/, '$1 $2');
+      $('enrolled-code').textContent = shown.code;
       $('enrolled-token-box').hidden = !token; $('enrolled-token').textContent = token || '';
+      renderEarlier();
       $('enrolled').scrollIntoView({block: 'start'});
     }
-    $('enrolled-close').addEventListener('click', function () { $('enrolled').hidden = true; $('enrolled-token').textContent = ''; });
+    $('enrolled-close').addEventListener('click', function () {
+      $('enrolled').hidden = true; $('enrolled-token').textContent = ''; shown = null; earlier = [];
+    });
     function fillCounters() {
       var sel = form.elements.counter; sel.textContent = '';
       var none = el('option', null, '— không / none —'); none.value = ''; sel.appendChild(none);

@@ -19,6 +19,15 @@
   function text(el, v) { el.textContent = fmt(v); }
   function cell(tr, v, cls) { var td = document.createElement('td'); td.textContent = fmt(v);
     if (cls) td.className = cls; tr.appendChild(td); return td; }
+  // a name in both languages: the English under the Vietnamese (once when they are the same)
+  function named(tr, vi, en) {
+    var td = cell(tr, vi);
+    if (en && en !== vi) {
+      var e = document.createElement('span'); e.className = 'en'; e.lang = 'en'; e.textContent = en;
+      td.appendChild(e);
+    }
+    return td;
+  }
 
   function api(path, opts) {
     opts = opts || {};
@@ -42,7 +51,7 @@
     rep.services.forEach(function (s) {
       var tr = document.createElement('tr'); tr.dataset.code = s.code;
       if (s.over_target > 0) tr.className = 'over';
-      cell(tr, s.prefix + ' · ' + s.name.vi); cell(tr, s.issued, 'num'); cell(tr, s.waiting, 'num');
+      named(tr, s.prefix + ' · ' + s.name.vi, s.name.en); cell(tr, s.issued, 'num'); cell(tr, s.waiting, 'num');
       cell(tr, s.served, 'num'); cell(tr, s.no_show, 'num'); cell(tr, s.transferred, 'num');
       cell(tr, s.wait_minutes.mean, 'num'); cell(tr, s.wait_minutes.p90, 'num');
       cell(tr, s.over_target, 'num'); tb.appendChild(tr);
@@ -55,7 +64,7 @@
     Object.keys(rows).sort(function (a, b) { return a - b; }).forEach(function (n) {
       var c = rows[n], f = byNumber[n] || {};
       var tr = document.createElement('tr'); tr.dataset.number = n;
-      cell(tr, c.name.vi);
+      named(tr, c.name.vi, c.name.en);
       var st = cell(tr, '');
       if (rep.live) {
         var span = document.createElement('span');
