@@ -179,3 +179,26 @@ def test_rollups_of_the_old_shape_are_dropped_and_counted_again(db_url: str,
     finally:
         engine.dispose()
     assert current_revision(db_url) == head_revision()
+
+
+def test_the_head_written_in_the_code_is_the_scripts_head() -> None:
+    """A start skips Alembic when the database is at migrations.HEAD: a new revision must
+    move HEAD too, or databases would stay behind it."""
+    from layso.migrations import HEAD
+
+    assert HEAD == head_revision()
+
+
+def test_a_database_at_the_head_is_upgraded_without_loading_alembic(db_url: str,
+                                                                    tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    init_db(load({"DATA_DIR": str(tmp_path), "DATABASE_URL": db_url}))
+    probe = ("import sys; from layso.db import make_engine; from layso.migrations import upgrade;"
+             f"e = make_engine({db_url!r}); upgrade(e); e.dispose();"
+             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         timeout=60, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
+    assert current_revision(db_url) == head_revision()
