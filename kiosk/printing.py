@@ -122,8 +122,9 @@ class PrinterTending:
         if status != previous and not (previous == UNKNOWN and status in (st.OK, st.NONE)):
             self._status_changed(status, previous)
         if status in TROUBLE:
-            log.warning("printer %s: %s (%s)", self.printer.uri.raw, status,
-                        self.printer.last_error)
+            why = self.printer.last_error
+            log.warning("printer %s: %s%s", self.printer.uri.raw, status,
+                        f" ({why})" if why else "")
         return status
 
     def _attempt(self, job: TicketPrint) -> tuple[str, str | None]:
@@ -283,6 +284,10 @@ class PrintWorker(PrinterTending):
             self.waiting.remove(job_id)
 
 
+#: the router's inbox item that says a device's printer may have changed
+RECONCILE = "reconcile"
+
+
 class PrintRouter:
     """Hands each print job to its printer's worker (one per printer URI) or to its kiosk's
     print agent, and answers for every printer's status (health)."""
@@ -293,7 +298,8 @@ class PrintRouter:
         self.workers: dict[str, PrintWorker] = {}
         #: the print agents' side (kiosk/agents.py), once the sockets are set up
         self.agents: Any = None
-        self.inbox: queue.Queue[int | None] = queue.Queue()
+        #: print jobs by ticket id; RECONCILE after a device's printer changed; None stops
+        self.inbox: queue.Queue[int | str | None] = queue.Queue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stopped = False
@@ -308,7 +314,12 @@ class PrintRouter:
         return self.workers.get(self.center_uri)
 
     def on_event(self, ev: Event) -> None:
-        """Hub subscriber: new tickets and reprints (called after their commit)."""
+        """Hub subscriber: new tickets and reprints (called after their commit), and the
+        devices' changes (a kiosk's printer set, changed or removed)."""
+        if ev.type == "config.changed" and ev.payload.get("what") == "device":
+            if self._thread is not None:
+                self.inbox.put(RECONCILE)
+            return
         ticket = ev.payload.get("ticket") or {}
         printing_ = ev.payload.get("print") or {}
         wanted = ev.type == "ticket.issued" or (
@@ -354,13 +365,47 @@ class PrintRouter:
 
     def _run(self) -> None:
         while True:
-            ticket_id = self.inbox.get()
-            if ticket_id is None:
+            item = self.inbox.get()
+            if item is None:
                 return
             try:
-                self._route(ticket_id)
+                if item == RECONCILE:
+                    self._reconcile()
+                else:
+                    self._route(int(item))
             except Exception:  # noqa: BLE001 - one bad job must not stop the others
-                log.exception("routing the print job of ticket %s failed", ticket_id)
+                log.exception("routing %s failed", item)
+
+    def _reconcile(self) -> None:
+        """Match the workers to the kiosks' printers as they are now. A printer no kiosk uses
+        any more stops (it was polled, and reported as that kiosk's, for ever); its jobs
+        still open fail, for the reception desk to reprint. A printer that moved to another
+        kiosk names that kiosk in its events."""
+        with self.center.read() as r:
+            kiosks = self._kiosk_printers(r)
+        used: dict[str, int] = {}
+        for device_id, uri in kiosks:
+            used.setdefault(uri, device_id)  # a shared printer is named by its first kiosk
+        with self._lock:
+            gone = [w for uri, w in self.workers.items()
+                    if uri != self.center_uri and uri not in used]
+            for w in gone:
+                del self.workers[w.uri]
+            for uri, w in self.workers.items():
+                if uri in used:
+                    w.device = used[uri]
+        for w in gone:
+            w.stop()
+            with self.center.read() as r:
+                open_ids = [(job.id, job.ticket_id) for job in printing.open_jobs(r, w.routes)]
+            for job_id, ticket_id in open_ids:
+                with self.center.write() as tx:
+                    ops.print_result(tx, ticket_id, FAILED, "the kiosk's printer was changed",
+                                     job_id=job_id)
+            log.info("printer %s: no kiosk uses it any more, stopped", w.uri)
+        for uri, device_id in used.items():
+            if uri not in (printing.AGENT, printing.NONE):
+                self.worker_for(uri, device_id)
 
     def _route(self, ticket_id: int) -> None:
         with self.center.read() as r:

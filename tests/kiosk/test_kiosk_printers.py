@@ -3,6 +3,7 @@ that kiosk, the reception desk reprints anywhere; and the `printer` channel of p
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -288,3 +289,46 @@ def test_the_server_worker_marks_a_late_job_instead_of_printing_it(kapp, clock, 
     a.mode = "ok"
     wait_for(lambda: print_state(d["anon"], t) == "failed", timeout=10)
     assert b"\x1dv0" not in a.received
+
+
+def test_a_printer_no_kiosk_uses_any_more_stops_and_a_moved_one_names_its_new_kiosk(
+        kapp, emus) -> None:
+    """A printer taken off a kiosk was polled for ever (a typo'd address logged 'offline'
+    every 3 s), and its paper-out still came as that kiosk's alert; moved to another kiosk,
+    its events kept naming the first."""
+    a, _ = emus
+    d = devices(kapp)
+    k1, k2 = d["ids"]
+    events = kapp.extensions["test_events"]
+    assert set_printer(d, k1, a.uri).status_code == 200
+    t1 = issue(d["k1"])
+    wait_for(lambda: print_state(d["anon"], t1) == "printed")
+    a.mode = "paper_out"
+    t2 = issue(d["k1"])
+    wait_for(lambda: print_state(d["anon"], t2) == "waiting_printer", timeout=3)
+    # the kiosk's printer is taken off: its worker stops, the waiting job fails for a reprint
+    assert set_printer(d, k1, None).status_code == 200
+    wait_for(lambda: print_state(d["anon"], t2) == "failed")
+    router = kapp.extensions["layso_printers"]
+    wait_for(lambda: a.uri not in router.workers)
+    health = d["anon"].get("/health").get_json()
+    assert [p["uri"] for p in health["printers"]] == []
+    seen = len(events)
+    connections = a.connections
+    a.mode = "ok"
+    time.sleep(4)  # longer than a troubled printer's poll: nobody asks it any more
+    assert [e for e in events[seen:] if e.type == "printer.changed"] == []
+    assert a.connections == connections
+    # given to the second kiosk, the printer is that kiosk's in its events
+    assert set_printer(d, k2, a.uri).status_code == 200
+    t3 = issue(d["k2"])
+    wait_for(lambda: print_state(d["anon"], t3) == "printed")
+    a.mode = "paper_out"
+    issue(d["k2"])
+    change = wait_for(lambda: [e for e in events[seen:] if e.type == "printer.changed"
+                               and e.payload["printer"] == "paper_out"])[-1]
+    assert change.payload["device"] == {"id": k2, "name": "Kiosk 2"}
+    with kapp.extensions["layso"].read() as rd:
+        job = rd.conn.execute(select(db.print_jobs).where(
+            db.print_jobs.c.ticket_id == t2["id"])).first()
+    assert job.state == "failed" and job.error == "the kiosk's printer was changed"
