@@ -256,8 +256,13 @@
     first.value = ""; first.textContent = "Máy in của vé / The ticket's printer";
     sel.appendChild(first);
     list.forEach(function (p) {
-      if (p.device === null) return;
       var o = doc.createElement("option");
+      if (p.device === null) {  // the center's printer, the help desk's usually
+        o.value = "center";
+        o.textContent = "Máy in của Trung tâm / The center's printer" + (isTrouble(p.state) ? " ⚠" : "");
+        sel.appendChild(o);
+        return;
+      }
       o.value = String(p.device);
       o.textContent = (p.name || ("#" + p.device)) + (isTrouble(p.state) ? " ⚠" : "");
       sel.appendChild(o);
@@ -653,7 +658,8 @@
     if (!t) return;
     $("reprint").disabled = true;
     var on = $("reprint-on").value;
-    api("POST", "/tickets/" + t.id + "/reprint", on ? {device: Number(on)} : {}).then(function (r) {
+    var where = on === "center" ? {center: true} : on ? {device: Number(on)} : {};
+    api("POST", "/tickets/" + t.id + "/reprint", where).then(function (r) {
       $("reprint").disabled = false;
       if (r.status === 200) { printState("queued"); followPrint(t.status_url.split("/").pop(), t); }
     });

@@ -127,9 +127,10 @@ OPERATIONS: list[tuple[str, str, str, str, Any, int, Any]] = [
     ("post", "/tickets/{id}/cancel", "Waiting → cancelled", STAFF, None, 200, TICKET),
     ("post", "/tickets/{id}/priority", "Correct a waiting ticket's priority category", STAFF,
      _obj({"priority": NS}), 200, TICKET),
-    ("post", "/tickets/{id}/reprint", "Print a ticket again, where it printed first or on "
-     "kiosk `device`'s printer (409 no_printer when that route has none)", STAFF,
-     _obj({"device": NI}), 200, TICKET),
+    ("post", "/tickets/{id}/reprint", "Print a ticket again, where it printed first, on "
+     "kiosk `device`'s printer, or with `center: true` on the center's (409 no_printer when "
+     "that route has none)", STAFF,
+     _obj({"device": NI, "center": {"type": ["boolean", "null"]}}), 200, TICKET),
     ("post", "/ratings", "Rate a completed ticket (once)", "feedback device",
      _obj({"ticket": INT, "score": {"type": "integer", "minimum": 1, "maximum": 5},
            "reason": {"enum": ["long_wait", "attitude", "unclear_guidance",

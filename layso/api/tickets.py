@@ -109,11 +109,14 @@ def ticket_priority(ticket_id: int) -> Any:
 @bp.post("/tickets/<int:ticket_id>/reprint")
 @require(*STAFF)
 def ticket_reprint(ticket_id: int) -> Any:
-    """Print a ticket again, where it printed first or on the printer of kiosk `device`
-    (the reception desk reprints on any printer); 409 `no_printer` when that route has none."""
+    """Print a ticket again, where it printed first, on the printer of kiosk `device`, or
+    with `center: true` on the center's (the reception desk reprints on any printer); 409
+    `no_printer` when that route has none."""
     printer = str(current_app.config.get("PRINTER") or "none")
-    return ticket_action(lambda tx, a, device: ops.reprint(tx, a, ticket_id, printer, device),
-                         ("device", int, False))
+    return ticket_action(
+        lambda tx, a, device, center: ops.reprint(tx, a, ticket_id, printer, device,
+                                                  bool(center)),
+        ("device", int, False), ("center", bool, False))
 
 
 @bp.post("/ratings")

@@ -298,12 +298,13 @@ def print_result(tx: Tx, ticket_id: int, state: str, error: str | None = None,
 
 
 def reprint(tx: Tx, actor: Actor, ticket_id: int, printer: str | None = None,
-            device_id: int | None = None) -> dict[str, Any]:
+            device_id: int | None = None, center: bool = False) -> dict[str, Any]:
     """Staff ask for a ticket to be printed again (its printer's worker picks it up).
 
     With `printer` (the center's printer URI) the copy goes where the ticket printed first,
-    or, with `device_id`, on that kiosk's printer (the center's when it has none of its own);
-    a route to no printer is 409 `no_printer`.
+    or, with `device_id`, on that kiosk's printer (the center's when it has none of its own),
+    or, with `center`, on the center's printer (the help desk's, usually); a route to no
+    printer is 409 `no_printer`.
     """
     if not actor.is_staff:
         raise Forbidden("forbidden", "Only officials reprint tickets")
@@ -311,11 +312,15 @@ def reprint(tx: Tx, actor: Actor, ticket_id: int, printer: str | None = None,
     _today(tx, t)
     if t.state in ("done", "cancelled", "no_show"):
         raise Conflict("illegal_transition", f"{t.label} is {t.state}: nothing to reprint")
+    if center and device_id is not None:
+        raise Invalid("invalid_field", "Choose a kiosk's printer or the center's, not both")
     if printer is None and device_id is None:
         if t.print_state != "queued":
             print_result(tx, t.id, "queued")
         return reading.ticket_view(tx, _reload(tx, db.tickets, t.id))
-    if device_id is None:
+    if center:
+        kiosk, uri = printing.route(tx, None, printer)
+    elif device_id is None:
         first = tx.conn.execute(select(db.print_jobs).where(
             db.print_jobs.c.ticket_id == t.id).order_by(db.print_jobs.c.id).limit(1)).first()
         kiosk, uri = (None, None) if first is None or first.device_id is None else (

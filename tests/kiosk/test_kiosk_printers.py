@@ -57,6 +57,13 @@ def set_printer(d: dict[str, Any], device_id: int, uri: str | None) -> Any:
                              headers={"Authorization": f"Bearer {d['adm']}"})
 
 
+def test_a_reprint_on_the_centers_printer_when_it_has_none_is_a_conflict(kapp) -> None:
+    d = devices(kapp)
+    t = issue(d["k1"])
+    r = d["o1"].post(f"/tickets/{t['id']}/reprint", json={"center": True})
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "no_printer"
+
+
 @pytest.mark.parametrize("uri, says", [
     ("tcp://", "host"), ("usb://zz:01", "VID:PID"), ("lpt1", "no scheme"),
     ("agent://kiosk-1", "agent://"), ("tcp://127.0.0.1:99999", "port"),
@@ -180,6 +187,13 @@ def test_a_kiosk_without_its_own_printer_uses_the_centers(tmp_path, clock, emus)
         assert r.status_code == 409 and r.get_json()["error"]["code"] == "no_printer"
         r = d["o1"].post(f"/tickets/{t3['id']}/reprint", json={"device": 999})
         assert r.status_code == 404
+        # the help desk reprints the second kiosk's ticket on the center's printer
+        r = d["o1"].post(f"/tickets/{t2['id']}/reprint", json={"center": True})
+        assert r.status_code == 200, r.get_json()
+        wait_for(lambda: decode(a.received, 576).qr_data == [t1["status_url"], t2["status_url"]])
+        for bad in ({"center": True, "device": k2}, {"center": "yes"}):
+            r = d["o1"].post(f"/tickets/{t2['id']}/reprint", json=bad)
+            assert r.status_code == 422, bad
     finally:
         application.extensions["layso_printers"].stop()
         close_app(application)

@@ -17,8 +17,10 @@ pytestmark = pytest.mark.browser
 
 def test_only_the_kiosk_with_printer_trouble_shows_it(browser, tmp_path: Path,
                                                       screenshot_dir: Path) -> None:
-    with PrinterEmulator("paper_out") as bad, PrinterEmulator() as good:
-        server = LiveServer(tmp_path / "live")
+    with PrinterEmulator("paper_out") as bad, PrinterEmulator() as good, \
+            PrinterEmulator() as desk_printer:
+        server = LiveServer(tmp_path / "live",
+                            env={"LAYSO_PRINTER": desk_printer.uri + "?qr=native"})
         server.init()
         t_bad = server.cli("device", "add", "Kiosk 1", "--kind", "kiosk", "--printer",
                            bad.uri + "?qr=native").strip().splitlines()[-1]
@@ -47,7 +49,8 @@ def test_only_the_kiosk_with_printer_trouble_shows_it(browser, tmp_path: Path,
             assert b"\x1dv0" in good.received and b"\x1dv0" not in bad.received
             assert one.errors == [] and two.errors == []
 
-            # the reception desk issues (the center has no printer) and prints on Kiosk 2's
+            # the reception desk issues (on the center's printer) and prints again on Kiosk 2's,
+            # then on the center's
             server.cli("user", "add", "letan", "--role", "officer",
                        env={"LAYSO_PASSWORD": "password-123"})
             desk = kiosk_page(browser, server, 1920, 1080, "reception")
@@ -62,7 +65,8 @@ def test_only_the_kiosk_with_printer_trouble_shows_it(browser, tmp_path: Path,
             label = desk.inner_text("#t-label")
             assert desk.is_visible("#reprint") and desk.is_visible("#reprint-on")
             options = desk.locator("#reprint-on option").all_inner_texts()
-            assert options[1:] == ["Kiosk 1 ⚠", "Kiosk 2"]
+            assert options[1:] == ["Máy in của Trung tâm / The center's printer", "Kiosk 1 ⚠",
+                                   "Kiosk 2"]
             before = good.received.count(b"\x1dv0")
             desk.select_option("#reprint-on", label="Kiosk 2")
             desk.screenshot(path=str(screenshot_dir / "kiosk-reception-reprint-on.png"))
@@ -72,6 +76,14 @@ def test_only_the_kiosk_with_printer_trouble_shows_it(browser, tmp_path: Path,
                 time.sleep(0.1)
             assert good.received.count(b"\x1dv0") > before
             desk.wait_for_selector("#print-status[data-state=printed]", timeout=5000)
+            at_desk = desk_printer.received.count(b"\x1dv0")
+            desk.select_option("#reprint-on", value="center")
+            desk.click("#reprint")
+            deadline = time.monotonic() + 10
+            while desk_printer.received.count(b"\x1dv0") == at_desk and \
+                    time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert desk_printer.received.count(b"\x1dv0") > at_desk
             assert label.startswith("E") and desk.errors == []
         finally:
             close_contexts()
