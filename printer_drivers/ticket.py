@@ -182,6 +182,10 @@ class _Canvas:
     def gap(self, dots: float) -> None:
         self.y += self.px(dots)
 
+    def white(self, dots: int) -> None:
+        """White rows of this many real dots (not scaled to the paper: a QR's quiet zone)."""
+        self.y += dots
+
     def text(self, text: str, weight: str, size: float, spacing: float = 1.18) -> None:
         """Draw text centred, wrapped to the content width."""
         font = self.font(weight, size)
@@ -362,9 +366,12 @@ def render_ticket(t: TicketPrint, width: int = 576, qr: str = "image") -> Image.
             c.text(w.soon, "Bold", 23)
         else:
             c.pair(w.eta_label, w.eta.format(t.eta_minutes), 23)
-    c.gap(14)
+    # the QR's quiet zone: four modules of white above and below, as the QR standard asks (the
+    # text under it came 2 modules close, and a phone's reader may stumble on that)
+    quiet = 4 * qr_module_dots(width)
+    c.white(max(c.px(14), quiet))
     qr_row = _qr(c, t, qr)
-    c.gap(10)
+    c.white(quiet + c.px(6))  # and room for the marks Vietnamese stacks above a line (ế)
     c.text(w.scan, "Regular", 21)
     c.gap(8)
     c.text(t.instruction or w.wait, "SemiBold", 23)

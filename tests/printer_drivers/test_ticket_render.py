@@ -95,6 +95,28 @@ def test_drawn_qr_reads_back_as_the_status_url(width: int) -> None:
 
 
 @pytest.mark.parametrize("width", WIDTHS)
+def test_the_qr_has_its_quiet_zone_of_four_modules(width: int) -> None:
+    """White of four modules above and below the drawn QR (the text under it came at two)."""
+    from printer_drivers.ticket import qr_image, qr_module_dots
+
+    ticket = sample_ticket()
+    img = render_ticket(ticket, width, "image").convert("L")
+    px = img.load()
+    runs: list[list[int]] = []  # runs of consecutive rows with ink: [first, last]
+    for y in range(img.height):
+        if any(px[x, y] == 0 for x in range(img.width)):
+            if runs and runs[-1][1] == y - 1:
+                runs[-1][1] = y
+            else:
+                runs.append([y, y])
+    height = qr_image(ticket.status_url, qr_module_dots(width)).height
+    [at] = [i for i, (a, b) in enumerate(runs) if b - a + 1 == height]
+    quiet = 4 * qr_module_dots(width)
+    assert runs[at][0] - runs[at - 1][1] - 1 >= quiet, runs
+    assert runs[at + 1][0] - runs[at][1] - 1 >= quiet, runs
+
+
+@pytest.mark.parametrize("width", WIDTHS)
 def test_native_mode_leaves_no_qr_in_the_image(width: int) -> None:
     img = render_ticket(sample_ticket(), width, "native")
     assert read_qr(img) == []
