@@ -675,7 +675,9 @@
     var tag = e.target && e.target.tagName;
     if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT") return;
     if (e.ctrlKey || e.altKey || e.metaKey) return;
-    var now = Date.now();
+    // when the key was typed, not when this handler ran: a busy page (a redraw after a live
+    // update) ran it late, split a card's text in two and said the card could not be read
+    var now = e.timeStamp || Date.now();
     if (now - scanAt > SCAN_GAP_MS) scanBuf = "";
     if (e.key === "Enter") {
       if (scanBuf.length >= 4) {
