@@ -135,6 +135,9 @@ class PrintAgent(PrinterTending):
         self.sio.on("connect", self._on_connect)
         self.sio.on("disconnect", self._on_disconnect)
         self.sio.on("print.job", self._on_job)
+        self.sio.on("connect_error", self._on_connect_error)
+        #: why the server last refused this agent (its token, its kiosk's printer), if it did
+        self.refused: str | None = None
         self._threads: list[threading.Thread] = []
 
     # -- running ------------------------------------------------------------------------------
@@ -188,7 +191,11 @@ class PrintAgent(PrinterTending):
                 self.sio.connect(self.server, auth=self._auth, transports=["websocket"],
                                  wait_timeout=CONNECT_TIMEOUT)
             except socketio.exceptions.ConnectionError as exc:
-                log.warning("cannot reach %s: %s; again in %.1f s", self.server, exc, delay)
+                if self.refused:  # it answered, and said no: the network is not the trouble
+                    log.error("%s refused this print agent: %s; again in %.1f s", self.server,
+                              self.refused, delay)
+                else:
+                    log.warning("cannot reach %s: %s; again in %.1f s", self.server, exc, delay)
                 self._stopped.wait(delay)
                 delay = min(delay * 2, 5.0)
                 continue
@@ -200,6 +207,7 @@ class PrintAgent(PrinterTending):
 
     def _on_connect(self) -> None:
         log.info("connected to %s", self.server)
+        self.refused = None
         self.connected.set()
         self._reported = None
         with self._cond:
@@ -207,6 +215,10 @@ class PrintAgent(PrinterTending):
         for job_id, (state, error) in sorted(pending.items()):
             self._send_ack(job_id, state, error)
         self._report_status()
+
+    def _on_connect_error(self, data: Any = None) -> None:
+        message = data.get("message") if isinstance(data, dict) else data
+        self.refused = str(message) if message else "the connection was refused"
 
     def _on_disconnect(self, *_args: Any) -> None:
         log.warning("disconnected from %s", self.server)

@@ -159,3 +159,23 @@ def test_the_agent_reports_paper_out_and_prints_when_refilled(setup) -> None:
     wait_for(lambda: state(server, t) == "printed", timeout=15)
     assert printed(emu) == [t["status_url"]]
     wait_for(lambda: agent_state(server) == "ok", timeout=5)
+
+
+def test_an_agent_the_server_refuses_says_why_not_that_it_cannot_reach_it(setup) -> None:
+    """A wrong token, or a kiosk whose printer is not agent://: the agent logged 'cannot
+    reach' for ever, and the staff following the docs' journalctl step chased the network."""
+    server, tmp = setup["server"], setup["tmp"]
+    other = server.cli("device", "add", "Kiosk 2", "--kind", "kiosk").strip().splitlines()[-1]
+    for token, why in ((other, "printer is not agent://"),
+                       ("x" * 43, "connects with a kiosk's device token")):
+        folder = tmp / f"refused-{len(why)}"
+        folder.mkdir()
+        agent = Agent(server, token, setup["emu"].uri, folder / "state.json").start()
+        try:
+            wait_for(lambda agent=agent: "refused this print agent" in agent.log.read_text(),
+                     timeout=20)
+            said = agent.log.read_text()
+            assert why in said, said
+            assert "cannot reach" not in said, said
+        finally:
+            agent.kill()

@@ -318,6 +318,8 @@ def reprint(tx: Tx, actor: Actor, ticket_id: int, printer: str | None = None,
         if t.print_state != "queued":
             print_result(tx, t.id, "queued")
         return reading.ticket_view(tx, _reload(tx, db.tickets, t.id))
+    kiosk: int | None
+    uri: str | None
     if center:
         kiosk, uri = printing.route(tx, None, printer)
     elif device_id is None:
@@ -333,7 +335,8 @@ def reprint(tx: Tx, actor: Actor, ticket_id: int, printer: str | None = None,
     else:
         kiosk, uri = printing.route(tx, None, printer, device_id)
     if uri == printing.NONE:
-        raise Conflict("no_printer", "That kiosk has no printer, and the center has none")
+        raise Conflict("no_printer", "The center has no printer" if center else
+                       "That kiosk has no printer, and the center has none")
     printing.new_job(tx, t.id, kiosk, uri if kiosk is not None else None)
     tx.conn.execute(update(db.tickets).where(db.tickets.c.id == t.id).values(
         print_state="queued"))
