@@ -856,10 +856,50 @@
     listen();
   }
 
+  // The desk finds a number issued today that still waits or is at a counter, and opens its
+  // ticket screen, where "Print on" and "Reprint" are (a citizen whose kiosk ran out of paper
+  // comes to the desk with the number on a phone photo).
+  function findMessage(vi, en) {
+    var m = $("find-msg");
+    m.textContent = "";
+    m.appendChild(pair(vi, en));
+    m.hidden = false;
+  }
+  $("find-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var label = $("find-label").value.replace(/\s+/g, "").toUpperCase();
+    if (!/^[A-Z]{1,3}[0-9]{1,5}$/.test(label)) {
+      return findMessage("Nhập số như trên vé, ví dụ A012.", "Type the number as on the ticket, e.g. A012.");
+    }
+    $("find-msg").hidden = true;
+    Promise.all([api("GET", "/queue"), api("GET", "/counters")]).then(function (rs) {
+      var found = null;
+      if (rs[0].status === 200) {
+        rs[0].data.items.forEach(function (t) { if (t.label === label) found = t; });
+      }
+      if (!found && rs[1].status === 200) {
+        rs[1].data.items.forEach(function (c) {
+          if (c.current && c.current.label === label) found = c.current;
+        });
+      }
+      if (!found) {
+        return findMessage("Không có số " + label + " đang chờ hoặc đang ở quầy hôm nay.",
+                           "No number " + label + " is waiting or at a counter today.");
+      }
+      $("find-label").value = "";
+      var category = null;
+      (state.categories || []).forEach(function (c) { if (c.code === found.priority) category = c; });
+      confirmTicket(found, category);
+    }, function () {
+      findMessage("Không kết nối được máy chủ.", "The server cannot be reached.");
+    });
+  });
+
   function boot() {
     if (MODE === "reception") {
       doc.body.classList.add("is-reception");
       $("reception-tag").hidden = false;
+      $("find-form").hidden = false;
       api("GET", "/auth/me").then(function (r) {
         if (r.status === 200 && r.data.kind === "user" && r.data.csrf_token) {
           state.csrf = r.data.csrf_token;

@@ -84,6 +84,26 @@ def test_only_the_kiosk_with_printer_trouble_shows_it(browser, tmp_path: Path,
                     time.monotonic() < deadline:
                 time.sleep(0.1)
             assert desk_printer.received.count(b"\x1dv0") > at_desk
+            # later, the desk finds that number again (a citizen whose paper never came)
+            desk.click("#done")
+            desk.wait_for_selector("#find-form:not([hidden])")
+            desk.fill("#find-label", "zz9")
+            desk.click("#find-go")
+            desk.wait_for_selector("#find-msg:not([hidden])")
+            assert "No number ZZ9 is waiting or at a counter today" in desk.inner_text("#find-msg")
+            desk.fill("#find-label", label.lower())
+            desk.screenshot(path=str(screenshot_dir / "kiosk-reception-find.png"))
+            desk.click("#find-go")
+            desk.wait_for_selector("#s-ticket:not([hidden])")
+            assert desk.inner_text("#t-label") == label and desk.is_visible("#reprint")
+            at_desk = desk_printer.received.count(b"\x1dv0")
+            desk.select_option("#reprint-on", value="center")
+            desk.click("#reprint")
+            deadline = time.monotonic() + 10
+            while desk_printer.received.count(b"\x1dv0") == at_desk and \
+                    time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert desk_printer.received.count(b"\x1dv0") > at_desk
             assert label.startswith("E") and desk.errors == []
         finally:
             close_contexts()
