@@ -76,6 +76,8 @@ def test_only_the_kiosk_with_printer_trouble_shows_it(browser, tmp_path: Path,
                 time.sleep(0.1)
             assert good.received.count(b"\x1dv0") > before
             desk.wait_for_selector("#print-status[data-state=printed]", timeout=5000)
+            said = desk.inner_text("#print-status")  # the desk's words, not the citizen's
+            assert "hand the ticket to the citizen" in said and "printer below" not in said
             at_desk = desk_printer.received.count(b"\x1dv0")
             desk.select_option("#reprint-on", value="center")
             desk.click("#reprint")
