@@ -483,7 +483,11 @@
       } else if (id === "s-priority" && state.service && state.service.procedures.length) {
         show("s-procedure");
       } else {
+        // back to the services with the card the citizen scanned still read (they chose the
+        // wrong service, not to leave); idle, the home screen forgets it as before
+        var kept = citizen;
         home();
+        if (kept) cardKept(kept);
       }
     });
   });
@@ -740,8 +744,10 @@
 
   function cardRead(card) {
     // only the number (for the limit) and the proposal are kept; nothing is shown
-    citizen = {id: card.id, elderly: global.LaysoScan.isElderly(card, today())};
-    card = null;
+    cardKept({id: card.id, elderly: global.LaysoScan.isElderly(card, today())});
+  }
+  function cardKept(kept) {
+    citizen = kept;
     $("card-read").hidden = false;
     $("scan-hint").hidden = true;
     doc.body.setAttribute("data-card", citizen.elderly ? "elderly" : "read");
