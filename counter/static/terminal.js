@@ -42,6 +42,10 @@
     var s = S.services[code];
     return s ? s.name : {vi: code, en: code};
   }
+  // a counter's services in one language, in its order
+  function serviceNames(c, lang) {
+    return c.services.map(function (code) { return serviceName(code)[lang]; }).join(', ');
+  }
 
   // -- messages -------------------------------------------------------------------------------
 
@@ -160,10 +164,7 @@
       b.type = 'button';
       b.dataset.counter = c.number;
       b.appendChild(bi(el('span', 'pick-name'), c.name.vi, c.name.en));
-      var names = function (k) {
-        return c.services.map(function (code) { return serviceName(code)[k]; }).join(', ');
-      };
-      b.appendChild(bi(el('span', 'pick-services'), names('vi'), names('en')));
+      b.appendChild(bi(el('span', 'pick-services'), serviceNames(c, 'vi'), serviceNames(c, 'en')));
       var st = el('span', 'state-pill');
       st.dataset.state = c.state;
       bi(st, STATES[c.state][0], STATES[c.state][1]);
@@ -254,9 +255,6 @@
         $(id).textContent = '—';
       });
       $('cur-dossier-box').hidden = true;
-      var services = function (k) {
-        return c.services.map(function (code) { return serviceName(code)[k]; }).join(', ');
-      };
       if (c.state === 'closed') {
         bi(stateNode, 'Quầy đang đóng', 'The counter is closed');
         bi(idle, 'Bấm Mở quầy (phím O) để bắt đầu nhận công dân.',
@@ -269,9 +267,9 @@
         bi(stateNode, 'Sẵn sàng', 'Ready');
         var n = S.queue.length;
         bi(idle, n ? 'Có ' + n + ' công dân đang chờ. Bấm Space hoặc F1 để gọi số tiếp theo.'
-                   : 'Chưa có công dân nào đang chờ (' + services('vi') + ').',
+                   : 'Chưa có công dân nào đang chờ (' + serviceNames(c, 'vi') + ').',
            n ? n + ' waiting. Press Space or F1 to call the next number.'
-             : 'Nobody is waiting (' + services('en') + ').');
+             : 'Nobody is waiting (' + serviceNames(c, 'en') + ').');
       }
       idle.hidden = false;
       return;

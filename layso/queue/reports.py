@@ -398,7 +398,7 @@ def _p90(hist: dict[int, list[int]]) -> float | None:
     edge, up to 30 s low, and could read below the mean wait), else a linear spread of the
     bucket's values.
     """
-    total = sum(int(n) for n, _ in hist.values())
+    total = sum(n for n, _ in hist.values())
     if not total:
         return None
     rank = p90_rank(total)

@@ -460,7 +460,7 @@
     var form = $('device-form'), editing = null, counters = [];
     // A second device added before the first was enrolled hid the first one's code: the codes
     // still valid stay listed under the newest (each works once, within 15 minutes)
-    var shown = null, earlier = [], ENROL_MS = 15 * 60 * 1000;
+    var shown = null, earlier = [];
     function hhmm(t) { var d = new Date(t); return ('0' + d.getHours()).slice(-2) + ':' + ('0' + d.getMinutes()).slice(-2); }
     function renderEarlier() {
       var now = Date.now(), list = $('enrolled-earlier'), box = $('enrolled-earlier-box');
@@ -478,7 +478,8 @@
     function showCode(d, code, token) {
       if (shown && shown.id !== d.id && !$('enrolled').hidden) earlier.unshift(shown);
       earlier = earlier.filter(function (x) { return x.id !== d.id; });  // a new code voids the old
-      shown = {id: d.id, name: d.name, code: code.replace(/^(\d{4})(\d{4})$/, '$1 $2'), until: Date.now() + ENROL_MS};
+      // the server says when the code expires (device_view's enrol_expires_at)
+      shown = {id: d.id, name: d.name, code: code.replace(/^(\d{4})(\d{4})$/, '$1 $2'), until: Date.parse(d.enrol_expires_at)};
       $('enrolled').hidden = false; $('enrolled-name').textContent = d.name;
       $('enrolled-path').textContent = window.location.origin + KIND_PATH[d.kind];
       $('enrolled-code').textContent = shown.code;
